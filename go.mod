@@ -1,0 +1,3 @@
+module github.com/herd-health/herd
+
+go 1.26.8

@@ -1,0 +1,322 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Placeholders that replace personal data in a recorded snapshot.
+const (
+	UserPlaceholder = "USER"
+	HostPlaceholder = "HOSTNAME"
+)
+
+// Recorder is a Source that reads through another one and writes down
+// everything it was asked and answered, with personal data replaced, so
+// that a Replay of the result reads the same keys and gives the same
+// answers.
+type Recorder struct {
+	inner  Source
+	redact *strings.Replacer
+
+	mu   sync.Mutex
+	snap *Snapshot
+	cmds map[string]int
+}
+
+// NewRecorder records what is read through inner. Every occurrence of the
+// user's name, home directory and the host's names is replaced with a
+// placeholder; extra lists further strings to hide (serial numbers, …).
+func NewRecorder(inner Source, extra ...string) *Recorder {
+	privileged := func(u string) bool { return u == "root" || u == "Administrator" || u == "SYSTEM" }
+	user, home := inner.User(), inner.Home()
+	if !privileged(user) {
+		user, home = UserPlaceholder, defaultHome(inner.OS(), UserPlaceholder)
+	}
+	var pairs []string
+	add := func(from, to string) {
+		if len(from) >= 3 && from != to {
+			pairs = append(pairs, from, to)
+		}
+	}
+	if !privileged(inner.User()) {
+		add(inner.Home(), home)
+		add(inner.User(), UserPlaceholder)
+	}
+	if h, err := os.Hostname(); err == nil {
+		add(h, HostPlaceholder)
+		if short, _, ok := strings.Cut(h, "."); ok {
+			add(short, HostPlaceholder)
+		}
+	}
+	for _, s := range extra {
+		add(s, "REDACTED")
+	}
+	// Longer strings first, so a home path is replaced before the user
+	// name inside it.
+	sortPairsByLength(pairs)
+	return &Recorder{
+		inner:  inner,
+		redact: strings.NewReplacer(pairs...),
+		snap:   NewSnapshot(inner.OS(), inner.Now(), user, home),
+		cmds:   map[string]int{},
+	}
+}
+
+func sortPairsByLength(p []string) {
+	type pair struct{ from, to string }
+	ps := make([]pair, 0, len(p)/2)
+	for i := 0; i+1 < len(p); i += 2 {
+		ps = append(ps, pair{p[i], p[i+1]})
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].from) > len(ps[j].from) })
+	for i, x := range ps {
+		p[2*i], p[2*i+1] = x.from, x.to
+	}
+}
+
+// Redact replaces personal data in s.
+func (r *Recorder) Redact(s string) string { return r.redact.Replace(s) }
+
+// Snapshot returns what was recorded so far.
+func (r *Recorder) Snapshot() *Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := *r.snap
+	return &s
+}
+
+func (r *Recorder) OS() string     { return r.inner.OS() }
+func (r *Recorder) Now() time.Time { return r.snap.CollectedAt }
+func (r *Recorder) User() string   { return r.inner.User() }
+func (r *Recorder) Home() string   { return r.inner.Home() }
+
+func errText(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file or directory"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	case errors.Is(err, ErrNotFound):
+		return "not found"
+	case errors.Is(err, ErrUnsupported):
+		return "not supported"
+	}
+	return err.Error()
+}
+
+func (r *Recorder) ReadFile(name string) ([]byte, error) {
+	b, err := r.inner.ReadFile(name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := r.Redact(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// absent from the snapshot means it does not exist
+	case err != nil:
+		r.snap.Files[key] = FileEntry{Error: errText(err)}
+	case isText(b):
+		r.snap.Files[key] = FileEntry{Data: []byte(r.Redact(string(b)))}
+	default:
+		r.snap.Files[key] = FileEntry{Data: b}
+	}
+	return b, err
+}
+
+func isText(b []byte) bool {
+	e := FileEntry{Data: b}
+	j, _ := e.MarshalJSON()
+	return len(j) > 0 && j[0] == '"'
+}
+
+func (r *Recorder) ReadDir(name string) ([]string, error) {
+	names, err := r.inner.ReadDir(name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := r.Redact(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		r.snap.Dirs[key] = DirEntry{Error: errText(err)}
+	default:
+		red := make([]string, len(names))
+		for i, n := range names {
+			red[i] = r.Redact(n)
+		}
+		r.snap.Dirs[key] = DirEntry{Names: red}
+	}
+	return names, err
+}
+
+func (r *Recorder) Run(ctx context.Context, argv ...string) (Output, error) {
+	out, err := r.inner.Run(ctx, argv...)
+	red := make([]string, len(argv))
+	for i, a := range argv {
+		red[i] = r.Redact(a)
+	}
+	e := CommandEntry{Argv: red, Stdout: r.Redact(out.Stdout), Stderr: r.Redact(out.Stderr), Exit: out.Exit}
+	if err != nil {
+		e = CommandEntry{Argv: red, Error: errText(err)}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := argvKey(red)
+	if i, ok := r.cmds[k]; ok {
+		r.snap.Commands[i] = e
+	} else {
+		r.cmds[k] = len(r.snap.Commands)
+		r.snap.Commands = append(r.snap.Commands, e)
+	}
+	return out, err
+}
+
+func (r *Recorder) WMI(ctx context.Context, class string) ([]map[string]any, error) {
+	inst, err := r.inner.WMI(ctx, class)
+	if errors.Is(err, ErrUnsupported) {
+		return inst, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.snap.WMI == nil {
+		r.snap.WMI = map[string]WMIEntry{}
+	}
+	if err != nil {
+		r.snap.WMI[class] = WMIEntry{Error: errText(err)}
+	} else {
+		r.snap.WMI[class] = WMIEntry{Instances: r.redactAny(inst).([]map[string]any)}
+	}
+	return inst, err
+}
+
+// redactAny replaces personal data in strings inside WMI instances.
+func (r *Recorder) redactAny(v any) any {
+	switch x := v.(type) {
+	case string:
+		return r.Redact(x)
+	case []map[string]any:
+		out := make([]map[string]any, len(x))
+		for i, m := range x {
+			out[i] = r.redactAny(m).(map[string]any)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, v := range x {
+			out[k] = r.redactAny(v)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, v := range x {
+			out[i] = r.redactAny(v)
+		}
+		return out
+	}
+	return v
+}
+
+func (r *Recorder) Registry(key string) (map[string]RegValue, error) {
+	vals, err := r.inner.Registry(key)
+	if errors.Is(err, ErrUnsupported) {
+		return vals, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.snap.Registry == nil {
+		r.snap.Registry = map[string]RegistryEntry{}
+	}
+	k := r.Redact(key)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		r.snap.Registry[k] = RegistryEntry{Error: errText(err)}
+	default:
+		red := make(map[string]RegValue, len(vals))
+		for n, v := range vals {
+			if s, ok := v.Value.(string); ok {
+				v.Value = r.Redact(s)
+			}
+			red[n] = v
+		}
+		r.snap.Registry[k] = RegistryEntry{Values: red}
+	}
+	return vals, err
+}
+
+func (r *Recorder) Processes(ctx context.Context) ([]Process, error) {
+	ps, err := r.inner.Processes(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.setErr("processes", err)
+		return ps, err
+	}
+	red := make([]Process, len(ps))
+	for i, p := range ps {
+		p.Name, p.Exe = r.Redact(p.Name), r.Redact(p.Exe)
+		red[i] = p
+	}
+	r.snap.Processes = red
+	return ps, err
+}
+
+func (r *Recorder) setErr(what string, err error) {
+	if r.snap.Errors == nil {
+		r.snap.Errors = map[string]string{}
+	}
+	r.snap.Errors[what] = errText(err)
+}
+
+func (r *Recorder) Connections(ctx context.Context) ([]Connection, error) {
+	cs, err := r.inner.Connections(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.setErr("connections", err)
+		return cs, err
+	}
+	r.snap.Connections = append([]Connection(nil), cs...)
+	return cs, err
+}
+
+func (r *Recorder) HashFile(name string) (string, error) {
+	h, err := r.inner.HashFile(name)
+	if err == nil {
+		r.mu.Lock()
+		if r.snap.Hashes == nil {
+			r.snap.Hashes = map[string]string{}
+		}
+		r.snap.Hashes[r.Redact(name)] = h
+		r.mu.Unlock()
+	}
+	return h, err
+}
+
+// ReadProbe reads one probe through r, so it is in the snapshot even when
+// no check happened to ask for it on this run.
+func (r *Recorder) ReadProbe(ctx context.Context, p Probe) {
+	switch p.Kind {
+	case KindFile:
+		r.ReadFile(Expand(r, p.Path))
+	case KindDir:
+		r.ReadDir(Expand(r, p.Path))
+	case KindCommand:
+		r.Run(ctx, p.Argv...)
+	case KindWMI:
+		r.WMI(ctx, p.Class)
+	case KindRegistry:
+		r.Registry(p.Key)
+	case KindProcesses:
+		r.Processes(ctx)
+	case KindConnections:
+		r.Connections(ctx)
+	}
+}
+
+var _ Source = (*Recorder)(nil)
