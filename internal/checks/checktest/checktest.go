@@ -1,0 +1,140 @@
+// Package checktest runs a device check against recorded snapshots and
+// compares what it says with the answer written beside each snapshot.
+//
+// A test snapshot is an ordinary snapshot file (see package source) with
+// one more top-level key, "want":
+//
+//	"want": {"status": "pass", "reason": "substring", "evidence_source": "nft", "env": {...}}
+//
+// status is required; reason, when given, must occur in the English
+// reason; evidence_source, when given, must equal evidence.source.
+package checktest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/internal/checks"
+	"github.com/herd-health/herd/internal/i18n"
+	"github.com/herd-health/herd/internal/source"
+)
+
+// Want is the expected answer beside a test snapshot.
+type Want struct {
+	Status         health.Status `json:"status"`
+	Reason         string        `json:"reason,omitempty"`
+	EvidenceSource string        `json:"evidence_source,omitempty"`
+	Details        string        `json:"details,omitempty"`
+}
+
+// Case is one loaded test snapshot.
+type Case struct {
+	Name     string
+	Snapshot *source.Snapshot
+	Want     Want
+}
+
+// Load reads every test snapshot matching pattern (e.g. "testdata/linux/*.json").
+func Load(t testing.TB, pattern string) []Case {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Case
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := source.ReadSnapshot(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var w struct {
+			Want *Want `json:"want"`
+		}
+		if err := json.Unmarshal(b, &w); err != nil || w.Want == nil {
+			t.Fatalf("%s: no \"want\" object", f)
+		}
+		if !w.Want.Status.Valid() {
+			t.Fatalf("%s: want.status %q is not a status", f, w.Want.Status)
+		}
+		out = append(out, Case{Name: strings.TrimSuffix(filepath.Base(f), ".json"), Snapshot: snap, Want: *w.Want})
+	}
+	if len(out) == 0 {
+		t.Fatalf("no test snapshots match %s", pattern)
+	}
+	return out
+}
+
+// Run evaluates c against a snapshot with env.
+func Run(c checks.Check, snap *source.Snapshot, env checks.Env) checks.Result {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Run(ctx, source.NewReplay(snap), env)
+}
+
+// RunSnapshots runs c on every test snapshot matching pattern and checks
+// each answer, as a subtest per file. It returns the statuses seen, so a
+// caller can insist that pass, fail and unknown cases all exist.
+func RunSnapshots(t *testing.T, c checks.Check, pattern string, env checks.Env) map[health.Status]int {
+	t.Helper()
+	seen := map[health.Status]int{}
+	for _, tc := range Load(t, pattern) {
+		t.Run(tc.Name, func(t *testing.T) {
+			got := Run(c, tc.Snapshot, env)
+			seen[got.Status]++
+			Assert(t, c.ID(), got, tc.Want)
+		})
+	}
+	return seen
+}
+
+// Assert checks one result against its expected answer and the rules
+// every result obeys: a reason in every language, evidence with a source
+// and a trust level, and remediation in every language on fail.
+func Assert(t *testing.T, id health.CheckID, got checks.Result, want Want) {
+	t.Helper()
+	if got.Status != want.Status {
+		t.Errorf("%s: status = %s, want %s (reason: %s; details: %v)", id, got.Status, want.Status, got.Reason.En, got.Details)
+	}
+	if want.Reason != "" && !strings.Contains(got.Reason.En, want.Reason) {
+		t.Errorf("%s: reason %q does not contain %q", id, got.Reason.En, want.Reason)
+	}
+	if want.EvidenceSource != "" && got.Evidence.Source != want.EvidenceSource {
+		t.Errorf("%s: evidence.source = %q, want %q", id, got.Evidence.Source, want.EvidenceSource)
+	}
+	if want.Details != "" && !strings.Contains(strings.Join(got.Details, "\n"), want.Details) {
+		t.Errorf("%s: details %q do not contain %q", id, got.Details, want.Details)
+	}
+	AssertWellFormed(t, id, got)
+}
+
+// AssertWellFormed checks the rules every result obeys.
+func AssertWellFormed(t *testing.T, id health.CheckID, got checks.Result) {
+	t.Helper()
+	for _, l := range i18n.Supported {
+		if got.Reason.In(l) == "" {
+			t.Errorf("%s: no reason in %s", id, l)
+		}
+	}
+	if got.Reason.Zh == "" || got.Reason.Zh == got.Reason.En {
+		t.Errorf("%s: reason is not translated to Chinese: %q", id, got.Reason.Zh)
+	}
+	if got.Evidence.Source == "" || !got.Evidence.Trust.Valid() {
+		t.Errorf("%s: evidence needs a source and a trust level, got %+v", id, got.Evidence)
+	}
+	if got.Status == health.Fail {
+		if got.Remediation.En == "" || got.Remediation.Zh == "" {
+			t.Errorf("%s: a failing result needs remediation in English and Chinese", id)
+		}
+	}
+}
