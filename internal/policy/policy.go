@@ -1,0 +1,234 @@
+// Package policy appraises a Statement of Health: it decides which checks
+// a device must pass and maps the results to an EAR tier, with rules
+// written as CEL expressions in a versioned policy file.
+//
+// Evaluate is pure: the same policy, statement and time give the same
+// appraisal. The package does no I/O beyond reading a policy file.
+package policy
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/herd-health/herd/health"
+)
+
+//go:embed default.json
+var defaultPolicy []byte
+
+// File is a policy as written in JSON.
+type File struct {
+	// ID names the policy; with Version it makes ear.appraisal-policy-id.
+	ID string `json:"id"`
+	// Version increases with every change.
+	Version int `json:"version"`
+	// Description says in words what the policy asks for.
+	Description string `json:"description,omitempty"`
+	// Required maps a check id to a CEL expression over `device` (os,
+	// os_version, agent_version, indicators_version) that says whether
+	// the check is required. A check not listed is not required.
+	Required map[health.CheckID]string `json:"required"`
+	// Tiers are tried in order; the first whose `when` holds is the
+	// verdict. `when` is a CEL expression over `device` and `checks`, a
+	// list of {id, status, trust, required}.
+	Tiers []TierRule `json:"tiers"`
+}
+
+// TierRule is one rule of File.Tiers.
+type TierRule struct {
+	Tier health.Tier `json:"tier"`
+	When string      `json:"when"`
+}
+
+// Policy is a compiled policy, safe for concurrent use.
+type Policy struct {
+	file     File
+	required map[health.CheckID]cel.Program
+	tiers    []compiledTier
+}
+
+type compiledTier struct {
+	tier health.Tier
+	prg  cel.Program
+}
+
+// Appraisal is the outcome of evaluating a statement.
+type Appraisal struct {
+	Tier     health.Tier
+	PolicyID string
+	// Findings are the failing checks and the required checks that could
+	// not be read.
+	Findings []health.Finding
+	// Required lists the checks the policy required of this device.
+	Required []health.CheckID
+}
+
+// Default returns herd's shipped default policy.
+func Default() *Policy {
+	p, err := Parse(defaultPolicy)
+	if err != nil {
+		panic("policy: the shipped default policy does not compile: " + err.Error())
+	}
+	return p
+}
+
+// DefaultJSON returns the shipped default policy file.
+func DefaultJSON() []byte { return append([]byte(nil), defaultPolicy...) }
+
+// Load reads and compiles a policy file.
+func Load(name string) (*Policy, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+var env = mustEnv()
+
+func mustEnv() *cel.Env {
+	e, err := cel.NewEnv(
+		cel.Variable("device", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("checks", cel.ListType(cel.MapType(cel.StringType, cel.DynType))),
+	)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+func compileBool(expr string) (cel.Program, error) {
+	ast, iss := env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if ast.OutputType() != cel.BoolType {
+		return nil, fmt.Errorf("must be a boolean expression, is %s", ast.OutputType())
+	}
+	return env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+}
+
+// Parse compiles a policy from JSON.
+func Parse(b []byte) (*Policy, error) {
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if f.ID == "" || f.Version <= 0 {
+		return nil, errors.New("policy: id and a positive version are required")
+	}
+	if len(f.Tiers) == 0 {
+		return nil, errors.New("policy: at least one tier rule is required")
+	}
+	p := &Policy{file: f, required: map[health.CheckID]cel.Program{}}
+	for id, expr := range f.Required {
+		if !id.Valid() {
+			return nil, fmt.Errorf("policy: required: unknown check %q", id)
+		}
+		prg, err := compileBool(expr)
+		if err != nil {
+			return nil, fmt.Errorf("policy: required[%s]: %w", id, err)
+		}
+		p.required[id] = prg
+	}
+	for i, t := range f.Tiers {
+		if !t.Tier.Valid() {
+			return nil, fmt.Errorf("policy: tiers[%d]: %q is not a tier", i, t.Tier)
+		}
+		prg, err := compileBool(t.When)
+		if err != nil {
+			return nil, fmt.Errorf("policy: tiers[%d] (%s): %w", i, t.Tier, err)
+		}
+		p.tiers = append(p.tiers, compiledTier{t.Tier, prg})
+	}
+	return p, nil
+}
+
+// ID is the policy's ear.appraisal-policy-id: "id@version".
+func (p *Policy) ID() string { return fmt.Sprintf("%s@%d", p.file.ID, p.file.Version) }
+
+// File returns the policy as written.
+func (p *Policy) File() File { return p.file }
+
+// Evaluate appraises a statement. now is when the appraisal happens; a
+// statement collected more than a day before now is appraised as none.
+func (p *Policy) Evaluate(s *health.Statement, now time.Time) (Appraisal, error) {
+	a := Appraisal{PolicyID: p.ID()}
+	device := map[string]any{
+		"os":                 s.OS,
+		"os_version":         s.OSVersion,
+		"agent_version":      s.AgentVersion,
+		"indicators_version": s.IndicatorsVersion,
+	}
+	vars := map[string]any{"device": device}
+	required := map[health.CheckID]bool{}
+	for id, prg := range p.required {
+		out, _, err := prg.Eval(vars)
+		if err != nil {
+			return a, fmt.Errorf("policy %s: required[%s]: %w", a.PolicyID, id, err)
+		}
+		if out.Value() == true {
+			required[id] = true
+			a.Required = append(a.Required, id)
+		}
+	}
+	sort.Slice(a.Required, func(i, j int) bool { return a.Required[i] < a.Required[j] })
+
+	if !s.CollectedAt.IsZero() && now.Sub(s.CollectedAt) > 24*time.Hour {
+		a.Tier = health.None
+		return a, nil
+	}
+
+	list := make([]any, 0, len(s.Checks))
+	for _, r := range s.Checks {
+		list = append(list, map[string]any{
+			"id":       string(r.ID),
+			"status":   string(r.Status),
+			"trust":    string(r.Evidence.Trust),
+			"required": required[r.ID],
+		})
+		if r.Status == health.Fail || (r.Status == health.Unknown && required[r.ID]) {
+			a.Findings = append(a.Findings, health.Finding{ID: r.ID, Status: r.Status, Trust: r.Evidence.Trust})
+		}
+	}
+	// A required check the device did not report at all is unknown.
+	for _, id := range a.Required {
+		if !reported(s, id) {
+			list = append(list, map[string]any{"id": string(id), "status": string(health.Unknown), "trust": "", "required": true})
+			a.Findings = append(a.Findings, health.Finding{ID: id, Status: health.Unknown})
+		}
+	}
+	vars["checks"] = list
+	for _, t := range p.tiers {
+		out, _, err := t.prg.Eval(vars)
+		if err != nil {
+			return a, fmt.Errorf("policy %s: tier %s: %w", a.PolicyID, t.tier, err)
+		}
+		if out.Value() == true {
+			a.Tier = t.tier
+			return a, nil
+		}
+	}
+	a.Tier = health.None
+	return a, nil
+}
+
+func reported(s *health.Statement, id health.CheckID) bool {
+	for _, r := range s.Checks {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
