@@ -120,3 +120,20 @@ type Store interface {
 	Stats(ctx context.Context) (Stats, error)
 	Close() error
 }
+
+// DayCount is the number of check-ins received on one day (UTC) with one
+// verdict from one operating system.
+type DayCount struct {
+	Day     time.Time // midnight UTC
+	Verdict health.Tier
+	OS      string
+	Count   int64
+}
+
+// Population reads the aggregates RecordCheckin keeps up to date, so the
+// population console never scans devices or history per request.
+type Population interface {
+	// DailyCheckins returns the counts for the days from from's day to
+	// to's day (UTC, both inclusive), ordered by day, verdict, OS.
+	DailyCheckins(ctx context.Context, from, to time.Time) ([]DayCount, error)
+}
