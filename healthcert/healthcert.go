@@ -174,11 +174,20 @@ func Parse(token string, keys KeySet) (*Claims, error) {
 		return nil, err
 	}
 	var claims Claims
-	if err := json.Unmarshal(c.Payload, &claims); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
-	}
-	if err := claims.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	if err := DecodeClaims(c.Payload, &claims); err != nil {
+		return nil, err
 	}
 	return &claims, nil
+}
+
+// DecodeClaims decodes a certificate's payload into c and validates it.
+// Errors wrap ErrMalformed.
+func DecodeClaims(payload []byte, c *Claims) error {
+	if err := json.Unmarshal(payload, c); err != nil {
+		return fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return nil
 }

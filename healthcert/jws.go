@@ -122,12 +122,10 @@ func ParseCompact(token string) (*Compact, error) {
 	if len(token) > MaxTokenSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenSize)
 	}
+	// The header is read first, so a token naming a forbidden algorithm
+	// ("none", HS256, …) is reported as such whatever follows it.
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
-	}
-	p, s, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(s, ".") {
 		return nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
 	hb, err := b64.DecodeString(h)
@@ -143,6 +141,10 @@ func ParseCompact(token string) (*Compact, error) {
 	}
 	if len(c.Header.Crit) > 0 {
 		return nil, fmt.Errorf("%w: critical header extensions %q are not understood", ErrMalformed, c.Header.Crit)
+	}
+	p, s, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(s, ".") {
+		return nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
 	if c.Payload, err = b64.DecodeString(p); err != nil {
 		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
