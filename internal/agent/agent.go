@@ -1,0 +1,382 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/healthcert"
+	"github.com/herd-health/herd/internal/checks"
+	"github.com/herd-health/herd/internal/i18n"
+	"github.com/herd-health/herd/internal/protocol"
+	"github.com/herd-health/herd/internal/source"
+)
+
+// Agent runs checks and talks to the authority.
+type Agent struct {
+	Store  Store
+	Checks []checks.Check
+	Source source.Source
+	// Env is passed to the checks; Indicators may be nil.
+	Env     checks.Env
+	HTTP    *http.Client
+	Log     *slog.Logger
+	Version string
+	// Now gives the time; nil means time.Now.
+	Now func() time.Time
+}
+
+func (a *Agent) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Agent) http() *http.Client {
+	if a.HTTP != nil {
+		return a.HTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+func (a *Agent) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// ProtocolError is an error answer from the authority.
+type ProtocolError struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *ProtocolError) Error() string {
+	return fmt.Sprintf("authority answered %d %s: %s", e.Status, e.Code, e.Msg)
+}
+
+func (a *Agent) do(ctx context.Context, method, u, ctype string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("User-Agent", "herd-agent/"+a.Version)
+	resp, err := a.http().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var pe protocol.Error
+		json.Unmarshal(b, &pe)
+		if pe.Error == "" {
+			pe.Error = strings.TrimSpace(string(b))
+		}
+		return &ProtocolError{Status: resp.StatusCode, Code: pe.Code, Msg: pe.Error}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s: unexpected answer: %w", u, err)
+		}
+	}
+	return nil
+}
+
+// Discover fetches an authority's configuration document.
+func (a *Agent) Discover(ctx context.Context, authority string) (protocol.Discovery, error) {
+	u, err := url.Parse(authority)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return protocol.Discovery{}, fmt.Errorf("%q is not an http(s) URL", authority)
+	}
+	var d protocol.Discovery
+	err = a.do(ctx, http.MethodGet, strings.TrimSuffix(authority, "/")+protocol.PathDiscovery, "", nil, &d)
+	if err != nil {
+		return d, fmt.Errorf("discovering %s: %w", authority, err)
+	}
+	if d.ChallengeEndpoint == "" || d.EnrollmentEndpoint == "" || d.CheckinEndpoint == "" {
+		return d, fmt.Errorf("%s: the configuration document lacks endpoints", authority)
+	}
+	return d, nil
+}
+
+func (a *Agent) challenge(ctx context.Context, d protocol.Discovery) (string, error) {
+	var c protocol.Challenge
+	if err := a.do(ctx, http.MethodPost, d.ChallengeEndpoint, "", nil, &c); err != nil {
+		return "", fmt.Errorf("asking for a challenge: %w", err)
+	}
+	return c.Nonce, nil
+}
+
+// Enroll makes the device key if needed and enrolls it with the authority.
+// token is the enrollment token, for authorities that need one.
+func (a *Agent) Enroll(ctx context.Context, authority, token string) (*State, error) {
+	key, err := a.Store.LoadOrCreateKey()
+	if err != nil {
+		return nil, fmt.Errorf("device key: %w", err)
+	}
+	d, err := a.Discover(ctx, authority)
+	if err != nil {
+		return nil, err
+	}
+	nonce, err := a.challenge(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	pub := base64.RawURLEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+	req := protocol.EnrollRequest{
+		PublicKey: pub,
+		OS:        runtime.GOOS,
+		Nonce:     nonce,
+		Signature: base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, protocol.EnrollProof(nonce, pub))),
+		Token:     token,
+	}
+	body, _ := json.Marshal(req)
+	var resp protocol.EnrollResponse
+	if err := a.do(ctx, http.MethodPost, d.EnrollmentEndpoint, "application/json", body, &resp); err != nil {
+		return nil, fmt.Errorf("enrolling: %w", err)
+	}
+	st, err := a.Store.LoadState()
+	if err != nil {
+		st = &State{}
+	}
+	st.Authority, st.DeviceID, st.Discovery, st.EnrolledAt = strings.TrimSuffix(authority, "/"), resp.DeviceID, d, a.now().UTC()
+	if err := a.Store.SaveState(st); err != nil {
+		return nil, err
+	}
+	a.log().Info("enrolled", "authority", authority, "device", resp.DeviceID)
+	return st, nil
+}
+
+// RunChecks runs every check once.
+func (a *Agent) RunChecks(ctx context.Context) []checks.Outcome {
+	return checks.RunAll(ctx, a.Source, a.Checks, a.Env)
+}
+
+// CheckIn runs the checks, signs a statement and sends it; it keeps and
+// returns the answer.
+func (a *Agent) CheckIn(ctx context.Context) (*Last, error) {
+	st, err := a.Store.LoadState()
+	if err != nil {
+		return nil, err
+	}
+	key, err := a.Store.LoadKey()
+	if err != nil {
+		return nil, fmt.Errorf("device key: %w", err)
+	}
+	outcomes := a.RunChecks(ctx)
+	return a.send(ctx, st, key, outcomes)
+}
+
+func (a *Agent) send(ctx context.Context, st *State, key ed25519.PrivateKey, outcomes []checks.Outcome) (*Last, error) {
+	nonce, err := a.challenge(ctx, st.Discovery)
+	if err != nil {
+		return nil, err
+	}
+	var ind int64
+	if a.Env.Indicators != nil {
+		ind = a.Env.Indicators.Version()
+	}
+	now := a.now().UTC()
+	stmt := health.Statement{
+		Version:           1,
+		DeviceID:          st.DeviceID,
+		Nonce:             nonce,
+		IssuedAt:          now,
+		CollectedAt:       a.Source.Now().UTC(),
+		OS:                a.Source.OS(),
+		OSVersion:         OSVersion(ctx, a.Source),
+		AgentVersion:      a.Version,
+		IndicatorsVersion: ind,
+		Audiences:         st.Audiences(),
+		Checks:            checks.Render(outcomes, i18n.English),
+	}
+	for i := range stmt.Checks {
+		stmt.Checks[i].Details = nil // sub-results stay on the device
+	}
+	payload, err := json.Marshal(stmt)
+	if err != nil {
+		return nil, err
+	}
+	jws, err := healthcert.SignCompact(key, st.DeviceID, protocol.StatementType, payload)
+	if err != nil {
+		return nil, err
+	}
+	var resp protocol.CheckinResponse
+	if err := a.do(ctx, http.MethodPost, st.Discovery.CheckinEndpoint, protocol.ContentTypeJOSE, []byte(jws), &resp); err != nil {
+		return nil, fmt.Errorf("checking in: %w", err)
+	}
+	last := &Last{CheckedAt: now, OS: stmt.OS, Outcomes: outcomes, Response: resp}
+	if err := a.Store.SaveLast(last); err != nil {
+		return nil, err
+	}
+	a.log().Info("checked in", "verdict", resp.Verdict, "findings", len(resp.Findings), "certificates", len(resp.Certificates))
+	return last, nil
+}
+
+// Certificate returns the latest unexpired certificate for aud.
+func (a *Agent) Certificate(aud string) (protocol.Certificate, error) {
+	last, err := a.Store.LoadLast()
+	if err != nil {
+		return protocol.Certificate{}, errors.New("no check-in yet")
+	}
+	for _, c := range last.Response.Certificates {
+		if c.Audience == aud {
+			if !a.now().Before(c.ExpiresAt) {
+				return c, errors.New("the certificate has expired; the agent will renew it at its next check-in")
+			}
+			return c, nil
+		}
+	}
+	return protocol.Certificate{}, fmt.Errorf("no certificate for audience %q", aud)
+}
+
+// RunOptions tune Run.
+type RunOptions struct {
+	// Interval between check-ins when the authority names none (default 1h).
+	Interval time.Duration
+	// MinBackoff and MaxBackoff bound the wait after a failure
+	// (defaults 30 s and 30 min).
+	MinBackoff, MaxBackoff time.Duration
+	// Sleep waits; nil means a timer honouring ctx (tests replace it).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// NextWait decides how long to wait after a successful check-in: the
+// authority's interval, but no later than half-way through the shortest
+// certificate lifetime, with ±10% jitter so devices do not synchronise.
+func NextWait(last *Last, now time.Time, interval time.Duration, jitter float64) time.Duration {
+	wait := interval
+	if s := last.Response.NextCheckinSeconds; s > 0 {
+		wait = time.Duration(s) * time.Second
+	}
+	for _, c := range last.Response.Certificates {
+		if half := c.ExpiresAt.Sub(now) / 2; half < wait {
+			wait = half
+		}
+	}
+	if wait < 30*time.Second {
+		wait = 30 * time.Second
+	}
+	return time.Duration(float64(wait) * (0.9 + 0.2*jitter))
+}
+
+// Backoff doubles the wait after each failure, up to max, with jitter.
+func Backoff(failures int, min, max time.Duration, jitter float64) time.Duration {
+	d := min
+	for i := 1; i < failures && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return time.Duration(float64(d) * (0.5 + 0.5*jitter))
+}
+
+// Run checks in until ctx ends, renewing certificates well before they
+// expire and backing off while the authority cannot be reached.
+func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
+	if opt.Interval == 0 {
+		opt.Interval = time.Hour
+	}
+	if opt.MinBackoff == 0 {
+		opt.MinBackoff = 30 * time.Second
+	}
+	if opt.MaxBackoff == 0 {
+		opt.MaxBackoff = 30 * time.Minute
+	}
+	sleep := opt.Sleep
+	if sleep == nil {
+		sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		}
+	}
+	failures := 0
+	for {
+		last, err := a.CheckIn(ctx)
+		var wait time.Duration
+		switch {
+		case errors.Is(err, ErrNotEnrolled):
+			return err
+		case err != nil:
+			failures++
+			wait = Backoff(failures, opt.MinBackoff, opt.MaxBackoff, rand.Float64())
+			a.log().Warn("check-in failed", "err", err, "retry_in", wait.Round(time.Second))
+		default:
+			failures = 0
+			wait = NextWait(last, a.now(), opt.Interval, rand.Float64())
+			a.log().Info("next check-in", "in", wait.Round(time.Second))
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil
+		}
+	}
+}
+
+// OSVersion names the OS release, e.g. "debian 12".
+func OSVersion(ctx context.Context, src source.Source) string {
+	switch src.OS() {
+	case "linux":
+		b, err := src.ReadFile("/etc/os-release")
+		if err != nil {
+			return ""
+		}
+		var id, ver string
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				continue
+			}
+			v = strings.Trim(v, `"'`)
+			switch k {
+			case "ID":
+				id = v
+			case "VERSION_ID":
+				ver = v
+			}
+		}
+		return strings.TrimSpace(id + " " + ver)
+	case "darwin":
+		out, err := src.Run(ctx, "sw_vers", "-productVersion")
+		if err == nil && out.OK() {
+			return "macos " + strings.TrimSpace(out.Stdout)
+		}
+	case "windows":
+		vals, err := src.Registry(`HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion`)
+		if err == nil {
+			if b, ok := vals["CurrentBuild"]; ok {
+				return fmt.Sprintf("windows %v", b.Value)
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,302 @@
+package authority
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/healthcert"
+	"github.com/herd-health/herd/internal/protocol"
+	"github.com/herd-health/herd/internal/store"
+)
+
+// apiError is an error with the HTTP status and code it is answered with.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(status int, code, format string, args ...any) error {
+	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// handler is an HTTP handler that returns its error; serve turns errors
+// into responses in this one place.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+func (a *Authority) serve(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(p))
+				writeJSON(w, http.StatusInternalServerError, protocol.Error{Error: "internal error", Code: "internal"})
+			}
+		}()
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		var ae *apiError
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &ae):
+		case errors.As(err, &mbe):
+			ae = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+		default:
+			a.log.Error("request failed", "path", r.URL.Path, "err", err)
+			ae = &apiError{http.StatusInternalServerError, "internal", "internal error; try again later"}
+		}
+		if ae.status < 500 {
+			a.log.Info("request rejected", "path", r.URL.Path, "status", ae.status, "code", ae.code, "reason", ae.msg)
+		}
+		writeJSON(w, ae.status, protocol.Error{Error: ae.msg, Code: ae.code})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func (a *Authority) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET "+protocol.PathDiscovery, a.serve(a.handleDiscovery))
+	m.HandleFunc("GET "+protocol.PathJWKS, a.serve(a.handleJWKS))
+	m.HandleFunc("POST "+protocol.PathChallenge, a.serve(a.handleChallenge))
+	m.HandleFunc("POST "+protocol.PathEnroll, a.serve(a.handleEnroll))
+	m.HandleFunc("POST "+protocol.PathCheckin, a.serve(a.handleCheckin))
+	m.HandleFunc("GET "+protocol.PathHealth, a.serve(a.handleHealth))
+	m.HandleFunc("/", a.serve(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+	a.mux = m
+}
+
+func (a *Authority) handleDiscovery(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, a.Discovery())
+	return nil
+}
+
+func (a *Authority) handleJWKS(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, a.keys.JWKS())
+	return nil
+}
+
+func (a *Authority) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.store.Stats(r.Context()); err != nil {
+		return errorf(http.StatusServiceUnavailable, "store_unavailable", "the store does not answer: %v", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (a *Authority) handleChallenge(w http.ResponseWriter, r *http.Request) error {
+	now := a.now()
+	c := protocol.Challenge{Nonce: randomID(24), ExpiresAt: now.Add(a.cfg.NonceLifetime).UTC()}
+	if err := a.store.CreateNonce(r.Context(), c.Nonce, c.ExpiresAt); err != nil {
+		return fmt.Errorf("creating a nonce: %w", err)
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// readBody reads a bounded body.
+func (a *Authority) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+}
+
+func decodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(http.StatusBadRequest, "malformed_json", "the body is not the expected JSON: %v", err)
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "malformed_json", "the body has data after its JSON value")
+	}
+	return nil
+}
+
+func (a *Authority) consumeNonce(r *http.Request, nonce string) error {
+	err := a.store.ConsumeNonce(r.Context(), nonce, a.now())
+	switch {
+	case errors.Is(err, store.ErrNonceExpired):
+		return errorf(http.StatusBadRequest, "nonce_expired", "the challenge nonce has expired; ask for a new one")
+	case errors.Is(err, store.ErrNonceUnknown):
+		return errorf(http.StatusBadRequest, "nonce_invalid", "the challenge nonce is unknown or was already used; ask for a new one")
+	case err != nil:
+		return fmt.Errorf("consuming a nonce: %w", err)
+	}
+	return nil
+}
+
+// DeviceID is the id of a device key: the base64url SHA-256 of the key,
+// truncated to 128 bits.
+func DeviceID(pub ed25519.PublicKey) string {
+	k, _ := healthcert.NewJWK(pub, "")
+	return k.Thumbprint()[:22]
+}
+
+func (a *Authority) handleEnroll(w http.ResponseWriter, r *http.Request) error {
+	body, err := a.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var req protocol.EnrollRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	if a.cfg.EnrollmentToken != "" && !constantTimeEqual(req.Token, a.cfg.EnrollmentToken) {
+		return errorf(http.StatusForbidden, "enrollment_token", "this authority needs a valid enrollment token")
+	}
+	pub, err := base64.RawURLEncoding.DecodeString(req.PublicKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return errorf(http.StatusBadRequest, "bad_public_key", "public_key must be a base64url Ed25519 key of 32 bytes")
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(req.Signature)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return errorf(http.StatusBadRequest, "bad_signature", "signature must be a base64url Ed25519 signature")
+	}
+	switch req.OS {
+	case "linux", "windows", "darwin", "freebsd", "openbsd", "netbsd", "android", "ios":
+	default:
+		return errorf(http.StatusBadRequest, "bad_os", "os %q is not an operating system herd knows", req.OS)
+	}
+	if req.Nonce == "" {
+		return errorf(http.StatusBadRequest, "nonce_missing", "nonce is required; get one from %s", protocol.PathChallenge)
+	}
+	if !ed25519.Verify(pub, protocol.EnrollProof(req.Nonce, req.PublicKey), sig) {
+		return errorf(http.StatusUnauthorized, "bad_signature", "the signature does not prove possession of the key")
+	}
+	if err := a.consumeNonce(r, req.Nonce); err != nil {
+		return err
+	}
+	id := DeviceID(pub)
+	err = a.store.CreateDevice(r.Context(), store.Device{ID: id, PublicKey: pub, OS: req.OS, EnrolledAt: a.now().UTC()})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// The same key enrolling again gets the same id: idempotent.
+	case err != nil:
+		return fmt.Errorf("enrolling: %w", err)
+	default:
+		a.log.Info("device enrolled", "device", id, "os", req.OS)
+	}
+	writeJSON(w, http.StatusCreated, protocol.EnrollResponse{DeviceID: id})
+	return nil
+}
+
+func constantTimeEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= a[i] ^ b[i]
+	}
+	return v == 0
+}
+
+func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error {
+	body, err := a.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	jws, err := healthcert.ParseCompact(strings.TrimSpace(string(body)))
+	if err != nil {
+		return errorf(http.StatusBadRequest, "malformed_statement", "the body must be a compact JWS signed with the device key: %v", err)
+	}
+	if jws.Header.Alg != healthcert.EdDSA {
+		return errorf(http.StatusBadRequest, "bad_algorithm", "statements are signed with EdDSA, not %s", jws.Header.Alg)
+	}
+	dev, err := a.store.Device(r.Context(), jws.Header.Kid)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusUnauthorized, "unknown_device", "no device is enrolled with id %q; enroll first", jws.Header.Kid)
+	} else if err != nil {
+		return fmt.Errorf("looking up device: %w", err)
+	}
+	if err := jws.Verify(ed25519.PublicKey(dev.PublicKey)); err != nil {
+		return errorf(http.StatusUnauthorized, "bad_signature", "the statement's signature does not verify with the device key")
+	}
+	var st health.Statement
+	if err := decodeJSON(jws.Payload, &st); err != nil {
+		return err
+	}
+	if err := st.Validate(); err != nil {
+		return errorf(http.StatusBadRequest, "bad_statement", "the statement is not valid: %v", err)
+	}
+	if st.DeviceID != dev.ID {
+		return errorf(http.StatusBadRequest, "bad_statement", "the statement names device %q but is signed by %q", st.DeviceID, dev.ID)
+	}
+	now := a.now()
+	if d := now.Sub(st.IssuedAt); d > a.cfg.ClockSkew || d < -a.cfg.ClockSkew {
+		return errorf(http.StatusBadRequest, "clock_skew", "issued_at %s is more than %s from the authority's time %s; check the device clock", st.IssuedAt.UTC().Format(time.RFC3339), a.cfg.ClockSkew, now.UTC().Format(time.RFC3339))
+	}
+	if err := a.consumeNonce(r, st.Nonce); err != nil {
+		return err
+	}
+	ap, err := a.policy.Evaluate(&st, now)
+	if err != nil {
+		return fmt.Errorf("evaluating policy: %w", err)
+	}
+	resp := protocol.CheckinResponse{
+		Verdict:            ap.Tier,
+		PolicyID:           ap.PolicyID,
+		Findings:           ap.Findings,
+		Required:           ap.Required,
+		Certificates:       []protocol.Certificate{},
+		NextCheckinSeconds: int64(a.cfg.CheckinInterval / time.Second),
+	}
+	if resp.Findings == nil {
+		resp.Findings = []health.Finding{}
+	}
+	for _, aud := range st.Audiences {
+		c, err := a.issue(dev.ID, aud, ap, now)
+		if err != nil {
+			return fmt.Errorf("signing a certificate: %w", err)
+		}
+		resp.Certificates = append(resp.Certificates, c)
+	}
+	id, err := a.store.RecordCheckin(r.Context(), store.Checkin{
+		DeviceID:   dev.ID,
+		ReceivedAt: now.UTC(),
+		Verdict:    ap.Tier,
+		PolicyID:   ap.PolicyID,
+		Findings:   ap.Findings,
+		OS:         st.OS,
+		OSVersion:  st.OSVersion,
+		Agent:      st.AgentVersion,
+		Statement:  body,
+		SourceIP:   clientIP(r),
+	})
+	if err != nil {
+		return fmt.Errorf("recording check-in: %w", err)
+	}
+	resp.CheckinID = id
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
