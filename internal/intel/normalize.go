@@ -165,15 +165,21 @@ func Normalize(t Type, value string) (Type, string, error) {
 			return "", "", fmt.Errorf("%q is not an %s address", value, t)
 		}
 		return nt, v, err
-	case Domain:
-		v, err := NormalizeDomain(value)
-		return t, v, err
-	case URL:
-		v, err := NormalizeURL(value)
-		return t, v, err
-	case SHA256, SHA1, MD5:
-		v, err := NormalizeHash(t, value)
-		return t, v, err
+	case Domain, URL, SHA256, SHA1, MD5:
+		var v string
+		var err error
+		switch t {
+		case Domain:
+			v, err = NormalizeDomain(value)
+		case URL:
+			v, err = NormalizeURL(value)
+		default:
+			v, err = NormalizeHash(t, value)
+		}
+		if err != nil {
+			return "", "", err
+		}
+		return t, v, nil
 	}
 	return "", "", fmt.Errorf("unsupported indicator type %q", t)
 }
