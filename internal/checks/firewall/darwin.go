@@ -47,16 +47,20 @@ func darwinALF(ctx context.Context, src source.Source) (sub, []string) {
 	out, err := src.Run(ctx, socketfilterfwArgv...)
 	if err == nil {
 		st := ParseSocketfilterfw(out.Stdout + "\n" + out.Stderr)
-		stealth := st.Stealth
-		if stealth == "" {
-			stealth = "unknown"
+		switch {
+		case st.Stealth != "":
+			extra = append(extra, "stealth mode: "+st.Stealth)
+		case len(st.Errors) > 0:
+			extra = append(extra, "stealth mode: unknown ("+firstLine(st.Errors[0])+")")
 		}
-		extra = append(extra, "stealth mode: "+stealth)
 		if st.BlockAll != "" {
 			extra = append(extra, "block all incoming: "+st.BlockAll)
 		}
 		if st.State >= 0 {
-			s.facts = map[string]any{"alf_state": st.State, "stealth_mode": stealth}
+			s.facts = map[string]any{"alf_state": st.State}
+			if st.Stealth != "" {
+				s.facts["stealth_mode"] = st.Stealth
+			}
 			return alfFromState(s, st.State), extra
 		}
 		why = "socketfilterfw gave no state"
