@@ -184,9 +184,9 @@ func TestParseMpStatusNoDataValues(t *testing.T) {
 func TestParseClamVersion(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, engine string
-		db                int
-		at                time.Time
-		ok                bool
+		db               int
+		at               time.Time
+		ok               bool
 	}{
 		{"with database", "ClamAV 1.0.7/27470/Tue Dec  1 08:26:03 2026\n", "1.0.7", 27470, time.Date(2026, 12, 1, 8, 26, 3, 0, time.UTC), true},
 		{"two-digit day", "ClamAV 0.103.11/27100/Mon Nov 23 08:26:03 2026", "0.103.11", 27100, time.Date(2026, 11, 23, 8, 26, 3, 0, time.UTC), true},
