@@ -1,0 +1,320 @@
+package indicators
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"testing"
+
+	"github.com/herd-health/herd/internal/checks"
+)
+
+type entry struct {
+	typ, value string
+	port       uint16
+	source     string
+	family     string
+}
+
+var sample = []entry{
+	{"ipv4", "203.0.113.77", 443, "feodotracker", "QakBot"},
+	{"ipv4", "192.0.2.10", 0, "misp", "Dridex"},
+	{"ipv4", "192.0.2.10", 4643, "feodotracker", "Dridex"}, // shadowed by the any-port entry
+	{"ipv4", "198.51.100.0/24", 0, "stix", ""},
+	{"ipv4", "198.51.0.0/16", 0, "stix", "Wide"},
+	{"ipv4", "127.0.0.1", 0, "test", "Loopback"},
+	{"ipv6", "2001:db8::15", 8443, "threatfox", "Cobalt Strike"},
+	{"ipv6", "2001:db8:1::/48", 0, "stix", "Net6"},
+	{"ipv6", "::ffff:192.0.2.99", 0, "mapped", ""}, // stored as IPv4
+	{"domain", "Evil.Example.TEST.", 0, "threatfox", "Remcos"},
+	{"sha256", "A788ACF214C7D24112A1B3B8038010F2A28F252D07997184BD5C7F14D05DAFC8", 0, "malwarebazaar", "Mirai"},
+	{"sha256", "a788acf214c7d24112a1b3b8038010f2a28f252d07997184bd5c7f14d05dafc8", 0, "threatfox", "Mirai"}, // duplicate
+	{"process", "XMRig", 0, "authority", "CoinMiner"},
+}
+
+func build(t testing.TB, version int64, list []entry) *Set {
+	t.Helper()
+	b := NewBuilder(version)
+	for _, e := range list {
+		if err := b.Add(e.typ, e.value, e.port, e.source, e.family); err != nil {
+			t.Fatalf("Add(%+v): %v", e, err)
+		}
+	}
+	return b.Build()
+}
+
+func TestMatch(t *testing.T) {
+	s := build(t, 7, sample)
+	type lookup func(*Set) (checks.Match, bool)
+	addr := func(a string, port uint16) lookup {
+		return func(s *Set) (checks.Match, bool) { return s.MatchAddr(netip.MustParseAddr(a), port) }
+	}
+	tests := []struct {
+		name string
+		look lookup
+		want *checks.Match
+	}{
+		{"v4 with its port", addr("203.0.113.77", 443), &checks.Match{Type: "ipv4", Indicator: "203.0.113.77:443", Source: "feodotracker", Family: "QakBot"}},
+		{"v4 other port", addr("203.0.113.77", 80), nil},
+		{"v4 any port", addr("192.0.2.10", 9), &checks.Match{Type: "ipv4", Indicator: "192.0.2.10", Source: "misp", Family: "Dridex"}},
+		{"v4 in /24 before /16", addr("198.51.100.200", 1), &checks.Match{Type: "ipv4", Indicator: "198.51.100.0/24", Source: "stix"}},
+		{"v4 in /16", addr("198.51.7.1", 1), &checks.Match{Type: "ipv4", Indicator: "198.51.0.0/16", Source: "stix", Family: "Wide"}},
+		{"v4 outside", addr("198.52.0.1", 1), nil},
+		{"loopback kept", addr("127.0.0.1", 22), &checks.Match{Type: "ipv4", Indicator: "127.0.0.1", Source: "test", Family: "Loopback"}},
+		{"mapped connection", addr("::ffff:203.0.113.77", 443), &checks.Match{Type: "ipv4", Indicator: "203.0.113.77:443", Source: "feodotracker", Family: "QakBot"}},
+		{"mapped entry", addr("192.0.2.99", 5), &checks.Match{Type: "ipv4", Indicator: "192.0.2.99", Source: "mapped"}},
+		{"v6 port", addr("2001:db8::15", 8443), &checks.Match{Type: "ipv6", Indicator: "[2001:db8::15]:8443", Source: "threatfox", Family: "Cobalt Strike"}},
+		{"v6 wrong port", addr("2001:db8::15", 443), nil},
+		{"v6 net", addr("2001:db8:1:2::3", 443), &checks.Match{Type: "ipv6", Indicator: "2001:db8:1::/48", Source: "stix", Family: "Net6"}},
+		{"v6 zone ignored", addr("2001:db8:1::9%eth0", 1), &checks.Match{Type: "ipv6", Indicator: "2001:db8:1::/48", Source: "stix", Family: "Net6"}},
+		{"invalid addr", func(s *Set) (checks.Match, bool) { return s.MatchAddr(netip.Addr{}, 1) }, nil},
+		{"hash, first source in order", func(s *Set) (checks.Match, bool) {
+			return s.MatchHash("A788acf214c7d24112a1b3b8038010f2a28f252d07997184bd5c7f14d05dafc8")
+		}, &checks.Match{Type: "sha256", Indicator: "a788acf214c7d24112a1b3b8038010f2a28f252d07997184bd5c7f14d05dafc8", Source: "malwarebazaar", Family: "Mirai"}},
+		{"other hash", func(s *Set) (checks.Match, bool) {
+			return s.MatchHash("0000000000000000000000000000000000000000000000000000000000000000")
+		}, nil},
+		{"bad hash", func(s *Set) (checks.Match, bool) { return s.MatchHash("xyz") }, nil},
+		{"process any case", func(s *Set) (checks.Match, bool) { return s.MatchProcess("xmrig") }, &checks.Match{Type: "process", Indicator: "xmrig", Source: "authority", Family: "CoinMiner"}},
+		{"other process", func(s *Set) (checks.Match, bool) { return s.MatchProcess("sshd") }, nil},
+		{"domain exact", func(s *Set) (checks.Match, bool) { return s.MatchDomain("evil.example.test") }, &checks.Match{Type: "domain", Indicator: "evil.example.test", Source: "threatfox", Family: "Remcos"}},
+		{"subdomain", func(s *Set) (checks.Match, bool) { return s.MatchDomain("C2.Evil.Example.Test.") }, &checks.Match{Type: "domain", Indicator: "evil.example.test", Source: "threatfox", Family: "Remcos"}},
+		{"parent not matched", func(s *Set) (checks.Match, bool) { return s.MatchDomain("example.test") }, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tc.look(s)
+			if ok != (tc.want != nil) {
+				t.Fatalf("ok = %v, match %+v", ok, got)
+			}
+			if ok && got != *tc.want {
+				t.Errorf("got %+v, want %+v", got, *tc.want)
+			}
+		})
+	}
+	if s.Version() != 7 {
+		t.Errorf("version = %d", s.Version())
+	}
+	want := map[string]int{"ipv4": 7, "ipv6": 2, "domain": 1, "sha256": 1, "process": 1}
+	if got := s.Counts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("counts = %v, want %v", got, want)
+	}
+}
+
+func TestAddRejects(t *testing.T) {
+	b := NewBuilder(1)
+	for _, e := range []entry{
+		{"url", "http://a.test/", 0, "", ""},
+		{"md5", "406a4a9f09f3522bff25b06210ca0818", 0, "", ""},
+		{"ipv4", "192.0.2.300", 0, "", ""},
+		{"ipv4", "192.0.2.0/33", 0, "", ""},
+		{"domain", "localhost", 0, "", ""},
+		{"sha256", "abc", 0, "", ""},
+		{"process", " ", 0, "", ""},
+	} {
+		if err := b.Add(e.typ, e.value, e.port, e.source, e.family); err == nil {
+			t.Errorf("Add(%+v) accepted", e)
+		}
+	}
+	if err := b.Add("url", "http://a.test/", 0, "", ""); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("url: %v", err)
+	}
+	if s := b.Build(); s.Len() != 0 {
+		t.Errorf("len = %d", s.Len())
+	}
+}
+
+func TestEncodeRoundTripDeterministic(t *testing.T) {
+	a := build(t, 42, sample)
+	rev := make([]entry, len(sample))
+	for i, e := range sample {
+		rev[len(sample)-1-i] = e
+	}
+	b := build(t, 42, rev)
+	ea, eb := a.Encode(), b.Encode()
+	if !bytes.Equal(ea, eb) {
+		t.Fatal("the encoding depends on the order of adding")
+	}
+	d, err := Decode(ea)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(d.Encode(), ea) {
+		t.Error("decode then encode changed the bytes")
+	}
+	if d.Version() != 42 || d.Len() != a.Len() {
+		t.Errorf("version %d len %d, want 42 %d", d.Version(), d.Len(), a.Len())
+	}
+	m, ok := d.MatchAddr(netip.MustParseAddr("198.51.100.9"), 1)
+	if !ok || m.Indicator != "198.51.100.0/24" {
+		t.Errorf("decoded set: %+v %v", m, ok)
+	}
+	empty := NewBuilder(0).Build()
+	if d, err := Decode(empty.Encode()); err != nil || d.Len() != 0 {
+		t.Errorf("empty: %v", err)
+	}
+}
+
+// reseal fixes the checksum after a test edits a bundle's body.
+func reseal(b []byte) []byte {
+	body := b[:len(b)-4]
+	return binary.LittleEndian.AppendUint32(append([]byte{}, body...), crc32.ChecksumIEEE(body))
+}
+
+func TestDecodeRejects(t *testing.T) {
+	good := build(t, 1, sample).Encode()
+	tests := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"empty", nil, ErrCorrupt},
+		{"not a bundle", []byte("hello, this is not a bundle at all"), ErrCorrupt},
+		{"flipped bit", func() []byte { b := bytes.Clone(good); b[len(b)/2] ^= 1; return b }(), ErrCorrupt},
+		{"cut", good[:len(good)-10], ErrCorrupt},
+		{"future encoding", func() []byte { b := bytes.Clone(good); b[len(magic)] = 9; return reseal(b) }(), ErrVersion},
+		{"trailing bytes", reseal(append(bytes.Clone(good[:len(good)-4]), 0, 0, 0, 0, 0)), ErrCorrupt},
+		{"huge count", func() []byte {
+			b := bytes.Clone(good)
+			binary.LittleEndian.PutUint32(b[len(magic)+10:], 1<<31)
+			return reseal(b)
+		}(), ErrCorrupt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Decode(tc.data); !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(build(f, 1, sample).Encode())
+	f.Add(NewBuilder(3).Build().Encode())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Decode(data)
+		if err != nil {
+			return
+		}
+		// An accepted bundle re-encodes to the same bytes and answers.
+		if !bytes.Equal(s.Encode(), data) {
+			t.Fatal("accepted bundle is not in canonical form")
+		}
+		s.MatchAddr(netip.MustParseAddr("192.0.2.1"), 80)
+		s.MatchAddr(netip.MustParseAddr("2001:db8::1"), 80)
+		s.MatchHash("a788acf214c7d24112a1b3b8038010f2a28f252d07997184bd5c7f14d05dafc8")
+		s.MatchProcess("x")
+		s.MatchDomain("a.b.c")
+	})
+}
+
+// million makes n indicators: 40% IPv4 with ports, 10% IPv6, 10%
+// domains, 40% SHA-256, from 200 feeds and families.
+func million(n int) []entry {
+	r := rand.New(rand.NewPCG(1, 2))
+	out := make([]entry, 0, n)
+	for i := range n {
+		src := fmt.Sprintf("feed%d", i%20)
+		fam := fmt.Sprintf("family%d", i%10)
+		switch i % 10 {
+		case 0, 1, 2, 3:
+			a := netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())})
+			out = append(out, entry{"ipv4", a.String(), uint16(r.Uint32()), src, fam})
+		case 4:
+			var b [16]byte
+			binary.LittleEndian.PutUint64(b[:], r.Uint64())
+			binary.LittleEndian.PutUint64(b[8:], r.Uint64())
+			b[0] = 0x20
+			out = append(out, entry{"ipv6", netip.AddrFrom16(b).String(), 0, src, fam})
+		case 5:
+			out = append(out, entry{"domain", fmt.Sprintf("h%x.example%d.test", r.Uint64(), i%50), 0, src, fam})
+		default:
+			out = append(out, entry{"sha256", fmt.Sprintf("%016x%016x%016x%016x", r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()), 0, src, fam})
+		}
+	}
+	return out
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkBuild1M builds a set of a million indicators from text and
+// reports the heap the set holds.
+func BenchmarkBuild1M(b *testing.B) {
+	list := million(1_000_000)
+	b.ResetTimer()
+	var held uint64
+	for b.Loop() {
+		before := heapInUse()
+		s := build(b, 1, list)
+		held = heapInUse() - before
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(float64(held)/(1<<20), "MB-held")
+}
+
+// BenchmarkDecode1M loads a million-indicator bundle, as the agent does.
+func BenchmarkDecode1M(b *testing.B) {
+	data := build(b, 1, million(1_000_000)).Encode()
+	b.SetBytes(int64(len(data)))
+	b.ReportMetric(float64(len(data))/(1<<20), "MB-bundle")
+	b.ResetTimer()
+	var held uint64
+	for b.Loop() {
+		before := heapInUse()
+		s, err := Decode(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		held = heapInUse() - before
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(float64(held)/(1<<20), "MB-held")
+}
+
+// BenchmarkMatchDevice matches what the malware check looks at on a busy
+// device, 500 connections and 300 process hashes, against a million
+// indicators.
+func BenchmarkMatchDevice(b *testing.B) {
+	list := million(1_000_000)
+	s := build(b, 1, list)
+	r := rand.New(rand.NewPCG(3, 4))
+	conns := make([]netip.AddrPort, 500)
+	for i := range conns {
+		conns[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())}), 443)
+	}
+	conns[0] = netip.MustParseAddrPort("[" + list[4].value + "]:1") // one v6 hit
+	hashes := make([]string, 300)
+	for i := range hashes {
+		hashes[i] = fmt.Sprintf("%016x%016x%016x%016x", r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64())
+	}
+	hashes[0] = list[6].value // one hash hit
+	b.ResetTimer()
+	for b.Loop() {
+		hits := 0
+		for _, c := range conns {
+			if _, ok := s.MatchAddr(c.Addr(), c.Port()); ok {
+				hits++
+			}
+		}
+		for _, h := range hashes {
+			if _, ok := s.MatchHash(h); ok {
+				hits++
+			}
+		}
+		if hits < 2 {
+			b.Fatalf("hits = %d", hits)
+		}
+	}
+}
