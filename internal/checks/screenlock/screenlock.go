@@ -1,0 +1,158 @@
+// Package screenlock is the screen_lock check: the screen locks after
+// inactivity with a password, within the policy's maximum delay
+// (checks.Env.LockDelay). The time judged is the whole wait from the
+// last input to the password prompt: the idle time before the screen
+// blanks or the screen saver starts, plus any grace delay before the lock.
+//
+// Where it reads, per platform:
+//
+//   - Linux: the graphical sessions loginctl lists (falling back to
+//     Wayland sockets under /run/user and X sockets in /tmp/.X11-unix).
+//     No graphical session is not_applicable ("no desktop session").
+//     GNOME is read with `gsettings get` run as the desktop user (through
+//     `runuser -u USER --` when the agent is root): gsettings gives the
+//     effective values, defaults and administrator lockdown included,
+//     which `dconf dump` of the user database does not; it reads the
+//     dconf database without a D-Bus session. KDE Plasma is read from the
+//     user's ~/.config/kscreenlockerrc over kscreenlocker's defaults.
+//     Another desktop, or settings that cannot be read, is unknown.
+//   - Windows: the screen locks when the machine inactivity limit
+//     (InactivityTimeoutSecs) is set, or when a password-protected screen
+//     saver is active (the Group Policy values under HKCU\Software\Policies
+//     win over the user's own HKCU\Control Panel\Desktop). The shortest of
+//     these is judged. Power settings (display off, sleep) are not counted:
+//     whether turning the display off locks depends on the hardware's
+//     standby model, which the registry does not tell. Windows Server
+//     without a desktop (Server Core, or no explorer.exe) is not_applicable.
+//   - macOS: `sysadminctl -screenLock status` gives the password delay
+//     (older systems: the askForPassword/askForPasswordDelay defaults);
+//     the idle time is the shorter of the screen saver's idleTime and the
+//     display sleep time from `pmset -g`.
+package screenlock
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/internal/checks"
+	"github.com/herd-health/herd/internal/i18n"
+	"github.com/herd-health/herd/internal/source"
+)
+
+type check struct{}
+
+// New returns the screen_lock check.
+func New() checks.Check { return check{} }
+
+func (check) ID() health.CheckID { return health.ScreenLock }
+
+func (check) Probes(goos string) []source.Probe {
+	switch goos {
+	case "linux":
+		ps := []source.Probe{
+			source.Command(loginctlList...),
+			source.Dir("/run/user"),
+			source.Dir("/tmp/.X11-unix"),
+			source.File("/etc/passwd"),
+			source.File("~/.config/kscreenlockerrc"),
+		}
+		for _, k := range gnomeKeys {
+			ps = append(ps, source.Command(append([]string{"gsettings", "get"}, k...)...))
+		}
+		return ps
+	case "windows":
+		return []source.Probe{
+			source.RegistryKey(winCurrentVersion),
+			source.RegistryKey(winSystemPolicy),
+			source.RegistryKey(winDesktopPolicy),
+			source.RegistryKey(winDesktop),
+			source.ProcessList(),
+		}
+	case "darwin":
+		return []source.Probe{
+			source.Command(macSysadminctl...),
+			source.Command(macAskForPassword...),
+			source.Command(macAskForPasswordDelay...),
+			source.Command(macIdleTime...),
+			source.Command(macPmset...),
+		}
+	}
+	return nil
+}
+
+func (check) Run(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+	switch src.OS() {
+	case "linux":
+		return runLinux(ctx, src, env.LockDelay())
+	case "windows":
+		return runWindows(ctx, src, env.LockDelay())
+	case "darwin":
+		return runDarwin(ctx, src, env.LockDelay())
+	}
+	return checks.NotApplicable(
+		i18n.T("herd does not check the screen lock on this operating system.",
+			"herd 不检查此操作系统上的屏幕锁定。"),
+		checks.Evidence("herd-agent", health.SelfReported))
+}
+
+// human writes a duration the way settings screens do.
+func human(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "immediately"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d > time.Minute:
+		return fmt.Sprintf("%d min %d s", int(d/time.Minute), int(d%time.Minute/time.Second))
+	}
+	return fmt.Sprintf("%d s", int(d/time.Second))
+}
+
+func humanZh(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "立即"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d 分钟", int(d/time.Minute))
+	case d > time.Minute:
+		return fmt.Sprintf("%d 分 %d 秒", int(d/time.Minute), int(d%time.Minute/time.Second))
+	}
+	return fmt.Sprintf("%d 秒", int(d/time.Second))
+}
+
+// judge turns the total wait before the password prompt into a result.
+// fix tells the platform's setting; fixes are shown on fail only.
+func judge(total, max time.Duration, ev health.Evidence, details []string, fix i18n.Text) checks.Result {
+	if ev.Facts == nil {
+		ev.Facts = map[string]any{}
+	}
+	ev.Facts["lock_after_seconds"] = int(total / time.Second)
+	ev.Facts["max_seconds"] = int(max / time.Second)
+	var r checks.Result
+	if total <= max {
+		r = checks.Pass(i18n.T(
+			fmt.Sprintf("The screen locks with a password after %s of inactivity (allowed: at most %s).", human(total), human(max)),
+			fmt.Sprintf("无操作 %s 后屏幕会锁定并需要密码（允许的上限为 %s）。", humanZh(total), humanZh(max))), ev)
+	} else {
+		r = checks.Fail(i18n.T(
+			fmt.Sprintf("The screen locks only after %s of inactivity, longer than the %s allowed.", human(total), human(max)),
+			fmt.Sprintf("屏幕在无操作 %s 后才会锁定，超过了允许的 %s。", humanZh(total), humanZh(max))), ev, fix)
+	}
+	r.Details = details
+	return r
+}
+
+// never is the result for a screen that never locks by itself.
+func never(why, whyZh string, ev health.Evidence, details []string, fix i18n.Text) checks.Result {
+	r := checks.Fail(i18n.T("The screen does not lock by itself: "+why+".", "屏幕不会自动锁定："+whyZh+"。"), ev, fix)
+	r.Details = details
+	return r
+}
+
+func unknown(en, zh string, ev health.Evidence, details []string) checks.Result {
+	r := checks.Unknown(i18n.T(en, zh), ev)
+	r.Details = details
+	return r
+}
