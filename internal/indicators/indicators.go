@@ -221,7 +221,9 @@ func parseSHA256(s string) ([32]byte, bool) {
 }
 
 // MatchProcess looks up a process name, ignoring case (Windows names are
-// case-insensitive, and no two malware names differ only by case).
+// case-insensitive, and no two malware names differ only by case). A
+// name ending in ".exe" also matches an entry without the extension, so
+// one entry "xmrig" covers xmrig and XMRig.exe.
 func (s *Set) MatchProcess(name string) (checks.Match, bool) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	if n == "" {
@@ -229,6 +231,11 @@ func (s *Set) MatchProcess(name string) (checks.Match, bool) {
 	}
 	if ref, ok := s.procs.find(n); ok {
 		return s.match(TypeProcess, n, ref), true
+	}
+	if base, ok := strings.CutSuffix(n, ".exe"); ok && base != "" {
+		if ref, ok := s.procs.find(base); ok {
+			return s.match(TypeProcess, base, ref), true
+		}
 	}
 	return checks.Match{}, false
 }

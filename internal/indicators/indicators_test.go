@@ -81,6 +81,8 @@ func TestMatch(t *testing.T) {
 		}, nil},
 		{"bad hash", func(s *Set) (checks.Match, bool) { return s.MatchHash("xyz") }, nil},
 		{"process any case", func(s *Set) (checks.Match, bool) { return s.MatchProcess("xmrig") }, &checks.Match{Type: "process", Indicator: "xmrig", Source: "authority", Family: "CoinMiner"}},
+		{"process with .exe", func(s *Set) (checks.Match, bool) { return s.MatchProcess("XMRig.exe") }, &checks.Match{Type: "process", Indicator: "xmrig", Source: "authority", Family: "CoinMiner"}},
+		{"only .exe", func(s *Set) (checks.Match, bool) { return s.MatchProcess(".exe") }, nil},
 		{"other process", func(s *Set) (checks.Match, bool) { return s.MatchProcess("sshd") }, nil},
 		{"domain exact", func(s *Set) (checks.Match, bool) { return s.MatchDomain("evil.example.test") }, &checks.Match{Type: "domain", Indicator: "evil.example.test", Source: "threatfox", Family: "Remcos"}},
 		{"subdomain", func(s *Set) (checks.Match, bool) { return s.MatchDomain("C2.Evil.Example.Test.") }, &checks.Match{Type: "domain", Indicator: "evil.example.test", Source: "threatfox", Family: "Remcos"}},
