@@ -1,0 +1,391 @@
+// Command herd-agent runs on a device: it checks the device's security
+// settings, tells its user what to fix, checks in with a health authority
+// and hands health certificates to the relying parties the user visits.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/internal/agent"
+	"github.com/herd-health/herd/internal/checks"
+	"github.com/herd-health/herd/internal/checks/all"
+	"github.com/herd-health/herd/internal/i18n"
+	"github.com/herd-health/herd/internal/source"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+var commands = []command{
+	{"check", "check this device now and show what to fix", runCheck},
+	{"status", "show the latest verdict, findings and how to fix them", runStatus},
+	{"enroll", "enroll this device with a health authority: enroll URL", runEnroll},
+	{"run", "check in on a schedule and serve certificates on the loopback endpoint", runRun},
+	{"trust", "get certificates for a relying party: trust --audience AUD [--origin ORIGIN]", runTrust},
+	{"collect", "record what the checks read as a snapshot (for support)", runCollect},
+	{"probes", "list everything each check reads", runProbes},
+	{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
+		fmt.Fprintln(out, "herd-agent", version)
+		return 0
+	}},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: herd-agent COMMAND [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w, "\nRun 'herd-agent COMMAND -h' for a command's flags.")
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "herd-agent: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+// common flags
+type flags struct {
+	*flag.FlagSet
+	dir  *string
+	lang *string
+}
+
+func newFlags(name string, stderr io.Writer) flags {
+	fs := flag.NewFlagSet("herd-agent "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return flags{
+		FlagSet: fs,
+		dir:     fs.String("dir", agent.DefaultDir(), "the agent's state directory"),
+		lang:    fs.String("lang", "", "language: en or zh-CN (default from the environment)"),
+	}
+}
+
+func (f flags) parse(args []string, stderr io.Writer) (i18n.Lang, bool) {
+	if err := f.Parse(args); err != nil {
+		return "", false
+	}
+	if *f.lang == "" {
+		return i18n.FromEnv(), true
+	}
+	l, ok := i18n.Parse(*f.lang)
+	if !ok {
+		fmt.Fprintf(stderr, "%s: language %q is not supported (en, zh-CN)\n", f.Name(), *f.lang)
+		return "", false
+	}
+	return l, true
+}
+
+func newAgent(dir string, src source.Source, log *slog.Logger) *agent.Agent {
+	return &agent.Agent{
+		Store:   agent.Store{Dir: dir},
+		Checks:  all.Checks(),
+		Source:  src,
+		Log:     log,
+		Version: version,
+	}
+}
+
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlags("check", stderr)
+	snapshot := f.String("snapshot", "", "evaluate a recorded snapshot instead of this device")
+	asJSON := f.Bool("json", false, "print JSON")
+	lang, ok := f.parse(args, stderr)
+	if !ok {
+		return 2
+	}
+	if f.NArg() > 0 {
+		fmt.Fprintf(stderr, "herd-agent check: unexpected argument %q\n", f.Arg(0))
+		return 2
+	}
+	var src source.Source = source.NewLive()
+	if *snapshot != "" {
+		snap, err := source.LoadSnapshot(*snapshot)
+		if err != nil {
+			fmt.Fprintf(stderr, "herd-agent check: %v\n", err)
+			return 1
+		}
+		src = source.NewReplay(snap)
+	}
+	a := newAgent(*f.dir, src, nil)
+	outcomes := a.RunChecks(ctx)
+	report := health.Report{
+		OS:          src.OS(),
+		OSVersion:   agent.OSVersion(ctx, src),
+		CollectedAt: src.Now().UTC(),
+		Language:    string(lang),
+		Checks:      checks.Render(outcomes, lang),
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(report); err != nil {
+			return 1
+		}
+		return 0
+	}
+	title := i18n.T("Security checks on this device", "本设备的安全检查").In(lang)
+	if *snapshot != "" {
+		title = i18n.T("Security checks on the snapshot ", "快照的安全检查：").In(lang) + *snapshot
+	}
+	fmt.Fprintf(stdout, "%s (%s %s)\n\n", title, report.OS, report.OSVersion)
+	agent.PrintResults(stdout, report.Checks, lang)
+	return 0
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlags("status", stderr)
+	asJSON := f.Bool("json", false, "print JSON")
+	lang, ok := f.parse(args, stderr)
+	if !ok {
+		return 2
+	}
+	a := newAgent(*f.dir, source.NewLive(), nil)
+	st, err := a.Store.LoadState()
+	if err != nil {
+		fmt.Fprintf(stderr, "herd-agent status: %v\n", err)
+		return 1
+	}
+	last, err := a.Store.LoadLast()
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stdout, "%s %s\n", i18n.T("Enrolled with", "已注册到").In(lang), st.Authority)
+		fmt.Fprintln(stdout, i18n.T("No check-in yet: run `herd-agent run`.", "尚未签到：请运行 `herd-agent run`。").In(lang))
+		return 0
+	} else if err != nil {
+		fmt.Fprintf(stderr, "herd-agent status: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		enc.Encode(map[string]any{
+			"authority": st.Authority, "device_id": st.DeviceID, "checked_at": last.CheckedAt,
+			"verdict": last.Response.Verdict, "policy_id": last.Response.PolicyID,
+			"findings": last.Response.Findings, "certificates": certSummary(last),
+			"checks": checks.Render(last.Outcomes, lang),
+		})
+		return 0
+	}
+	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Authority:", "健康机构：").In(lang), st.Authority)
+	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Last check-in:", "上次签到：").In(lang), last.CheckedAt.Local().Format(time.RFC1123))
+	fmt.Fprintf(stdout, "%s %s\n\n", i18n.T("Verdict:", "结论：").In(lang), agent.VerdictText(last.Response.Verdict).In(lang))
+	agent.PrintResults(stdout, checks.Render(last.Outcomes, lang), lang)
+	if len(last.Response.Certificates) > 0 {
+		fmt.Fprintln(stdout)
+		for _, c := range last.Response.Certificates {
+			fmt.Fprintf(stdout, "%s %s, %s %s\n", i18n.T("Certificate for", "证书用于").In(lang), c.Audience,
+				i18n.T("valid until", "有效期至").In(lang), c.ExpiresAt.Local().Format(time.RFC1123))
+		}
+	}
+	return 0
+}
+
+func certSummary(l *agent.Last) []map[string]any {
+	out := []map[string]any{}
+	for _, c := range l.Response.Certificates {
+		out = append(out, map[string]any{"aud": c.Audience, "expires_at": c.ExpiresAt})
+	}
+	return out
+}
+
+func runEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlags("enroll", stderr)
+	token := f.String("token", os.Getenv("HERD_ENROLLMENT_TOKEN"), "enrollment token, for authorities that need one")
+	if _, ok := f.parse(args, stderr); !ok {
+		return 2
+	}
+	if f.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: herd-agent enroll [--dir DIR] [--token TOKEN] AUTHORITY_URL")
+		return 2
+	}
+	a := newAgent(*f.dir, source.NewLive(), nil)
+	st, err := a.Enroll(ctx, f.Arg(0), *token)
+	if err != nil {
+		fmt.Fprintf(stderr, "herd-agent enroll: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "enrolled with %s as device %s (state in %s)\n", st.Authority, st.DeviceID, *f.dir)
+	return 0
+}
+
+func runTrust(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlags("trust", stderr)
+	aud := f.String("audience", "", "the relying party's audience (required)")
+	var origins multiFlag
+	f.Var(&origins, "origin", "a web origin allowed to fetch this audience's certificate (repeatable)")
+	if _, ok := f.parse(args, stderr); !ok {
+		return 2
+	}
+	if *aud == "" || f.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: herd-agent trust --audience AUD [--origin https://site.example]...")
+		return 2
+	}
+	for _, o := range origins {
+		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.Count(o, "/") != 2 {
+			fmt.Fprintf(stderr, "herd-agent trust: %q is not an origin like https://site.example\n", o)
+			return 2
+		}
+	}
+	s := agent.Store{Dir: *f.dir}
+	st, err := s.LoadState()
+	if err != nil {
+		fmt.Fprintf(stderr, "herd-agent trust: %v\n", err)
+		return 1
+	}
+	st.Trust(*aud, origins...)
+	if err := s.SaveState(st); err != nil {
+		fmt.Fprintf(stderr, "herd-agent trust: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "certificates for %s will be requested at the next check-in\n", *aud)
+	return 0
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlags("run", stderr)
+	addr := f.String("endpoint", agent.DefaultEndpointAddr, "loopback address for relying parties to fetch certificates ('' to disable)")
+	interval := f.Duration("interval", time.Hour, "check-in interval when the authority names none")
+	logFormat := f.String("log-format", "text", "log format: text or json")
+	if _, ok := f.parse(args, stderr); !ok {
+		return 2
+	}
+	var log *slog.Logger
+	if *logFormat == "json" {
+		log = slog.New(slog.NewJSONHandler(stderr, nil))
+	} else {
+		log = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	a := newAgent(*f.dir, source.NewLive(), log)
+	if _, err := a.Store.LoadState(); err != nil {
+		fmt.Fprintf(stderr, "herd-agent run: %v\n", err)
+		return 1
+	}
+	if *addr != "" {
+		host, _, err := net.SplitHostPort(*addr)
+		if err != nil || !agent.LoopbackHost(host) {
+			fmt.Fprintf(stderr, "herd-agent run: the endpoint must be on a loopback address, not %q\n", *addr)
+			return 2
+		}
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			fmt.Fprintf(stderr, "herd-agent run: %v\n", err)
+			return 1
+		}
+		srv := &http.Server{Handler: &agent.Endpoint{Agent: a}, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		log.Info("serving certificates", "endpoint", "http://"+ln.Addr().String())
+	}
+	if err := a.Run(ctx, agent.RunOptions{Interval: *interval}); err != nil {
+		fmt.Fprintf(stderr, "herd-agent run: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlags("collect", stderr)
+	out := f.String("o", "-", "write the snapshot to this file")
+	if _, ok := f.parse(args, stderr); !ok {
+		return 2
+	}
+	rec := source.NewRecorder(source.NewLive())
+	list := all.Checks()
+	for _, p := range checks.AllProbes(list, rec.OS()) {
+		rec.ReadProbe(ctx, p.Probe)
+	}
+	// The checks may read more than their probes name (one device's
+	// partitions, a user's settings): run them through the recorder too.
+	checks.RunAll(ctx, rec, list, checks.Env{})
+	w := stdout
+	if *out != "-" {
+		file, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			fmt.Fprintf(stderr, "herd-agent collect: %v\n", err)
+			return 1
+		}
+		defer file.Close()
+		w = file
+	}
+	if err := rec.Snapshot().Write(w); err != nil {
+		fmt.Fprintf(stderr, "herd-agent collect: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runProbes(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlags("probes", stderr)
+	goos := f.String("os", "", "list the probes of another OS: linux, windows or darwin")
+	if _, ok := f.parse(args, stderr); !ok {
+		return 2
+	}
+	target := *goos
+	if target == "" {
+		target = source.NewLive().OS()
+	}
+	for _, p := range checks.AllProbes(all.Checks(), target) {
+		var what string
+		switch p.Kind {
+		case source.KindFile, source.KindDir:
+			what = p.Path
+		case source.KindCommand:
+			what = strings.Join(p.Argv, " ")
+		case source.KindWMI:
+			what = p.Class
+		case source.KindRegistry:
+			what = p.Key
+		}
+		fmt.Fprintf(stdout, "%s\t%s\t%s\n", p.Check, p.Kind, what)
+	}
+	return 0
+}

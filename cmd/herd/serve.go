@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/node"
+)
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// isLoopback reports whether a listen address is on the loopback interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("herd serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	publicURL := fs.String("public-url", "", "the authority's public URL, its certificates' issuer (default http://ADDR)")
+	db := fs.String("db", "", "store: sqlite:PATH or postgres://… (default SQLite in the data directory)")
+	dataDir := fs.String("data-dir", "", "data directory (default "+node.DefaultDataDir()+")")
+	policyFile := fs.String("policy", "", "policy file (default: herd's built-in policy)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
+	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	lifetime := fs.Duration("cert-lifetime", 4*time.Hour, "health certificate lifetime")
+	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (never in production)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "herd serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(stderr, "herd serve: --tls-cert and --tls-key go together")
+		return 2
+	}
+	if *tlsCert == "" && !isLoopback(*addr) && !*insecure {
+		fmt.Fprintf(stderr, "herd serve: %s is not a loopback address; give --tls-cert and --tls-key (plain HTTP is for loopback and tests)\n", *addr)
+		return 2
+	}
+	log := newLogger(stderr, *logFormat)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "herd serve: %v\n", err)
+		return 1
+	}
+	issuer := *publicURL
+	if issuer == "" {
+		scheme := "http"
+		if *tlsCert != "" {
+			scheme = "https"
+		}
+		issuer = scheme + "://" + ln.Addr().String()
+	}
+	n, err := node.Open(ctx, node.Config{
+		DSN:        *db,
+		DataDir:    *dataDir,
+		PolicyFile: *policyFile,
+		Logger:     log,
+		Authority:  authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version},
+	})
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "herd serve: %v\n", err)
+		return 1
+	}
+	defer n.Close()
+	log.Info("health authority listening", "addr", ln.Addr().String(), "issuer", issuer, "policy", n.Policy.ID())
+	if err := n.Serve(ctx, ln, *tlsCert, *tlsKey); err != nil {
+		fmt.Fprintf(stderr, "herd serve: %v\n", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,153 @@
+// Package node assembles one health-authority node from its configuration:
+// the store named by a DSN, the signing keys, the policy and the HTTP API.
+// `herd serve`, `herd demo` and end-to-end tests all start nodes this way.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/keyring"
+	"github.com/herd-health/herd/internal/policy"
+	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/store/storeopen"
+)
+
+// Config configures a node. Zero values mean the documented defaults.
+type Config struct {
+	// DSN names the store: "sqlite:PATH", a bare file path, or
+	// "postgres://…". Empty means SQLite in DataDir.
+	DSN string
+	// DataDir holds the SQLite database by default (default: DefaultDataDir()).
+	DataDir string
+	// Authority is the authority's configuration; Issuer is required.
+	Authority authority.Config
+	// PolicyFile is a policy JSON file; empty means herd's default policy.
+	PolicyFile string
+	Logger     *slog.Logger
+	// Now gives the time; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultDataDir is where `herd serve` keeps its database by default.
+func DefaultDataDir() string {
+	if d := os.Getenv("HERD_DATA_DIR"); d != "" {
+		return d
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/herd"
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "herd")
+	}
+	return ".herd"
+}
+
+// DSN returns the store DSN the configuration names.
+func (c Config) StoreDSN() (string, error) {
+	if c.DSN != "" {
+		return c.DSN, nil
+	}
+	dir := c.DataDir
+	if dir == "" {
+		dir = DefaultDataDir()
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	return "sqlite:" + filepath.Join(dir, "herd.db"), nil
+}
+
+// Node is a running authority node (without its listener).
+type Node struct {
+	Store     store.Store
+	Keys      *keyring.Keyring
+	Policy    *policy.Policy
+	Authority *authority.Authority
+}
+
+// Open builds a node.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	dsn, err := cfg.StoreDSN()
+	if err != nil {
+		return nil, err
+	}
+	st, err := storeopen.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	n, err := open(ctx, cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
+	pol := policy.Default()
+	if cfg.PolicyFile != "" {
+		p, err := policy.Load(cfg.PolicyFile)
+		if err != nil {
+			return nil, err
+		}
+		pol = p
+	}
+	lifetime := cfg.Authority.CertificateLifetime
+	if lifetime == 0 {
+		lifetime = 4 * time.Hour
+	}
+	keys, err := keyring.Open(ctx, st, lifetime, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	a, err := authority.New(ctx, cfg.Authority, authority.Deps{Store: st, Keys: keys, Policy: pol, Logger: cfg.Logger, Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &Node{Store: st, Keys: keys, Policy: pol, Authority: a}, nil
+}
+
+// Close closes the store.
+func (n *Node) Close() error { return n.Store.Close() }
+
+// Serve serves the node's API on ln until ctx ends, then shuts down
+// gracefully, letting requests in flight finish.
+func (n *Node) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string) error {
+	srv := &http.Server{
+		Handler:           n.Authority,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if tlsCert != "" {
+			errc <- srv.ServeTLS(ln, tlsCert, tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if e := <-errc; err == nil && !errors.Is(e, http.ErrServerClosed) {
+		err = e
+	}
+	return err
+}
