@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,8 +33,14 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// shards is how many rows each hot aggregate is spread over.
-const shards = 16
+// shards is how many rows each hot aggregate is spread over. Each pooled
+// connection writes to its own shard (the session setting herd.shard, set
+// when it connects), so one node's concurrent check-ins never wait on
+// each other's aggregate rows; nodes start at random offsets.
+const shards = 64
+
+// shardExpr is the connection's shard, in SQL.
+const shardExpr = `COALESCE(NULLIF(current_setting('herd.shard', true), '')::smallint, 0)`
 
 // migrationLock is the advisory lock key held while migrating, so nodes
 // starting together apply each migration once.
@@ -59,6 +67,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// Commits wait on the WAL flush; more connections in flight let
 		// PostgreSQL flush many commits at once.
 		cfg.MaxConns = 16
+	}
+	var next atomic.Int64
+	next.Store(rand.Int64N(shards))
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		k := next.Add(1) % shards
+		_, err := c.Exec(ctx, `SELECT set_config('herd.shard', $1, false)`, strconv.FormatInt(k, 10))
+		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -120,8 +135,6 @@ func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
 }
-
-func shard() int16 { return int16(rand.IntN(shards)) }
 
 // ts is t as a query argument: NULL for the zero time.
 func ts(t time.Time) pgtype.Timestamptz {
@@ -189,7 +202,7 @@ WITH ins AS (
 	RETURNING last_verdict
 ), cnt AS (
 	INSERT INTO counters (name, shard, n)
-	SELECT x.name, $8, 1
+	SELECT x.name, ` + shardExpr + `, 1
 	FROM ins CROSS JOIN LATERAL (VALUES ('devices'), ('verdict:' || ins.last_verdict)) AS x (name)
 	WHERE x.name = 'devices' OR ins.last_verdict <> ''
 	ON CONFLICT (name, shard) DO UPDATE SET n = counters.n + excluded.n
@@ -203,7 +216,7 @@ func (s *Store) CreateDevice(ctx context.Context, d store.Device) error {
 	}
 	var n int
 	err := s.pool.QueryRow(ctx, createDevice,
-		d.ID, nonNil(d.PublicKey), d.OS, d.EnrolledAt, ts(d.LastSeen), string(d.LastVerdict), d.LastPolicy, shard(),
+		d.ID, nonNil(d.PublicKey), d.OS, d.EnrolledAt, ts(d.LastSeen), string(d.LastVerdict), d.LastPolicy,
 	).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("postgres: create device: %w", err)
@@ -253,11 +266,11 @@ WITH prev AS (
 	RETURNING id
 ), daily AS (
 	INSERT INTO checkin_daily (day, verdict, os, shard, n)
-	SELECT ($2::timestamptz AT TIME ZONE 'UTC')::date, $3, COALESCE(NULLIF($6::text, ''), upd.device_os), $11, 1 FROM upd
+	SELECT ($2::timestamptz AT TIME ZONE 'UTC')::date, $3, COALESCE(NULLIF($6::text, ''), upd.device_os), ` + shardExpr + `, 1 FROM upd
 	ON CONFLICT (day, verdict, os, shard) DO UPDATE SET n = checkin_daily.n + 1
 ), cnt AS (
 	INSERT INTO counters (name, shard, n)
-	SELECT x.name, $11, x.delta
+	SELECT x.name, ` + shardExpr + `, x.delta
 	FROM upd CROSS JOIN LATERAL (VALUES
 		('checkins', 1, true),
 		('verdict:' || $3::text, 1, upd.prev_verdict <> $3::text),
@@ -281,7 +294,7 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 	var id int64
 	err = s.pool.QueryRow(ctx, recordCheckin,
 		c.DeviceID, c.ReceivedAt, string(c.Verdict), c.PolicyID, findings,
-		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP, shard(),
+		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP,
 	).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
