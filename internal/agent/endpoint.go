@@ -57,6 +57,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeEndpointJSON(w, http.StatusNotFound, protocol.Error{Error: "not found", Code: "not_found"})
 		return
 	}
+	if r.Method != http.MethodGet && r.Method != http.MethodOptions {
+		writeEndpointJSON(w, http.StatusMethodNotAllowed, protocol.Error{Error: "use GET", Code: "method"})
+		return
+	}
 	aud := r.URL.Query().Get("aud")
 	origin := r.Header.Get("Origin")
 	st, err := e.Agent.Store.LoadState()
@@ -78,18 +82,13 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Access-Control-Allow-Origin", origin)
 	}
-	switch r.Method {
-	case http.MethodOptions:
+	if r.Method == http.MethodOptions {
 		w.Header().Set("Access-Control-Allow-Methods", "GET")
 		w.Header().Set("Access-Control-Max-Age", "600")
 		if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
 			w.Header().Set("Access-Control-Allow-Private-Network", "true")
 		}
 		w.WriteHeader(http.StatusNoContent)
-		return
-	case http.MethodGet:
-	default:
-		writeEndpointJSON(w, http.StatusMethodNotAllowed, protocol.Error{Error: "use GET", Code: "method"})
 		return
 	}
 	if aud == "" {
