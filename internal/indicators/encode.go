@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"net/netip"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -152,18 +153,21 @@ func (d *decoder) count(minSize int) int {
 	return n
 }
 
-func (d *decoder) str() string {
+func (d *decoder) str() string { return string(d.bytes()) }
+
+// bytes reads a length-prefixed UTF-8 string without copying it.
+func (d *decoder) bytes() []byte {
 	if d.err != nil {
-		return ""
+		return nil
 	}
 	n, k := binary.Uvarint(d.b)
 	if k <= 0 || n > uint64(len(d.b)) {
 		d.fail("bad string length")
-		return ""
+		return nil
 	}
 	d.take(k)
-	s := string(d.take(int(n)))
-	if !utf8.ValidString(s) {
+	s := d.take(int(n))
+	if !utf8.Valid(s) {
 		d.fail("string is not UTF-8")
 	}
 	return s
@@ -311,14 +315,14 @@ func (d *decoder) prefixes(alen, nrefs int) []prefixEntry {
 func (d *decoder) names(nrefs int, what string) names {
 	n := d.count(6)
 	out := names{offs: make([]uint32, 1, n+1), refs: make([]uint32, 0, n)}
-	prev := ""
+	var prev []byte
 	for i := 0; i < n && d.err == nil; i++ {
-		s := d.str()
+		s := d.bytes()
 		ref := d.ref(nrefs)
 		if d.err != nil {
 			break
 		}
-		if s == "" || s != strings.ToLower(s) || i > 0 && s <= prev {
+		if len(s) == 0 || !isLower(s) || i > 0 && bytes.Compare(s, prev) <= 0 {
 			d.fail("%s names empty, not lowercase or out of order", what)
 			break
 		}
@@ -327,5 +331,16 @@ func (d *decoder) names(nrefs int, what string) names {
 		out.refs = append(out.refs, ref)
 		prev = s
 	}
+	out.blob = slices.Clip(out.blob)
 	return out
+}
+
+// isLower reports whether s is unchanged by strings.ToLower.
+func isLower(s []byte) bool {
+	for _, c := range s {
+		if c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return string(s) == strings.ToLower(string(s))
+		}
+	}
+	return true
 }

@@ -439,20 +439,44 @@ func (b *Builder) Build() *Set {
 	return s
 }
 
+// The comparisons short-circuit (cmp.Or would evaluate every key), as
+// they run tens of millions of times when a large set is built.
+
 func cmpV4(x, y v4Entry) int {
-	return cmp.Or(cmp.Compare(x.addr, y.addr), cmp.Compare(x.port, y.port), cmp.Compare(x.ref, y.ref))
+	if x.addr != y.addr {
+		return cmp.Compare(x.addr, y.addr)
+	}
+	if x.port != y.port {
+		return cmp.Compare(x.port, y.port)
+	}
+	return cmp.Compare(x.ref, y.ref)
 }
 
 func cmpV6(x, y v6Entry) int {
-	return cmp.Or(bytes.Compare(x.addr[:], y.addr[:]), cmp.Compare(x.port, y.port), cmp.Compare(x.ref, y.ref))
+	if c := bytes.Compare(x.addr[:], y.addr[:]); c != 0 {
+		return c
+	}
+	if x.port != y.port {
+		return cmp.Compare(x.port, y.port)
+	}
+	return cmp.Compare(x.ref, y.ref)
 }
 
 func cmpPrefix(x, y prefixEntry) int {
-	return cmp.Or(cmp.Compare(y.bits, x.bits), bytes.Compare(x.addr[:], y.addr[:]), cmp.Compare(x.ref, y.ref))
+	if x.bits != y.bits {
+		return cmp.Compare(y.bits, x.bits)
+	}
+	if c := bytes.Compare(x.addr[:], y.addr[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.ref, y.ref)
 }
 
 func cmpHash(x, y hashEntry) int {
-	return cmp.Or(bytes.Compare(x.sum[:], y.sum[:]), cmp.Compare(x.ref, y.ref))
+	if c := bytes.Compare(x.sum[:], y.sum[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.ref, y.ref)
 }
 
 func sortPrefixes(l []prefixEntry) []prefixEntry {
@@ -461,7 +485,12 @@ func sortPrefixes(l []prefixEntry) []prefixEntry {
 }
 
 func packNames(l []strEntry) names {
-	slices.SortFunc(l, func(x, y strEntry) int { return cmp.Or(strings.Compare(x.s, y.s), cmp.Compare(x.ref, y.ref)) })
+	slices.SortFunc(l, func(x, y strEntry) int {
+		if c := strings.Compare(x.s, y.s); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ref, y.ref)
+	})
 	l = slices.CompactFunc(l, func(x, y strEntry) bool { return x.s == y.s })
 	size := 0
 	for _, e := range l {

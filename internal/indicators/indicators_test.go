@@ -258,10 +258,14 @@ func BenchmarkBuild1M(b *testing.B) {
 	b.ResetTimer()
 	var held uint64
 	for b.Loop() {
+		b.StopTimer()
 		before := heapInUse()
+		b.StartTimer()
 		s := build(b, 1, list)
+		b.StopTimer()
 		held = heapInUse() - before
 		runtime.KeepAlive(s)
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(held)/(1<<20), "MB-held")
 }
@@ -274,13 +278,17 @@ func BenchmarkDecode1M(b *testing.B) {
 	b.ResetTimer()
 	var held uint64
 	for b.Loop() {
+		b.StopTimer()
 		before := heapInUse()
+		b.StartTimer()
 		s, err := Decode(data)
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
 		held = heapInUse() - before
 		runtime.KeepAlive(s)
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(held)/(1<<20), "MB-held")
 }
