@@ -91,7 +91,7 @@ func (n *names) find(s string) (uint32, bool) {
 }
 
 // Set is a read-only indicator set. It implements checks.Indicators and
-// is safe for concurrent use.
+// is safe for concurrent use. A nil *Set holds nothing and has version 0.
 type Set struct {
 	version int64
 	refs    []Ref
@@ -106,7 +106,12 @@ type Set struct {
 var _ checks.Indicators = (*Set)(nil)
 
 // Version is the bundle version the set came from.
-func (s *Set) Version() int64 { return s.version }
+func (s *Set) Version() int64 {
+	if s == nil {
+		return 0
+	}
+	return s.version
+}
 
 // Counts says how many entries of each type the set holds (networks count
 // with their address family).
@@ -132,7 +137,7 @@ func (s *Set) match(typ, value string, ref uint32) checks.Match {
 // network matches every address in it.
 func (s *Set) MatchAddr(addr netip.Addr, port uint16) (checks.Match, bool) {
 	addr = addr.Unmap().WithZone("")
-	if !addr.IsValid() {
+	if s == nil || !addr.IsValid() {
 		return checks.Match{}, false
 	}
 	if addr.Is4() {
@@ -199,7 +204,7 @@ func prefixKey(a netip.Addr) [16]byte {
 // MatchHash looks up a file's hex SHA-256 (any case).
 func (s *Set) MatchHash(sha256 string) (checks.Match, bool) {
 	sum, ok := parseSHA256(sha256)
-	if !ok {
+	if s == nil || !ok {
 		return checks.Match{}, false
 	}
 	i := sort.Search(len(s.hashes), func(i int) bool { return bytes.Compare(s.hashes[i].sum[:], sum[:]) >= 0 })
@@ -226,7 +231,7 @@ func parseSHA256(s string) ([32]byte, bool) {
 // one entry "xmrig" covers xmrig and XMRig.exe.
 func (s *Set) MatchProcess(name string) (checks.Match, bool) {
 	n := strings.ToLower(strings.TrimSpace(name))
-	if n == "" {
+	if s == nil || n == "" {
 		return checks.Match{}, false
 	}
 	if ref, ok := s.procs.find(n); ok {
@@ -244,7 +249,7 @@ func (s *Set) MatchProcess(name string) (checks.Match, bool) {
 // entry for evil.example matches c2.evil.example.
 func (s *Set) MatchDomain(name string) (checks.Match, bool) {
 	n := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(name), "."))
-	for n != "" {
+	for s != nil && n != "" {
 		if ref, ok := s.domains.find(n); ok {
 			return s.match(TypeDomain, n, ref), true
 		}
