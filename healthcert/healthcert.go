@@ -183,8 +183,11 @@ func Parse(token string, keys KeySet) (*Claims, error) {
 // DecodeClaims decodes a certificate's payload into c and validates it.
 // Errors wrap ErrMalformed.
 func DecodeClaims(payload []byte, c *Claims) error {
-	if err := json.Unmarshal(payload, c); err != nil {
-		return fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	if !fastClaims(payload, c) {
+		*c = Claims{}
+		if err := json.Unmarshal(payload, c); err != nil {
+			return fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)

@@ -133,8 +133,11 @@ func ParseCompact(token string) (*Compact, error) {
 		return nil, fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
 	var c Compact
-	if err := strictUnmarshal(hb, &c.Header); err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	if !fastHeader(hb, &c.Header) {
+		c.Header = Header{}
+		if err := strictUnmarshal(hb, &c.Header); err != nil {
+			return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		}
 	}
 	if c.Header.Alg != EdDSA && c.Header.Alg != ES256 {
 		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, c.Header.Alg)
