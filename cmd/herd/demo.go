@@ -103,9 +103,15 @@ func printDemo(w io.Writer, r demo.Result, lang i18n.Lang, running bool) {
 		fmt.Fprintf(w, "  %-12s %s/.well-known/herd-configuration\n", pick("Authority", "健康机构"), r.URLs.Authority)
 		fmt.Fprintf(w, "  %-12s %s/v1/certificate?aud=%s\n\n", pick("Agent", "代理"), r.URLs.Agent, url.QueryEscape(r.Audience))
 	}
+	if !running {
+		fmt.Fprintf(w, "%s %s:\n  %s\n\n", pick("Health certificate for", "健康证书，用于"), r.Audience, r.Certificate)
+		fmt.Fprintln(w, pick("The authority has stopped. To verify the certificate yourself, run `herd demo` (it keeps running) or take the JWKS from `herd demo --once --json`.",
+			"健康机构已停止。如需自行验证证书，请运行 `herd demo`（持续运行），或从 `herd demo --once --json` 的输出中取得 JWKS。"))
+		return
+	}
 	fmt.Fprintln(w, pick("Verify the certificate yourself:", "自行验证证书："))
 	fmt.Fprintf(w, "  herd verify --jwks %s/v1/jwks.json --aud %s %s\n", r.URLs.Authority, r.Audience, r.Certificate)
-	if running {
+	{
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, pick("Running until interrupted (Ctrl-C).", "持续运行，按 Ctrl-C 停止。"))
 	}
