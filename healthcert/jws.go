@@ -111,6 +111,7 @@ type Compact struct {
 	Payload      []byte
 	signingInput string
 	signature    []byte
+	sigBuf       [64]byte // holds signature when it fits, saving an allocation
 }
 
 // MaxTokenSize bounds what ParseCompact accepts.
@@ -128,11 +129,16 @@ func ParseCompact(token string) (*Compact, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
-	hb, err := b64.DecodeString(h)
+	var hbuf [256]byte
+	hb := hbuf[:0]
+	if b64.DecodedLen(len(h)) > len(hbuf) {
+		hb = make([]byte, 0, b64.DecodedLen(len(h)))
+	}
+	hb, err := b64.AppendDecode(hb, []byte(h))
 	if err != nil {
 		return nil, fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
-	var c Compact
+	c := new(Compact)
 	if !fastHeader(hb, &c.Header) {
 		c.Header = Header{}
 		if err := strictUnmarshal(hb, &c.Header); err != nil {
@@ -152,11 +158,17 @@ func ParseCompact(token string) (*Compact, error) {
 	if c.Payload, err = b64.DecodeString(p); err != nil {
 		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
-	if c.signature, err = b64.DecodeString(s); err != nil {
+	if b64.DecodedLen(len(s)) <= len(c.sigBuf) {
+		n, err := b64.Decode(c.sigBuf[:], []byte(s))
+		if err != nil {
+			return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+		}
+		c.signature = c.sigBuf[:n]
+	} else if c.signature, err = b64.DecodeString(s); err != nil {
 		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
 	c.signingInput = token[:len(h)+1+len(p)]
-	return &c, nil
+	return c, nil
 }
 
 // strictUnmarshal decodes JSON and rejects duplicate-free but trailing data.

@@ -1,28 +1,45 @@
 package verify
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
 
 // tokenCache remembers verified tokens until they expire, so a token seen
-// again skips the signature check. It is keyed by the token itself: a
-// lookup costs one map hash, less than a SHA-256 of the token.
+// again skips the signature check. Entries are found by the token's
+// signature part (short, so cheap to hash) and match only when the whole
+// token is the same: a token reusing a signature with another header or
+// payload is never taken for a verified one.
 type tokenCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[string]*Result
+	m   map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	token string
+	exp   int64
+	res   *Result
 }
 
 func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, m: make(map[string]*Result)}
+	return &tokenCache{max: max, m: make(map[string]cacheEntry)}
+}
+
+// cacheKey is the token's signature part.
+func cacheKey(token string) string {
+	return token[strings.LastIndexByte(token, '.')+1:]
 }
 
 func (c *tokenCache) get(token string) *Result {
 	c.mu.RLock()
-	res := c.m[token]
+	e, ok := c.m[cacheKey(token)]
 	c.mu.RUnlock()
-	return res
+	if !ok || e.token != token {
+		return nil
+	}
+	return e.res
 }
 
 // put adds a verified token. When the cache is full it first drops the
@@ -30,11 +47,13 @@ func (c *tokenCache) get(token string) *Result {
 // the entries chosen arbitrarily, so a full cache is not swept on every
 // insert.
 func (c *tokenCache) put(token string, res *Result, cutoff time.Time) {
+	e := cacheEntry{token: token, exp: res.Claims.Expiry, res: res}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
-		for k, r := range c.m {
-			if r.Claims.ExpiresAt().Before(cutoff) {
+		limit := cutoff.Unix()
+		for k, old := range c.m {
+			if old.exp < limit {
 				delete(c.m, k)
 			}
 		}
@@ -46,7 +65,7 @@ func (c *tokenCache) put(token string, res *Result, cutoff time.Time) {
 			delete(c.m, k)
 		}
 	}
-	c.m[token] = res
+	c.m[cacheKey(token)] = e
 }
 
 func (c *tokenCache) len() int {

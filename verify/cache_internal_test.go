@@ -55,3 +55,19 @@ func TestCachedTokenSkipsSignature(t *testing.T) {
 		t.Fatal("a new token verified without its key")
 	}
 }
+
+// A token that reuses a cached token's signature with another payload is
+// not served from the cache.
+func TestCacheMatchesWholeToken(t *testing.T) {
+	c := newTokenCache(8)
+	res := &Result{Claims: &healthcert.Claims{Expiry: time.Now().Add(time.Hour).Unix()}}
+	c.put("h.p1.sig", res, time.Now())
+	if c.get("h.p1.sig") != res {
+		t.Fatal("cached token not found")
+	}
+	for _, forged := range []string{"h.p2.sig", "x.p1.sig", "sig", ".sig"} {
+		if c.get(forged) != nil {
+			t.Errorf("%q taken for a cached token", forged)
+		}
+	}
+}
