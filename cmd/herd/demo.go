@@ -93,7 +93,7 @@ func printDemo(w io.Writer, r demo.Result, lang i18n.Lang, running bool) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%s %s\n", pick("Verdict:", "结论："), agent.VerdictText(r.Verdict).In(lang))
 	fmt.Fprintf(w, "%s %s\n", pick("Policy: ", "策略："), r.PolicyID)
-	fmt.Fprintf(w, "%s %s\n\n", pick("The demo shop decides:", "示例商店的决定："), r.Decision)
+	fmt.Fprintf(w, "%s %s\n\n", pick("The demo shop decides:", "示例商店的决定："), agent.DecisionText(string(r.Decision)).In(lang))
 	fmt.Fprintln(w, pick("Checks on this machine:", "本机检查结果："))
 	agent.PrintResults(w, r.Checks, lang)
 	fmt.Fprintln(w)

@@ -29,21 +29,60 @@ var statusWords = map[health.Status]i18n.Text{
 func PrintResults(w io.Writer, results []health.Result, lang i18n.Lang) {
 	fixLabel := i18n.T("How to fix:", "修复方法：").In(lang)
 	for _, r := range results {
-		fmt.Fprintf(w, "  [%s] %-21s %-8s %s\n", marks[r.Status], r.ID, statusWords[r.Status].In(lang), r.Reason)
+		fmt.Fprintf(w, "  [%s] %s %s %s\n", marks[r.Status], pad(string(r.ID), 21), pad(statusWords[r.Status].In(lang), 8), r.Reason)
 		if r.Status == health.Fail && r.Remediation != "" {
-			fmt.Fprintf(w, "         %s %s\n", fixLabel, wrap(r.Remediation, 100, "         "+strings.Repeat(" ", len([]rune(fixLabel))+1)))
+			fmt.Fprintf(w, "         %s %s\n", fixLabel, wrap(r.Remediation, 100, "         "+strings.Repeat(" ", width(fixLabel)+1)))
 		}
 	}
 }
 
+// width is how many terminal columns s takes: East Asian wide characters
+// take two.
+func width(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) ||
+			(r >= 0xf900 && r <= 0xfaff) || (r >= 0xfe30 && r <= 0xfe4f) || (r >= 0xff00 && r <= 0xff60) || (r >= 0xffe0 && r <= 0xffe6)):
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// pad pads s with spaces to w columns.
+func pad(s string, w int) string {
+	if n := width(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// DecisionText names a relying party's decision.
+func DecisionText(d string) i18n.Text {
+	switch d {
+	case "allow":
+		return i18n.T("allow", "允许")
+	case "warn":
+		return i18n.T("warn (the user sees the findings and may continue)", "警告（用户会看到问题，可以继续）")
+	case "restrict":
+		return i18n.T("restrict (only help and account pages stay open)", "限制（只开放帮助和账户页面）")
+	case "block":
+		return i18n.T("block", "阻止")
+	}
+	return i18n.T(d, d)
+}
+
 // wrap breaks long text at spaces; Chinese text without spaces is left as is.
-func wrap(s string, width int, indent string) string {
+func wrap(s string, max int, indent string) string {
 	words := strings.Fields(s)
 	var b strings.Builder
 	line := 0
 	for i, w := range words {
 		if i > 0 {
-			if line+1+len([]rune(w)) > width {
+			if line+1+width(w) > max {
 				b.WriteString("\n" + indent)
 				line = 0
 			} else {
@@ -52,7 +91,7 @@ func wrap(s string, width int, indent string) string {
 			}
 		}
 		b.WriteString(w)
-		line += len([]rune(w))
+		line += width(w)
 	}
 	return b.String()
 }
