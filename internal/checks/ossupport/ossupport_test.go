@@ -1,6 +1,7 @@
 package ossupport
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestEmbeddedData(t *testing.T) {
 		for _, r := range p.Releases {
 			key := r.Release + "/" + r.Edition
 			if r.Build > 0 {
-				key = key + "/" + string(rune(r.Build))
+				key = fmt.Sprintf("%s/%d", key, r.Build)
 			}
 			if seen[key] {
 				t.Errorf("%s: release %s listed twice", id, key)

@@ -2,7 +2,6 @@ package updates
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -326,12 +325,7 @@ func TestParseWinTime(t *testing.T) {
 }
 
 func TestParseDefaults(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "darwin", "pending-recommended-old-check-fail.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cs := checktest.Load(t, "testdata/darwin/pending-recommended-old-check-fail.json")
-	_ = b
 	v, err := ParseDefaults(cs[0].Snapshot.Commands[0].Stdout)
 	if err != nil {
 		t.Fatal(err)
