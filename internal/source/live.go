@@ -172,3 +172,6 @@ func (l *Live) HashFile(name string) (string, error) {
 }
 
 var _ Source = (*Live)(nil)
+
+// Hostname is the host's name, which a Recorder hides in what it records.
+func (l *Live) Hostname() (string, error) { return os.Hostname() }

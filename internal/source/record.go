@@ -49,7 +49,7 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 		add(inner.Home(), home)
 		add(inner.User(), UserPlaceholder)
 	}
-	if h, err := os.Hostname(); err == nil {
+	if h, err := hostname(inner); err == nil {
 		add(h, HostPlaceholder)
 		if short, _, ok := strings.Cut(h, "."); ok {
 			add(short, HostPlaceholder)
@@ -67,6 +67,15 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 		snap:   NewSnapshot(inner.OS(), inner.Now(), user, home),
 		cmds:   map[string]int{},
 	}
+}
+
+// hostname asks inner for the host's name when it can tell it (a test's
+// fake source), and the operating system otherwise.
+func hostname(inner Source) (string, error) {
+	if h, ok := inner.(interface{ Hostname() (string, error) }); ok {
+		return h.Hostname()
+	}
+	return os.Hostname()
 }
 
 func sortPairsByLength(p []string) {
@@ -298,12 +307,36 @@ func (r *Recorder) HashFile(name string) (string, error) {
 	return h, err
 }
 
+// ProbeFileLimit is how much of a file ReadProbe records when no check
+// read it: a longer file is kept as a head (see HeadReader).
+const ProbeFileLimit = 1 << 20
+
 // ReadProbe reads one probe through r, so it is in the snapshot even when
-// no check happened to ask for it on this run.
+// no check happened to ask for it on this run. A file or command already
+// recorded is not read again, so run the checks through r first: what
+// they read is kept as they read it (a whole file, or only its head).
 func (r *Recorder) ReadProbe(ctx context.Context, p Probe) {
+	r.mu.Lock()
+	var seen bool
 	switch p.Kind {
 	case KindFile:
-		r.ReadFile(Expand(r, p.Path))
+		_, seen = r.snap.Files[r.Redact(Expand(r, p.Path))]
+	case KindDir:
+		_, seen = r.snap.Dirs[r.Redact(Expand(r, p.Path))]
+	case KindCommand:
+		red := make([]string, len(p.Argv))
+		for i, a := range p.Argv {
+			red[i] = r.Redact(a)
+		}
+		_, seen = r.cmds[argvKey(red)]
+	}
+	r.mu.Unlock()
+	if seen {
+		return
+	}
+	switch p.Kind {
+	case KindFile:
+		r.ReadFileHead(Expand(r, p.Path), ProbeFileLimit)
 	case KindDir:
 		r.ReadDir(Expand(r, p.Path))
 	case KindCommand:

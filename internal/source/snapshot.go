@@ -40,9 +40,13 @@ type Snapshot struct {
 
 // FileEntry is a file's text, its bytes when they are not UTF-8, or the
 // error reading it gave. In JSON: a string, {"base64": …} or {"error": …}.
+// Head marks an entry holding only the first bytes of a longer file
+// (written as {"base64": …, "head": true}): it answers ReadFileHead, and
+// ReadFile of it fails with ErrHeadOnly.
 type FileEntry struct {
 	Data  []byte
 	Error string
+	Head  bool
 }
 
 // MarshalJSON writes text as a string and anything else as base64.
@@ -50,6 +54,11 @@ func (f FileEntry) MarshalJSON() ([]byte, error) {
 	switch {
 	case f.Error != "":
 		return json.Marshal(map[string]string{"error": f.Error})
+	case f.Head:
+		return json.Marshal(struct {
+			Base64 string `json:"base64"`
+			Head   bool   `json:"head"`
+		}{base64.StdEncoding.EncodeToString(f.Data), true})
 	case utf8.Valid(f.Data) && !strings.ContainsRune(string(f.Data), 0):
 		return json.Marshal(string(f.Data))
 	default:
@@ -67,6 +76,7 @@ func (f *FileEntry) UnmarshalJSON(b []byte) error {
 	var m struct {
 		Base64 *string `json:"base64"`
 		Error  *string `json:"error"`
+		Head   bool    `json:"head"`
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("file entry must be a string, {\"base64\"} or {\"error\"}: %w", err)
@@ -79,7 +89,7 @@ func (f *FileEntry) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("file entry: bad base64: %w", err)
 		}
-		*f = FileEntry{Data: d}
+		*f = FileEntry{Data: d, Head: m.Head}
 	default:
 		return errors.New(`file entry object needs "base64" or "error"`)
 	}
@@ -359,6 +369,9 @@ func (r *Replay) ReadFile(name string) ([]byte, error) {
 	}
 	if f.Error != "" {
 		return nil, errorFrom(f.Error, name)
+	}
+	if f.Head {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w (%d bytes); read it with ReadFileHead", ErrHeadOnly, len(f.Data))}
 	}
 	return slices.Clone(f.Data), nil
 }

@@ -203,7 +203,7 @@ func clamEngine(ctx context.Context, src source.Source, clamd bool, clamscan Cla
 	e.Source = clamDBDir
 	for _, n := range dbFiles {
 		p := clamDBDir + "/" + n
-		b, err := src.ReadFile(p)
+		b, err := source.ReadHead(src, p, 512) // the header; the databases run to megabytes
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				e.Details = append(e.Details, p+": "+err.Error())

@@ -1,0 +1,113 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+)
+
+// HeadReader is a Source that can read the first bytes of a file without
+// reading all of it. Live, Replay and Recorder implement it; a Recorder
+// keeps only the head in its snapshot, so a check that needs the 512-byte
+// header of a 16 MiB database does not put the database in a snapshot.
+type HeadReader interface {
+	// ReadFileHead returns at most the first n bytes of a file; fewer
+	// when the file is shorter.
+	ReadFileHead(path string, n int) ([]byte, error)
+}
+
+// ErrHeadOnly: a snapshot holds only the first bytes of the file, not
+// enough to answer the read.
+var ErrHeadOnly = errors.New("only the head of this file was recorded")
+
+// ReadHead reads at most the first n bytes of a file through src, with
+// ReadFileHead when src has it and ReadFile otherwise.
+func ReadHead(src Source, path string, n int) ([]byte, error) {
+	if n < 0 {
+		n = 0
+	}
+	if h, ok := src.(HeadReader); ok {
+		return h.ReadFileHead(path, n)
+	}
+	b, err := src.ReadFile(path)
+	if len(b) > n {
+		b = b[:n]
+	}
+	return b, err
+}
+
+// ReadFileHead reads at most the first n bytes of a file.
+func (l *Live) ReadFileHead(name string, n int) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if n < 0 {
+		n = 0
+	}
+	b := make([]byte, n)
+	m, err := io.ReadFull(f, b)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil
+	}
+	return b[:m], err
+}
+
+// ReadFileHead answers from the snapshot: from a whole file, or from a
+// recorded head when it holds at least n bytes.
+func (r *Replay) ReadFileHead(name string, n int) ([]byte, error) {
+	f, ok := r.snap.Files[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	if f.Error != "" {
+		return nil, errorFrom(f.Error, name)
+	}
+	if n < 0 {
+		n = 0
+	}
+	if f.Head && n > len(f.Data) {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: %d bytes, %d asked for", ErrHeadOnly, len(f.Data), n)}
+	}
+	return slices.Clone(f.Data[:min(n, len(f.Data))]), nil
+}
+
+// ReadFileHead reads the head of a file through the inner source and
+// records only that head. A file shorter than n is recorded whole; a
+// file already recorded whole stays whole.
+func (r *Recorder) ReadFileHead(name string, n int) ([]byte, error) {
+	b, err := ReadHead(r.inner, name, n)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := r.Redact(name)
+	if prev, ok := r.snap.Files[key]; ok && prev.Error == "" && !prev.Head {
+		return b, err // a whole file answers every head
+	}
+	if prev, ok := r.snap.Files[key]; ok && prev.Head && len(prev.Data) > len(b) && err == nil {
+		return b, err // keep the longer head
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		r.snap.Files[key] = FileEntry{Error: errText(err)}
+	default:
+		// A head is stored as bytes, unredacted only when binary: text is
+		// redacted like any other file.
+		data := b
+		if isText(b) {
+			data = []byte(r.Redact(string(b)))
+		}
+		r.snap.Files[key] = FileEntry{Data: data, Head: len(b) >= n}
+	}
+	return b, err
+}
+
+var (
+	_ HeadReader = (*Live)(nil)
+	_ HeadReader = (*Replay)(nil)
+	_ HeadReader = (*Recorder)(nil)
+)
