@@ -262,6 +262,7 @@ func (p *fastScanner) findings(out *[]health.Finding) bool {
 		*out = []health.Finding{}
 		return true
 	}
+	*out = make([]health.Finding, 0, 4)
 	for {
 		var f health.Finding
 		var seen uint32

@@ -120,14 +120,23 @@ const MaxTokenSize = 16 << 10
 // ParseCompact splits and decodes a compact JWS. It checks the form and
 // that alg is one herd allows; it does not verify the signature.
 func ParseCompact(token string) (*Compact, error) {
+	c := new(Compact)
+	if err := parseCompact(token, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parseCompact is ParseCompact into c, which callers may keep on the stack.
+func parseCompact(token string, c *Compact) error {
 	if len(token) > MaxTokenSize {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenSize)
+		return fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenSize)
 	}
 	// The header is read first, so a token naming a forbidden algorithm
 	// ("none", HS256, …) is reported as such whatever follows it.
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
+		return fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
 	var hbuf [256]byte
 	hb := hbuf[:0]
@@ -136,39 +145,38 @@ func ParseCompact(token string) (*Compact, error) {
 	}
 	hb, err := b64.AppendDecode(hb, []byte(h))
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url", ErrMalformed)
+		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
-	c := new(Compact)
 	if !fastHeader(hb, &c.Header) {
 		c.Header = Header{}
 		if err := strictUnmarshal(hb, &c.Header); err != nil {
-			return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+			return fmt.Errorf("%w: header: %v", ErrMalformed, err)
 		}
 	}
 	if c.Header.Alg != EdDSA && c.Header.Alg != ES256 {
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, c.Header.Alg)
+		return fmt.Errorf("%w: %q", ErrAlgorithm, c.Header.Alg)
 	}
 	if len(c.Header.Crit) > 0 {
-		return nil, fmt.Errorf("%w: critical header extensions %q are not understood", ErrMalformed, c.Header.Crit)
+		return fmt.Errorf("%w: critical header extensions %q are not understood", ErrMalformed, c.Header.Crit)
 	}
 	p, s, ok := strings.Cut(rest, ".")
 	if !ok || strings.Contains(s, ".") {
-		return nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
+		return fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
 	if c.Payload, err = b64.DecodeString(p); err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
+		return fmt.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
 	if b64.DecodedLen(len(s)) <= len(c.sigBuf) {
 		n, err := b64.Decode(c.sigBuf[:], []byte(s))
 		if err != nil {
-			return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+			return fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 		}
 		c.signature = c.sigBuf[:n]
 	} else if c.signature, err = b64.DecodeString(s); err != nil {
-		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+		return fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
 	c.signingInput = token[:len(h)+1+len(p)]
-	return c, nil
+	return nil
 }
 
 // strictUnmarshal decodes JSON and rejects duplicate-free but trailing data.

@@ -144,3 +144,56 @@ func BenchmarkGoJOSEv4(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyFirstPaired alternates a bare ed25519.Verify and a first
+// verification of the same token, timing each, and reports their ratio
+// (first_vs_bare). Interleaving makes the figure hold on a busy machine,
+// where separate benchmarks drift by more than the difference measured.
+func BenchmarkVerifyFirstPaired(b *testing.B) {
+	a, v, _ := benchSetup(b)
+	pub := a.Signer().Public().(ed25519.PublicKey)
+	type item struct {
+		tok      string
+		msg, sig []byte
+	}
+	items := make([]item, b.N)
+	for i := range items {
+		tok := a.Issue(aud, health.Warning, verifytest.Findings(benchFindings...))
+		dot := strings.LastIndexByte(tok, '.')
+		sig, err := b64.DecodeString(tok[dot+1:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		items[i] = item{tok, []byte(tok[:dot]), sig}
+	}
+	ctx := context.Background()
+	var bare, first time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		it := items[i]
+		verifyBare := func() {
+			t0 := time.Now()
+			if !ed25519.Verify(pub, it.msg, it.sig) {
+				b.Fatal("bad signature")
+			}
+			bare += time.Since(t0)
+		}
+		verifyFirst := func() {
+			t0 := time.Now()
+			if _, err := v.Verify(ctx, it.tok); err != nil {
+				b.Fatal(err)
+			}
+			first += time.Since(t0)
+		}
+		if i%2 == 0 {
+			verifyBare()
+			verifyFirst()
+		} else {
+			verifyFirst()
+			verifyBare()
+		}
+	}
+	b.ReportMetric(float64(first)/float64(bare), "first_vs_bare")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "bare_ns/op")
+	b.ReportMetric(float64(first.Nanoseconds())/float64(b.N), "first_ns/op")
+}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -14,7 +15,8 @@ import (
 type tokenCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[string]cacheEntry
+	m    map[uint64]cacheEntry
+	seed maphash.Seed
 }
 
 type cacheEntry struct {
@@ -24,17 +26,19 @@ type cacheEntry struct {
 }
 
 func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, m: make(map[string]cacheEntry)}
+	return &tokenCache{max: max, m: make(map[uint64]cacheEntry), seed: maphash.MakeSeed()}
 }
 
-// cacheKey is the token's signature part.
-func cacheKey(token string) string {
-	return token[strings.LastIndexByte(token, '.')+1:]
+// key hashes the token's signature part with a per-cache random seed.
+// Two tokens with the same key (the same signature, or a collision) only
+// share a slot: get compares the whole token.
+func (c *tokenCache) key(token string) uint64 {
+	return maphash.String(c.seed, token[strings.LastIndexByte(token, '.')+1:])
 }
 
 func (c *tokenCache) get(token string) *Result {
 	c.mu.RLock()
-	e, ok := c.m[cacheKey(token)]
+	e, ok := c.m[c.key(token)]
 	c.mu.RUnlock()
 	if !ok || e.token != token {
 		return nil
@@ -65,7 +69,7 @@ func (c *tokenCache) put(token string, res *Result, cutoff time.Time) {
 			delete(c.m, k)
 		}
 	}
-	c.m[cacheKey(token)] = e
+	c.m[c.key(token)] = e
 }
 
 func (c *tokenCache) len() int {

@@ -26,6 +26,7 @@ package verify
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -217,19 +218,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Result, error) {
 }
 
 func (v *Verifier) verifyFull(ctx context.Context, token string, now time.Time) (*Result, error) {
-	c, err := healthcert.ParseCompact(token)
+	claims, err := healthcert.ParseWith(token, func(kid string) (crypto.PublicKey, error) {
+		return v.keys.key(ctx, kid)
+	})
 	if err != nil {
-		return nil, err
-	}
-	pub, err := v.keys.key(ctx, c.Header.Kid)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Verify(pub); err != nil {
-		return nil, err
-	}
-	claims, err := decodeClaims(c.Payload)
-	if err != nil {
+		if errors.Is(err, ErrMalformed) {
+			return nil, audienceError(token, err)
+		}
 		return nil, err
 	}
 	if string(claims.Audience) != v.opts.Audience {
@@ -248,21 +243,21 @@ func (v *Verifier) verifyFull(ctx context.Context, token string, now time.Time) 
 	return &Result{Claims: claims, Tier: d.Status, Findings: d.Findings}, nil
 }
 
-// decodeClaims reads and validates the payload. An aud naming several
-// audiences is reported as ErrAudience, not as a malformed token.
-func decodeClaims(payload []byte) (*healthcert.Claims, error) {
-	var claims healthcert.Claims
-	if err := healthcert.DecodeClaims(payload, &claims); err != nil {
-		var probe struct {
-			Aud json.RawMessage `json:"aud"`
-		}
-		var list []string
-		if json.Unmarshal(payload, &probe) == nil && json.Unmarshal(probe.Aud, &list) == nil && len(list) != 1 {
-			return nil, fmt.Errorf("%w: aud names %d audiences; a health certificate has exactly one", ErrAudience, len(list))
-		}
-		return nil, err
+// audienceError turns err, a malformed-token error, into ErrAudience when
+// the token's signature verified but its aud names several audiences.
+func audienceError(token string, err error) error {
+	c, perr := healthcert.ParseCompact(token)
+	if perr != nil {
+		return err // malformed before the signature was checked
 	}
-	return &claims, nil
+	var probe struct {
+		Aud json.RawMessage `json:"aud"`
+	}
+	var list []string
+	if json.Unmarshal(c.Payload, &probe) == nil && json.Unmarshal(probe.Aud, &list) == nil && len(list) != 1 {
+		return fmt.Errorf("%w: aud names %d audiences; a health certificate has exactly one", ErrAudience, len(list))
+	}
+	return err
 }
 
 func (v *Verifier) checkTime(c *healthcert.Claims, now time.Time) error {
