@@ -13,8 +13,8 @@ import (
 // token is the same: a token reusing a signature with another header or
 // payload is never taken for a verified one.
 type tokenCache struct {
-	mu  sync.RWMutex
-	max int
+	mu   sync.RWMutex
+	max  int
 	m    map[uint64]cacheEntry
 	seed maphash.Seed
 }
