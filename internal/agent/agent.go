@@ -186,8 +186,21 @@ func (a *Agent) CheckIn(ctx context.Context) (*Last, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device key: %w", err)
 	}
-	outcomes := a.RunChecks(ctx)
-	return a.send(ctx, st, key, outcomes)
+	return a.send(ctx, st, key, a.RunChecks(ctx))
+}
+
+// checkIn is CheckIn with the outcomes from run, which is called only
+// once the state and key have been read.
+func (a *Agent) checkIn(ctx context.Context, run func() []checks.Outcome) (*Last, error) {
+	st, err := a.Store.LoadState()
+	if err != nil {
+		return nil, err
+	}
+	key, err := a.Store.LoadKey()
+	if err != nil {
+		return nil, fmt.Errorf("device key: %w", err)
+	}
+	return a.send(ctx, st, key, run())
 }
 
 func (a *Agent) send(ctx context.Context, st *State, key ed25519.PrivateKey, outcomes []checks.Outcome) (*Last, error) {
@@ -260,8 +273,19 @@ type RunOptions struct {
 	// MinBackoff and MaxBackoff bound the wait after a failure
 	// (defaults 30 s and 30 min).
 	MinBackoff, MaxBackoff time.Duration
+	// Watch is how often, between check-ins, the cheap checks are run
+	// again to catch a setting that changed (default 45 s; negative
+	// turns watching off). A change of status checks in at once.
+	Watch time.Duration
+	// WatchBudget: a check whose last run took longer than this is left
+	// to the scheduled check-in (default 2 s). A full run on a Debian
+	// machine spends most of its time in one package-manager simulation.
+	WatchBudget time.Duration
 	// Sleep waits; nil means a timer honouring ctx (tests replace it).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter gives a number in [0, 1) for spreading waits; nil means
+	// math/rand (tests fix it).
+	Jitter func() float64
 }
 
 // NextWait decides how long to wait after a successful check-in: the
@@ -295,8 +319,117 @@ func Backoff(failures int, min, max time.Duration, jitter float64) time.Duration
 	return time.Duration(float64(d) * (0.5 + 0.5*jitter))
 }
 
+func sleepTimer(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// timed runs a check and notes how long it took.
+type timed struct {
+	checks.Check
+	took *time.Duration
+}
+
+func (t timed) Run(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+	start := time.Now()
+	defer func() { *t.took = time.Since(start) }()
+	return t.Check.Run(ctx, src, env)
+}
+
+// runTimed runs the checks and returns how long each took.
+func (a *Agent) runTimed(ctx context.Context, list []checks.Check) ([]checks.Outcome, []time.Duration) {
+	took := make([]time.Duration, len(list))
+	wrapped := make([]checks.Check, len(list))
+	for i, c := range list {
+		wrapped[i] = timed{Check: c, took: &took[i]}
+	}
+	return checks.RunAll(ctx, a.Source, wrapped, a.Env), took
+}
+
+// Watcher re-runs the checks that are cheap enough to run every minute
+// and tells when one of them changed status since the last check-in.
+type Watcher struct {
+	// Budget: checks that took longer than this in the full run are not
+	// watched.
+	Budget time.Duration
+
+	cheap  []checks.Check
+	status map[health.CheckID]health.Status
+	last   []checks.Outcome
+}
+
+// Reset remembers the outcomes of a full run and how long each check
+// took, and picks the checks to watch.
+func (w *Watcher) Reset(list []checks.Check, outcomes []checks.Outcome, took []time.Duration) {
+	w.cheap = w.cheap[:0]
+	w.status = make(map[health.CheckID]health.Status, len(outcomes))
+	w.last = outcomes
+	for _, o := range outcomes {
+		w.status[o.ID] = o.Status
+	}
+	for i, c := range list {
+		if i < len(took) && took[i] <= w.Budget {
+			w.cheap = append(w.cheap, c)
+		}
+	}
+}
+
+// Accept remembers outcomes sent without a full run; the watched set
+// stays as it is.
+func (w *Watcher) Accept(outcomes []checks.Outcome) {
+	w.last = outcomes
+	for _, o := range outcomes {
+		w.status[o.ID] = o.Status
+	}
+}
+
+// Watched lists the ids of the checks the watcher re-runs.
+func (w *Watcher) Watched() []health.CheckID {
+	ids := make([]health.CheckID, len(w.cheap))
+	for i, c := range w.cheap {
+		ids[i] = c.ID()
+	}
+	return ids
+}
+
+// Round re-runs the watched checks. When one changed status it returns
+// the full set of outcomes to send (fresh for the watched checks, the
+// last full run's for the others) and the ids that changed.
+func (w *Watcher) Round(ctx context.Context, a *Agent) (merged []checks.Outcome, changed []health.CheckID) {
+	if len(w.cheap) == 0 {
+		return nil, nil
+	}
+	fresh := checks.RunAll(ctx, a.Source, w.cheap, a.Env)
+	byID := make(map[health.CheckID]checks.Outcome, len(fresh))
+	for _, o := range fresh {
+		byID[o.ID] = o
+		if w.status[o.ID] != o.Status {
+			changed = append(changed, o.ID)
+		}
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	merged = make([]checks.Outcome, len(w.last))
+	for i, o := range w.last {
+		if f, ok := byID[o.ID]; ok {
+			o = f
+		}
+		merged[i] = o
+	}
+	return merged, changed
+}
+
 // Run checks in until ctx ends, renewing certificates well before they
-// expire and backing off while the authority cannot be reached.
+// expire and backing off while the authority cannot be reached. Between
+// check-ins it watches the cheap checks and checks in at once when one
+// changes status (a firewall turned off is reported within a minute).
 func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 	if opt.Interval == 0 {
 		opt.Interval = time.Hour
@@ -307,37 +440,67 @@ func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 	if opt.MaxBackoff == 0 {
 		opt.MaxBackoff = 30 * time.Minute
 	}
+	if opt.Watch == 0 {
+		opt.Watch = 45 * time.Second
+	}
+	if opt.WatchBudget == 0 {
+		opt.WatchBudget = 2 * time.Second
+	}
 	sleep := opt.Sleep
 	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		sleep = sleepTimer
 	}
+	jitter := opt.Jitter
+	if jitter == nil {
+		jitter = rand.Float64
+	}
+	w := &Watcher{Budget: opt.WatchBudget}
 	failures := 0
+	var pending []checks.Outcome // outcomes to send instead of a full run
 	for {
-		last, err := a.CheckIn(ctx)
+		outcomes := pending
+		pending = nil
+		last, err := a.checkIn(ctx, func() []checks.Outcome {
+			if outcomes != nil {
+				w.Accept(outcomes)
+				return outcomes
+			}
+			outcomes, took := a.runTimed(ctx, a.Checks)
+			w.Reset(a.Checks, outcomes, took)
+			return outcomes
+		})
+		if errors.Is(err, ErrNotEnrolled) {
+			return err
+		}
 		var wait time.Duration
 		switch {
-		case errors.Is(err, ErrNotEnrolled):
-			return err
 		case err != nil:
 			failures++
-			wait = Backoff(failures, opt.MinBackoff, opt.MaxBackoff, rand.Float64())
+			wait = Backoff(failures, opt.MinBackoff, opt.MaxBackoff, jitter())
 			a.log().Warn("check-in failed", "err", err, "retry_in", wait.Round(time.Second))
 		default:
 			failures = 0
-			wait = NextWait(last, a.now(), opt.Interval, rand.Float64())
-			a.log().Info("next check-in", "in", wait.Round(time.Second))
+			wait = NextWait(last, a.now(), opt.Interval, jitter())
+			a.log().Info("next check-in", "in", wait.Round(time.Second), "watching", len(w.cheap))
 		}
-		if err := sleep(ctx, wait); err != nil {
-			return nil
+		// Wait, watching between check-ins when the last one succeeded.
+		for wait > 0 {
+			step := wait
+			if err == nil && opt.Watch > 0 && opt.Watch < step {
+				step = opt.Watch
+			}
+			if serr := sleep(ctx, step); serr != nil || ctx.Err() != nil {
+				return nil
+			}
+			wait -= step
+			if wait <= 0 || err != nil || opt.Watch < 0 {
+				continue
+			}
+			if merged, changed := w.Round(ctx, a); changed != nil {
+				a.log().Info("a watched check changed; checking in now", "checks", fmt.Sprint(changed))
+				pending = merged
+				break
+			}
 		}
 	}
 }
