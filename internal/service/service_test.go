@@ -1,0 +1,208 @@
+package service
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestGenerated(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		gen  func(Config) string
+	}{
+		{"herd-agent.service", Config{GOOS: "linux"}, Unit},
+		{"herd-agent-authority.service", Config{GOOS: "linux", Authority: "https://health.example/herd%20x"}, Unit},
+		{"org.herd.agent.plist", Config{GOOS: "darwin"}, Plist},
+		{"org.herd.agent-authority.plist", Config{GOOS: "darwin", Authority: "https://health.example/?a=1&b=2"}, Plist},
+		{"windows-service.json", Config{GOOS: "windows", Authority: "https://health.example"}, func(c Config) string {
+			b, _ := json.MarshalIndent(Windows(c), "", "  ")
+			return string(b) + "\n"
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) { golden(t, c.name, c.gen(c.cfg)) })
+	}
+}
+
+func TestUnitContract(t *testing.T) {
+	u := Unit(Config{GOOS: "linux"})
+	for _, line := range []string{
+		"Type=simple", "ExecStart=/usr/local/bin/herd-agent run", "NoNewPrivileges=yes",
+		"ProtectSystem=strict", "ProtectHome=read-only", "StateDirectory=herd-agent",
+		"Restart=on-failure", "WantedBy=multi-user.target",
+	} {
+		if !strings.Contains(u, "\n"+line+"\n") {
+			t.Errorf("unit lacks the line %q", line)
+		}
+	}
+	// systemd reads % as a specifier: a URL's % must be doubled.
+	if u := Unit(Config{GOOS: "linux", Authority: "https://h.example/a%20b"}); !strings.Contains(u, "ExecStart=/usr/local/bin/herd-agent run --authority https://h.example/a%%20b\n") {
+		t.Errorf("percent not escaped:\n%s", u)
+	}
+}
+
+func TestPlistIsWellFormed(t *testing.T) {
+	p := Plist(Config{GOOS: "darwin", Authority: "https://health.example/?a=1&b=2"})
+	dec := xml.NewDecoder(strings.NewReader(p))
+	dec.Strict = true
+	var strs []string
+	inString := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if err.Error() == "EOF" {
+				break
+			}
+			t.Fatalf("plist is not well-formed XML: %v", err)
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			inString = x.Name.Local == "string"
+		case xml.CharData:
+			if inString {
+				strs = append(strs, string(x))
+			}
+		case xml.EndElement:
+			inString = false
+		}
+	}
+	want := []string{LaunchdLabel, DarwinBinary, "run", "--authority", "https://health.example/?a=1&b=2"}
+	for i, w := range want {
+		if i >= len(strs) || strs[i] != w {
+			t.Fatalf("plist strings %q, want them to start with %q", strs, want)
+		}
+	}
+	for _, k := range []string{"<key>RunAtLoad</key>\n\t<true/>", "<key>KeepAlive</key>\n\t<true/>", "<key>StandardErrorPath</key>"} {
+		if !strings.Contains(p, k) {
+			t.Errorf("plist lacks %q", k)
+		}
+	}
+}
+
+func TestInstallUninstallRoot(t *testing.T) {
+	for _, c := range []struct {
+		goos   string
+		files  []string // relative to the root
+		binary string
+	}{
+		{"linux", []string{"etc/systemd/system/herd-agent.service"}, "usr/local/bin/herd-agent"},
+		{"darwin", []string{"Library/LaunchDaemons/org.herd.agent.plist"}, "usr/local/bin/herd-agent"},
+		{"windows", []string{WindowsConfigFile}, "C/Program Files/herd/herd-agent.exe"},
+	} {
+		t.Run(c.goos, func(t *testing.T) {
+			root := t.TempDir()
+			exe := filepath.Join(t.TempDir(), "agent")
+			if err := os.WriteFile(exe, []byte("#!/bin/sh\necho agent\n"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{GOOS: c.goos, Root: root, Authority: "https://health.example", Executable: exe}
+			var out bytes.Buffer
+			if err := Install(cfg, &out); err != nil {
+				t.Fatal(err)
+			}
+			check := func(rel string, mode fs.FileMode) []byte {
+				t.Helper()
+				p := filepath.Join(root, filepath.FromSlash(rel))
+				st, err := os.Stat(p)
+				if err != nil {
+					t.Fatalf("not installed: %v", err)
+				}
+				if st.Mode().Perm() != mode {
+					t.Errorf("%s mode %v, want %v", rel, st.Mode().Perm(), mode)
+				}
+				b, _ := os.ReadFile(p)
+				return b
+			}
+			if b := check(c.binary, 0o755); string(b) != "#!/bin/sh\necho agent\n" {
+				t.Errorf("binary not copied: %q", b)
+			}
+			for _, f := range c.files {
+				b := check(f, 0o644)
+				if !bytes.Contains(b, []byte("https://health.example")) {
+					t.Errorf("%s does not carry the authority", f)
+				}
+				if !strings.Contains(out.String(), filepath.Join(root, filepath.FromSlash(f))) {
+					t.Errorf("install did not tell it wrote %s: %s", f, out.String())
+				}
+			}
+			// Nothing else is written: no temporary files left behind.
+			var all []string
+			filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					rel, _ := filepath.Rel(root, p)
+					all = append(all, filepath.ToSlash(rel))
+				}
+				return nil
+			})
+			if len(all) != len(c.files)+1 {
+				t.Errorf("files in root: %q", all)
+			}
+			// Installing again replaces the files in place.
+			if err := Install(cfg, &out); err != nil {
+				t.Fatalf("second install: %v", err)
+			}
+			out.Reset()
+			if err := Uninstall(cfg, &out); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range append(c.files, c.binary) {
+				if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(f))); !os.IsNotExist(err) {
+					t.Errorf("%s still there after uninstall (%v)", f, err)
+				}
+			}
+			// Uninstalling what is not installed is not an error.
+			if err := Uninstall(cfg, &out); err != nil {
+				t.Errorf("second uninstall: %v", err)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"linux into root", Config{GOOS: "linux", Root: "/tmp/x"}, true},
+		{"windows into root", Config{GOOS: "windows", Root: "/tmp/x"}, true},
+		{"windows without root on linux", Config{GOOS: "windows"}, false},
+		{"plan9", Config{GOOS: "plan9", Root: "/tmp/x"}, false},
+		{"authority not a URL", Config{GOOS: "linux", Root: "/tmp/x", Authority: "health.example"}, false},
+		{"authority ftp", Config{GOOS: "linux", Root: "/tmp/x", Authority: "ftp://health.example"}, false},
+		{"authority with a quote", Config{GOOS: "linux", Root: "/tmp/x", Authority: `https://h.example/"x`}, false},
+		{"authority with a newline", Config{GOOS: "linux", Root: "/tmp/x", Authority: "https://h.example/\nExecStartPre=/bin/sh"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.cfg.Validate(); (err == nil) != c.ok {
+				t.Errorf("Validate = %v, want ok=%v", err, c.ok)
+			}
+		})
+	}
+}
