@@ -48,6 +48,12 @@ type Checkin struct {
 	// SourceIP is the address the check-in came from; kept only as long
 	// as retention allows.
 	SourceIP string
+	// Country is the ISO 3166-1 code the operator's GeoIP database gives
+	// for SourceIP ("" without one); only the population aggregates keep it.
+	Country string
+	// Family is the malware family the malware check's evidence names
+	// ("" when none); it labels a new infection in the aggregates.
+	Family string
 }
 
 // SigningKey is one of the authority's certificate signing keys.

@@ -291,8 +291,20 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 	if err != nil {
 		return 0, err
 	}
+	// The population aggregates (population.go) need the device's state
+	// before this check-in, so the statement runs in a transaction that
+	// locks the device row first.
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: record check-in: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	prev, devOS, err := popBefore(ctx, tx, c.DeviceID)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err = s.pool.QueryRow(ctx, recordCheckin,
+	err = tx.QueryRow(ctx, recordCheckin,
 		c.DeviceID, c.ReceivedAt, string(c.Verdict), c.PolicyID, findings,
 		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP,
 	).Scan(&id)
@@ -300,6 +312,12 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
 	}
 	if err != nil {
+		return 0, fmt.Errorf("postgres: record check-in: %w", err)
+	}
+	if err := popAfter(ctx, tx, c, prev, devOS); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("postgres: record check-in: %w", err)
 	}
 	return id, nil

@@ -38,6 +38,7 @@ type Store struct {
 	insCheckin  *sql.Stmt
 	upsDaily    *sql.Stmt
 	upsCounters *sql.Stmt
+	pop         popStmts // population.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -78,6 +79,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	s.r = r
 	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.preparePopulation(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -324,6 +329,9 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 	if _, err := tx.StmtContext(ctx, s.upsDaily).ExecContext(ctx,
 		c.ReceivedAt.UTC().Format(time.DateOnly), string(c.Verdict), segOS); err != nil {
 		return 0, fmt.Errorf("sqlite: record check-in: %w", err)
+	}
+	if err := s.recordPopulation(ctx, tx, c, devOS); err != nil {
+		return 0, err
 	}
 	gain, loss := 0, 0
 	if health.Tier(prev) != c.Verdict {

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SecretConcurrent", testSecretConcurrent},
 		{"Stats", testStats},
 		{"DailyCheckins", testDailyCheckins},
+		{"StatusLists", testStatusLists},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, s)
 		})
 	}
+	runIntel(t, open)
+	RunOperations(t, open)
+	t.Run("Population", func(t *testing.T) { Population(t, open) })
 }
 
 // base is a fixed instant with sub-microsecond digits and a non-UTC zone,
