@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrDeltaTooOld: the indicator changes since the asked version are no
+// longer kept; the caller must take the full set.
+var ErrDeltaTooOld = errors.New("indicator changes since that version are no longer kept")
+
+// Indicator is one stored indicator of compromise. (Type, Value, Port) is
+// its identity: the same indicator from several feeds is kept once, with
+// every feed that listed it in Sources.
+type Indicator struct {
+	Type  string // ipv4, ipv6, domain, url, sha256, sha1, md5, process
+	Value string
+	Port  int // 0: any port
+	// Sources are the feeds that listed it, sorted.
+	Sources    []string
+	Family     string
+	Confidence int // 0–100; 0 when no feed said
+	FirstSeen  time.Time
+	LastSeen   time.Time
+	// RefreshedAt is when a feed import last listed it; indicators not
+	// refreshed for a while expire.
+	RefreshedAt time.Time
+	// Version is the indicator-set version that added it.
+	Version int64
+}
+
+// IndicatorImport is what one transaction of ImportIndicators changed.
+type IndicatorImport struct {
+	// Stored is how many indicators were written (new or refreshed).
+	Stored int
+	// Added is how many were new to the live set (or came back).
+	Added int
+	// Version is the set's version after the import.
+	Version int64
+}
+
+// IndicatorDelta is how the live set changed after a version.
+type IndicatorDelta struct {
+	From, To int64
+	Added    []Indicator
+	Removed  []Indicator
+}
+
+// Intel keeps threat-intelligence indicators and the versions of the
+// live set devices are sent.
+type Intel interface {
+	// ImportIndicators runs feed in one transaction; feed calls add for
+	// each indicator. When feed or add fails nothing is stored. The set's
+	// version increases when an indicator is added or comes back, or its
+	// family or first source changes.
+	ImportIndicators(ctx context.Context, now time.Time, feed func(add func(Indicator) error) error) (IndicatorImport, error)
+	// ExpireIndicators removes from the live set the indicators no feed
+	// has listed since staleBefore (a new version when any), and forgets
+	// removals older than forgetBefore (deltas from before then are no
+	// longer possible).
+	ExpireIndicators(ctx context.Context, now, staleBefore, forgetBefore time.Time) (removed int, version int64, err error)
+	// IndicatorsVersion is the live set's version; 0 before any import.
+	IndicatorsVersion(ctx context.Context) (int64, error)
+	// LiveIndicators calls fn for every live indicator of the given
+	// types (all types when empty) and returns the version read.
+	LiveIndicators(ctx context.Context, types []string, fn func(Indicator) error) (int64, error)
+	// IndicatorChanges returns the changes of the given types since
+	// version from; ErrDeltaTooOld when they are no longer known.
+	IndicatorChanges(ctx context.Context, from int64, types []string) (IndicatorDelta, error)
+}
+
+// Sighting is an outside report that an address talked to a botnet.
+type Sighting struct {
+	ID     int64
+	IP     string
+	SeenAt time.Time
+	Family string
+	// C2 is the command-and-control endpoint, "ip" or "ip:port"; empty
+	// when the report does not name one.
+	C2     string
+	Source string
+}
+
+// Question asks one device whether its own history shows a sighting's
+// C2 around a time.
+type Question struct {
+	ID         int64
+	SightingID int64
+	DeviceID   string
+	C2         string
+	Family     string
+	SeenAt     time.Time
+	Window     time.Duration
+	CreatedAt  time.Time
+	AnsweredAt time.Time // zero while open
+	Confirmed  bool
+	// Evidence is the device's matching evidence (JSON), when confirmed.
+	Evidence string
+}
+
+// Sightings keeps outside sightings and the questions they raise.
+type Sightings interface {
+	// AddSighting stores a sighting and opens a question for every device
+	// that checked in from its address within window of its time. It
+	// returns the devices asked.
+	AddSighting(ctx context.Context, s Sighting, window time.Duration, now time.Time) (int64, []string, error)
+	// OpenQuestions lists a device's unanswered questions, oldest first.
+	OpenQuestions(ctx context.Context, deviceID string) ([]Question, error)
+	// AnswerQuestion records a device's answer to one of its questions;
+	// ErrNotFound when the question is not that device's or is answered.
+	AnswerQuestion(ctx context.Context, deviceID string, id int64, confirmed bool, evidence string, now time.Time) error
+	// ConfirmedSince lists the device's questions confirmed at or after
+	// since, newest first.
+	ConfirmedSince(ctx context.Context, deviceID string, since time.Time) ([]Question, error)
+}

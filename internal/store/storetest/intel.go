@@ -1,0 +1,228 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/internal/store"
+)
+
+type intelStore interface {
+	store.Store
+	store.Intel
+	store.Sightings
+}
+
+// runIntel runs the threat-intelligence and sighting tests on stores that
+// implement store.Intel and store.Sightings.
+func runIntel(t *testing.T, open func(t *testing.T) store.Store) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, s intelStore)
+	}{
+		{"IndicatorsImportDedupe", testIndicatorsImportDedupe},
+		{"IndicatorsFailedFeedStoresNothing", testIndicatorsFailedFeed},
+		{"IndicatorsDeltaAndExpiry", testIndicatorsDeltaAndExpiry},
+		{"SightingsBehindNAT", testSightingsBehindNAT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			is, ok := s.(intelStore)
+			if !ok {
+				t.Skipf("%T keeps no threat intelligence", s)
+			}
+			tc.fn(t, is)
+		})
+	}
+}
+
+func importList(t *testing.T, s intelStore, now time.Time, list ...store.Indicator) store.IndicatorImport {
+	t.Helper()
+	res, err := s.ImportIndicators(ctx(t), now, func(add func(store.Indicator) error) error {
+		for _, in := range list {
+			if err := add(in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ImportIndicators: %v", err)
+	}
+	return res
+}
+
+func live(t *testing.T, s intelStore, types ...string) (int64, map[string]store.Indicator) {
+	t.Helper()
+	out := map[string]store.Indicator{}
+	v, err := s.LiveIndicators(ctx(t), types, func(in store.Indicator) error {
+		out[fmt.Sprintf("%s %s %d", in.Type, in.Value, in.Port)] = in
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("LiveIndicators: %v", err)
+	}
+	return v, out
+}
+
+func testIndicatorsImportDedupe(t *testing.T, s intelStore) {
+	if v, err := s.IndicatorsVersion(ctx(t)); err != nil || v != 0 {
+		t.Fatalf("IndicatorsVersion of an empty store = %d, %v; want 0", v, err)
+	}
+	c2 := store.Indicator{Type: "ipv4", Value: "192.0.2.10", Port: 443, Sources: []string{"feodotracker"}, Family: "QakBot", Confidence: 75,
+		FirstSeen: base.Add(-48 * time.Hour), LastSeen: base.Add(-24 * time.Hour)}
+	r := importList(t, s, base, c2,
+		store.Indicator{Type: "sha256", Value: "aa" + fmt.Sprintf("%062d", 1), Sources: []string{"malwarebazaar"}},
+		store.Indicator{Type: "ipv4", Value: "192.0.2.10", Port: 8080, Sources: []string{"feodotracker"}})
+	if r.Stored != 3 || r.Added != 3 || r.Version != 1 {
+		t.Fatalf("first import = %+v, want 3 stored, 3 added, version 1", r)
+	}
+	// The same C2 from another feed: kept once, both sources, widest times.
+	other := c2
+	other.Sources, other.Family, other.Confidence = []string{"threatfox"}, "", 100
+	other.FirstSeen, other.LastSeen = base.Add(-72*time.Hour), base.Add(-time.Hour)
+	r = importList(t, s, base.Add(time.Hour), other)
+	if r.Stored != 1 || r.Added != 0 || r.Version != 1 {
+		t.Fatalf("second import = %+v, want 1 stored, 0 added, version still 1", r)
+	}
+	v, got := live(t, s)
+	if v != 1 || len(got) != 3 {
+		t.Fatalf("live = version %d, %d indicators; want 1, 3", v, len(got))
+	}
+	in := got["ipv4 192.0.2.10 443"]
+	if !slices.Equal(in.Sources, []string{"feodotracker", "threatfox"}) || in.Family != "QakBot" || in.Confidence != 100 {
+		t.Errorf("merged indicator = %+v, want both sources, family QakBot, confidence 100", in)
+	}
+	sameTime(t, "FirstSeen", in.FirstSeen, base.Add(-72*time.Hour))
+	sameTime(t, "LastSeen", in.LastSeen, base.Add(-time.Hour))
+	sameTime(t, "RefreshedAt", in.RefreshedAt, base.Add(time.Hour))
+	if _, only := live(t, s, "sha256"); len(only) != 1 {
+		t.Errorf("LiveIndicators(sha256) = %d indicators, want 1", len(only))
+	}
+}
+
+func testIndicatorsFailedFeed(t *testing.T, s intelStore) {
+	importList(t, s, base, store.Indicator{Type: "domain", Value: "good.example", Sources: []string{"a"}})
+	boom := errors.New("truncated")
+	_, err := s.ImportIndicators(ctx(t), base, func(add func(store.Indicator) error) error {
+		if err := add(store.Indicator{Type: "domain", Value: "half.example", Sources: []string{"b"}}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("ImportIndicators of a failing feed = %v, want its error", err)
+	}
+	v, got := live(t, s)
+	if v != 1 || len(got) != 1 {
+		t.Errorf("after a failed import: version %d, %d indicators; want 1 and 1 (nothing from the failed feed)", v, len(got))
+	}
+}
+
+func testIndicatorsDeltaAndExpiry(t *testing.T, s intelStore) {
+	a := store.Indicator{Type: "ipv4", Value: "198.51.100.1", Sources: []string{"f"}}
+	b := store.Indicator{Type: "domain", Value: "c2.example", Sources: []string{"f"}}
+	importList(t, s, base, a)                   // v1
+	importList(t, s, base.Add(48*time.Hour), b) // v2
+	d, err := s.IndicatorChanges(ctx(t), 1, nil)
+	if err != nil || d.To != 2 || len(d.Added) != 1 || d.Added[0].Value != "c2.example" || len(d.Removed) != 0 {
+		t.Fatalf("IndicatorChanges(1) = %+v, %v; want c2.example added, to 2", d, err)
+	}
+	// a was last listed at base: stale a day later than that.
+	n, v, err := s.ExpireIndicators(ctx(t), base.Add(49*time.Hour), base.Add(24*time.Hour), base.Add(-time.Hour))
+	if err != nil || n != 1 || v != 3 {
+		t.Fatalf("ExpireIndicators = %d, %d, %v; want 1 removed, version 3", n, v, err)
+	}
+	d, err = s.IndicatorChanges(ctx(t), 2, nil)
+	if err != nil || d.To != 3 || len(d.Removed) != 1 || d.Removed[0].Value != "198.51.100.1" || len(d.Added) != 0 {
+		t.Fatalf("IndicatorChanges(2) = %+v, %v; want 198.51.100.1 removed", d, err)
+	}
+	// From 1 the device never saw b, and a is gone.
+	d, err = s.IndicatorChanges(ctx(t), 1, nil)
+	if err != nil || len(d.Added) != 1 || len(d.Removed) != 1 {
+		t.Fatalf("IndicatorChanges(1) = %+v, %v; want one added, one removed", d, err)
+	}
+	if d, err := s.IndicatorChanges(ctx(t), 0, []string{"domain"}); err != nil || len(d.Added) != 1 || len(d.Removed) != 0 {
+		t.Fatalf("IndicatorChanges(0, domain) = %+v, %v; want only c2.example", d, err)
+	}
+	// Nothing more is stale; forgetting the removal makes old deltas impossible.
+	n, v, err = s.ExpireIndicators(ctx(t), base.Add(100*time.Hour), base.Add(24*time.Hour), base.Add(100*time.Hour))
+	if err != nil || n != 0 || v != 3 {
+		t.Fatalf("second ExpireIndicators = %d, %d, %v; want 0, 3", n, v, err)
+	}
+	if _, err := s.IndicatorChanges(ctx(t), 2, nil); !errors.Is(err, store.ErrDeltaTooOld) {
+		t.Fatalf("IndicatorChanges(2) after forgetting = %v, want ErrDeltaTooOld", err)
+	}
+	if d, err := s.IndicatorChanges(ctx(t), 3, nil); err != nil || len(d.Added)+len(d.Removed) != 0 {
+		t.Fatalf("IndicatorChanges(3) = %+v, %v; want no changes", d, err)
+	}
+	// A removed indicator listed again comes back in a new version.
+	if r := importList(t, s, base.Add(101*time.Hour), a); r.Added != 1 || r.Version != 4 {
+		t.Fatalf("re-import = %+v, want 1 added, version 4", r)
+	}
+	if _, got := live(t, s); len(got) != 2 {
+		t.Errorf("live after re-import = %d, want 2", len(got))
+	}
+}
+
+func testSightingsBehindNAT(t *testing.T, s intelStore) {
+	for _, id := range []string{"dev-a", "dev-b", "dev-c"} {
+		mustCreate(t, s, newDevice(id))
+	}
+	at := base.Add(-2 * time.Hour)
+	// a and b share the NAT address 192.0.2.7; c checked in from it a week earlier.
+	mustRecord(t, s, newCheckin("dev-a", at.Add(-30*time.Minute), health.Affirming))
+	mustRecord(t, s, newCheckin("dev-b", at.Add(20*time.Minute), health.Affirming))
+	mustRecord(t, s, newCheckin("dev-c", at.Add(-7*24*time.Hour), health.Affirming))
+	other := newCheckin("dev-c", at, health.Affirming)
+	other.SourceIP = "203.0.113.5"
+	mustRecord(t, s, other)
+
+	id, asked, err := s.AddSighting(ctx(t), store.Sighting{IP: "192.0.2.7", SeenAt: at, Family: "QakBot", C2: "198.51.100.9:443", Source: "shadowserver"}, 24*time.Hour, base)
+	if err != nil {
+		t.Fatalf("AddSighting: %v", err)
+	}
+	if !slices.Equal(asked, []string{"dev-a", "dev-b"}) {
+		t.Fatalf("devices asked = %v, want [dev-a dev-b]", asked)
+	}
+	qa, err := s.OpenQuestions(ctx(t), "dev-a")
+	if err != nil || len(qa) != 1 || qa[0].SightingID != id || qa[0].C2 != "198.51.100.9:443" || qa[0].Window != 24*time.Hour {
+		t.Fatalf("OpenQuestions(dev-a) = %+v, %v", qa, err)
+	}
+	sameTime(t, "SeenAt", qa[0].SeenAt, at)
+	if q, _ := s.OpenQuestions(ctx(t), "dev-c"); len(q) != 0 {
+		t.Errorf("dev-c was asked %d questions, want none", len(q))
+	}
+	qb, _ := s.OpenQuestions(ctx(t), "dev-b")
+	// A device cannot answer another's question.
+	if err := s.AnswerQuestion(ctx(t), "dev-b", qa[0].ID, true, "{}", base); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("answering another device's question = %v, want ErrNotFound", err)
+	}
+	if err := s.AnswerQuestion(ctx(t), "dev-a", qa[0].ID, true, `{"endpoint":"198.51.100.9:443"}`, base); err != nil {
+		t.Fatalf("AnswerQuestion(a): %v", err)
+	}
+	if err := s.AnswerQuestion(ctx(t), "dev-a", qa[0].ID, false, "", base); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("answering twice = %v, want ErrNotFound", err)
+	}
+	if err := s.AnswerQuestion(ctx(t), "dev-b", qb[0].ID, false, "", base); err != nil {
+		t.Fatalf("AnswerQuestion(b): %v", err)
+	}
+	if q, _ := s.OpenQuestions(ctx(t), "dev-a"); len(q) != 0 {
+		t.Errorf("dev-a still has %d open questions", len(q))
+	}
+	ca, err := s.ConfirmedSince(ctx(t), "dev-a", base.Add(-time.Hour))
+	if err != nil || len(ca) != 1 || !ca[0].Confirmed || ca[0].Evidence != `{"endpoint":"198.51.100.9:443"}` {
+		t.Fatalf("ConfirmedSince(dev-a) = %+v, %v", ca, err)
+	}
+	if cb, _ := s.ConfirmedSince(ctx(t), "dev-b", base.Add(-time.Hour)); len(cb) != 0 {
+		t.Errorf("dev-b has %d confirmations, want none", len(cb))
+	}
+	if ca, _ := s.ConfirmedSince(ctx(t), "dev-a", base.Add(time.Hour)); len(ca) != 0 {
+		t.Errorf("ConfirmedSince after the answer = %d, want none", len(ca))
+	}
+}
