@@ -15,7 +15,6 @@ import (
 var _ store.Intel = (*Store)(nil)
 var _ store.Sightings = (*Store)(nil)
 
-
 type querier struct {
 	pool *pgxpool.Pool
 	tx   pgx.Tx
