@@ -434,4 +434,3 @@ func (s *Store) UseEnrollmentToken(ctx context.Context, hash []byte, now time.Ti
 	}
 	return name, nil
 }
-
