@@ -1,0 +1,275 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// alice is a live system as the recorder sees it: a user named alice,
+// her home, and a host name that also holds her name.
+type alice struct{ *Replay }
+
+func (alice) Hostname() (string, error) { return "alice-laptop.corp.example", nil }
+
+const cvdHead = "ClamAV-VDB:07 Mar 2026 09-37 +0000:27571:2070123:90:X:X:raynman:1741340233"
+
+func newAlice() alice {
+	s := NewSnapshot("linux", time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC), "alice", "/home/alice")
+	s.Files["/home/alice/.config/kscreenlockerrc"] = FileEntry{Data: []byte("[Daemon]\nTimeout=5\n# set by alice on alice-laptop\n")}
+	s.Files["/etc/hostname"] = FileEntry{Data: []byte("alice-laptop\n")}
+	s.Files["/etc/shadow"] = FileEntry{Error: "permission denied"}
+	big := bytes.Repeat([]byte{0}, 4<<20)
+	copy(big, cvdHead)
+	s.Files["/var/lib/clamav/daily.cvd"] = FileEntry{Data: big}
+	s.Dirs["/home/alice/.config"] = DirEntry{Names: []string{"alice-notes", "kscreenlockerrc"}}
+	s.Commands = []CommandEntry{
+		{Argv: []string{"loginctl", "show-user", "alice", "-p", "Sessions"}, Stdout: "Sessions=2\n"},
+		{Argv: []string{"hostnamectl", "--static"}, Stdout: "alice-laptop.corp.example\n"},
+		{Argv: []string{"gsettings", "get", "x", "y"}, Error: "not found"},
+	}
+	s.Processes = []Process{{PID: 7, Name: "alice-agent", Exe: "/home/alice/bin/alice-agent"}}
+	s.Connections = []Connection{{Proto: "tcp", Local: "10.0.0.2:5000", Remote: "192.0.2.1:443", State: "ESTABLISHED", PID: 7}}
+	return alice{NewReplay(s)}
+}
+
+// reads is what a check would read, written against any Source: the
+// same code runs on the live (recording) side and on the replay.
+type reads struct {
+	Config, Hostname, Shadow []byte
+	ConfigErr, ShadowErr     string
+	Dir                      []string
+	Sessions, Host           Output
+	GSettingsErr             string
+	Head                     []byte
+	Procs                    []Process
+}
+
+func readAll(t *testing.T, src Source) reads {
+	t.Helper()
+	ctx := context.Background()
+	var r reads
+	var err error
+	r.Config, err = src.ReadFile(Expand(src, "~/.config/kscreenlockerrc"))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	r.Hostname, _ = src.ReadFile("/etc/hostname")
+	_, err = src.ReadFile("/etc/shadow")
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("/etc/shadow: %v, want a permission error", err)
+	}
+	r.Dir, _ = src.ReadDir(Expand(src, "~/.config"))
+	r.Sessions, err = src.Run(ctx, "loginctl", "show-user", src.User(), "-p", "Sessions")
+	if err != nil {
+		t.Errorf("loginctl: %v", err)
+	}
+	r.Host, _ = src.Run(ctx, "hostnamectl", "--static")
+	if _, err := src.Run(ctx, "gsettings", "get", "x", "y"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("gsettings: %v, want ErrNotFound", err)
+	}
+	r.Head, err = ReadHead(src, "/var/lib/clamav/daily.cvd", 512)
+	if err != nil || len(r.Head) != 512 {
+		t.Errorf("head: %d bytes, %v", len(r.Head), err)
+	}
+	r.Procs, _ = src.Processes(ctx)
+	return r
+}
+
+func TestRecorderRedactsAndReplays(t *testing.T) {
+	live := newAlice()
+	rec := NewRecorder(live)
+	got := readAll(t, rec)
+	// The recorder answers the check with the real values.
+	if !strings.Contains(string(got.Config), "alice") {
+		t.Fatal("the recorder changed what the check reads")
+	}
+	var buf bytes.Buffer
+	if err := rec.Snapshot().Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	js := buf.String()
+	for _, secret := range []string{"alice", "alice-laptop", "corp.example"} {
+		if strings.Contains(js, secret) {
+			i := strings.Index(js, secret)
+			t.Errorf("snapshot still holds %q: …%s…", secret, js[max(0, i-60):min(len(js), i+60)])
+		}
+	}
+	if len(js) > 64<<10 {
+		t.Errorf("snapshot is %d bytes: the 4 MiB database went in whole", len(js))
+	}
+	snap, err := ReadSnapshot(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.User != UserPlaceholder || snap.Home != "/home/USER" {
+		t.Errorf("user %q home %q", snap.User, snap.Home)
+	}
+	for _, key := range []string{"/home/USER/.config/kscreenlockerrc", "/etc/hostname", "/etc/shadow", "/var/lib/clamav/daily.cvd"} {
+		if _, ok := snap.Files[key]; !ok {
+			t.Errorf("snapshot lacks file %s; has %v", key, keys(snap.Files))
+		}
+	}
+	rep := NewReplay(snap)
+	again := readAll(t, rep)
+	want := reads{
+		Config:   []byte("[Daemon]\nTimeout=5\n# set by USER on HOSTNAME\n"),
+		Hostname: []byte("HOSTNAME\n"),
+		Dir:      []string{"USER-notes", "kscreenlockerrc"},
+		Sessions: Output{Stdout: "Sessions=2\n"},
+		Host:     Output{Stdout: "HOSTNAME\n"},
+		Head:     got.Head,
+		Procs:    []Process{{PID: 7, Name: "USER-agent", Exe: "/home/USER/bin/USER-agent"}},
+	}
+	if !reflect.DeepEqual(again, want) {
+		t.Errorf("replay read\n%+v\nwant\n%+v", again, want)
+	}
+	if !bytes.HasPrefix(again.Head, []byte(cvdHead)) {
+		t.Errorf("replayed head %q", again.Head[:80])
+	}
+	// The database was kept as a head only: reading it whole says so.
+	if _, err := rep.ReadFile("/var/lib/clamav/daily.cvd"); !errors.Is(err, ErrHeadOnly) {
+		t.Errorf("ReadFile of a head: %v, want ErrHeadOnly", err)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// plain hides HeadReader, so ReadHead falls back to ReadFile.
+type plain struct{ Source }
+
+func TestReadHead(t *testing.T) {
+	s := NewSnapshot("linux", time.Now(), "USER", "")
+	s.Files["/whole"] = FileEntry{Data: []byte("0123456789")}
+	s.Files["/head"] = FileEntry{Data: []byte("01234"), Head: true}
+	s.Files["/denied"] = FileEntry{Error: "permission denied"}
+	rep := NewReplay(s)
+	for _, c := range []struct {
+		name    string
+		src     Source
+		path    string
+		n       int
+		want    string
+		wantErr error
+	}{
+		{"whole file, short head", rep, "/whole", 4, "0123", nil},
+		{"whole file, longer than the file", rep, "/whole", 100, "0123456789", nil},
+		{"whole file, zero", rep, "/whole", 0, "", nil},
+		{"head, within", rep, "/head", 5, "01234", nil},
+		{"head, shorter", rep, "/head", 2, "01", nil},
+		{"head, beyond what was recorded", rep, "/head", 6, "", ErrHeadOnly},
+		{"missing", rep, "/missing", 4, "", fs.ErrNotExist},
+		{"denied", rep, "/denied", 4, "", fs.ErrPermission},
+		{"fallback to ReadFile", plain{rep}, "/whole", 3, "012", nil},
+		{"fallback, missing", plain{rep}, "/missing", 3, "", fs.ErrNotExist},
+		{"fallback, head-only entry", plain{rep}, "/head", 3, "", ErrHeadOnly},
+		{"negative n", rep, "/whole", -1, "", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := ReadHead(c.src, c.path, c.n)
+			if c.wantErr != nil {
+				if !errors.Is(err, c.wantErr) {
+					t.Fatalf("err = %v, want %v", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || string(b) != c.want {
+				t.Fatalf("ReadHead = %q, %v; want %q", b, err, c.want)
+			}
+		})
+	}
+}
+
+func TestLiveReadFileHead(t *testing.T) {
+	dir := t.TempDir()
+	l := NewLive()
+	p := dir + "/f"
+	if err := writeTestFile(p, "hello world"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{5, "hello"}, {11, "hello world"}, {50, "hello world"}, {0, ""}} {
+		b, err := l.ReadFileHead(p, c.n)
+		if err != nil || string(b) != c.want {
+			t.Errorf("ReadFileHead(%d) = %q, %v; want %q", c.n, b, err, c.want)
+		}
+	}
+	if _, err := l.ReadFileHead(dir+"/missing", 4); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+func TestHeadEntryJSON(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		e    FileEntry
+		json string
+	}{
+		{"head", FileEntry{Data: []byte("ab"), Head: true}, `{"base64":"YWI=","head":true}`},
+		{"text", FileEntry{Data: []byte("ab")}, `"ab"`},
+		{"binary", FileEntry{Data: []byte{0, 1}}, `{"base64":"AAE="}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := c.e.MarshalJSON()
+			if err != nil || string(b) != c.json {
+				t.Fatalf("MarshalJSON = %s, %v; want %s", b, err, c.json)
+			}
+			var back FileEntry
+			if err := back.UnmarshalJSON(b); err != nil || !reflect.DeepEqual(back, c.e) {
+				t.Fatalf("round trip %+v, %v", back, err)
+			}
+		})
+	}
+}
+
+func TestRecorderHeadAndWhole(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), ProbeFileLimit+10)
+	s := NewSnapshot("linux", time.Now(), "root", "/root")
+	s.Files["/db"] = FileEntry{Data: big}
+	s.Files["/small"] = FileEntry{Data: []byte("abc")}
+	t.Run("head then whole keeps the whole", func(t *testing.T) {
+		rec := NewRecorder(NewReplay(s))
+		rec.ReadFileHead("/small", 512)
+		if e := rec.Snapshot().Files["/small"]; e.Head || string(e.Data) != "abc" {
+			t.Errorf("a file shorter than the head is whole: %+v", e)
+		}
+		rec.ReadFileHead("/db", 512)
+		rec.ReadFile("/db")
+		if e := rec.Snapshot().Files["/db"]; e.Head || len(e.Data) != len(big) {
+			t.Errorf("ReadFile after a head: head=%v len=%d", e.Head, len(e.Data))
+		}
+		rec.ReadFileHead("/db", 512)
+		if e := rec.Snapshot().Files["/db"]; e.Head {
+			t.Error("a head read replaced a whole file")
+		}
+	})
+	t.Run("probe of a large file keeps a head", func(t *testing.T) {
+		rec := NewRecorder(NewReplay(s))
+		rec.ReadProbe(context.Background(), File("/db"))
+		e := rec.Snapshot().Files["/db"]
+		if !e.Head || len(e.Data) != ProbeFileLimit {
+			t.Errorf("probe of a large file: head=%v len=%d", e.Head, len(e.Data))
+		}
+	})
+	t.Run("probe after a check's head read leaves it", func(t *testing.T) {
+		rec := NewRecorder(NewReplay(s))
+		rec.ReadFileHead("/db", 512)
+		rec.ReadProbe(context.Background(), File("/db"))
+		if e := rec.Snapshot().Files["/db"]; !e.Head || len(e.Data) != 512 {
+			t.Errorf("head=%v len=%d, want the 512-byte head", e.Head, len(e.Data))
+		}
+	})
+}
