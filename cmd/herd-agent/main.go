@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/checks/all"
 	"github.com/herd-health/herd/internal/i18n"
+	"github.com/herd-health/herd/internal/service"
 	"github.com/herd-health/herd/internal/source"
 )
 
@@ -45,6 +47,8 @@ var commands = []command{
 	{"trust", "get certificates for a relying party: trust --audience AUD [--origin ORIGIN]", runTrust},
 	{"collect", "record what the checks read as a snapshot (for support)", runCollect},
 	{"probes", "list everything each check reads", runProbes},
+	{"install", "install and start the agent as a system service: install [--root DIR] [--authority URL]", runInstall},
+	{"uninstall", "stop and remove the system service (the device key stays): uninstall [--root DIR]", runUninstall},
 	{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
 		fmt.Fprintln(out, "herd-agent", version)
 		return 0
@@ -55,7 +59,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: herd-agent COMMAND [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.usage)
 	}
 	fmt.Fprintln(w, "\nRun 'herd-agent COMMAND -h' for a command's flags.")
 }
@@ -217,8 +221,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if len(last.Response.Certificates) > 0 {
 		fmt.Fprintln(stdout)
 		for _, c := range last.Response.Certificates {
-			fmt.Fprintf(stdout, "%s %s, %s %s\n", i18n.T("Certificate for", "证书用于").In(lang), c.Audience,
-				i18n.T("valid until", "有效期至").In(lang), c.ExpiresAt.Local().Format(time.RFC1123))
+			fmt.Fprintf(stdout, "%s %s%s%s %s\n", i18n.T("Certificate for", "证书用于").In(lang), c.Audience,
+				i18n.T(", ", "，").In(lang), i18n.T("valid until", "有效期至").In(lang), c.ExpiresAt.Local().Format(time.RFC1123))
 		}
 	}
 	return 0
@@ -294,6 +298,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlags("run", stderr)
 	addr := f.String("endpoint", agent.DefaultEndpointAddr, "loopback address for relying parties to fetch certificates ('' to disable)")
 	interval := f.Duration("interval", time.Hour, "check-in interval when the authority names none")
+	watch := f.Duration("watch", 45*time.Second, "how often the cheap checks are re-run between check-ins to catch a change (0 turns it off)")
+	authorityURL := f.String("authority", "", "enroll with this authority first if this device is not enrolled (for services)")
 	logFormat := f.String("log-format", "text", "log format: text or json")
 	if _, ok := f.parse(args, stderr); !ok {
 		return 2
@@ -305,7 +311,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	a := newAgent(*f.dir, source.NewLive(), log)
-	if _, err := a.Store.LoadState(); err != nil {
+	if _, err := a.Store.LoadState(); errors.Is(err, agent.ErrNotEnrolled) && *authorityURL != "" {
+		if err := enrollUntilDone(ctx, a, *authorityURL, log); err != nil {
+			return 0 // stopped while waiting
+		}
+	} else if err != nil {
 		fmt.Fprintf(stderr, "herd-agent run: %v\n", err)
 		return 1
 	}
@@ -325,8 +335,74 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer srv.Close()
 		log.Info("serving certificates", "endpoint", "http://"+ln.Addr().String())
 	}
-	if err := a.Run(ctx, agent.RunOptions{Interval: *interval}); err != nil {
+	w := *watch
+	if w == 0 {
+		w = -1
+	}
+	err := service.Run(ctx, func(ctx context.Context) error {
+		return a.Run(ctx, agent.RunOptions{Interval: *interval, Watch: w})
+	})
+	if err != nil {
 		fmt.Fprintf(stderr, "herd-agent run: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// enrollUntilDone enrolls, retrying with backoff while the authority
+// cannot be reached (a service starting before the network is up).
+func enrollUntilDone(ctx context.Context, a *agent.Agent, authority string, log *slog.Logger) error {
+	for failures := 1; ; failures++ {
+		_, err := a.Enroll(ctx, authority, os.Getenv("HERD_ENROLLMENT_TOKEN"))
+		if err == nil {
+			return nil
+		}
+		wait := agent.Backoff(failures, 30*time.Second, 30*time.Minute, rand.Float64())
+		log.Warn("enrollment failed", "err", err, "retry_in", wait.Round(time.Second))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("herd-agent install", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "write the files under this directory and load nothing (images, tests)")
+	authority := fs.String("authority", "", "the health authority the service enrolls with on its first start")
+	goos := fs.String("os", "", "with --root: the OS to install for (linux, darwin, windows)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "herd-agent install: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := service.Install(service.Config{GOOS: *goos, Root: *root, Authority: *authority}, stdout); err != nil {
+		fmt.Fprintf(stderr, "herd-agent install: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runUninstall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("herd-agent uninstall", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "remove the files from under this directory")
+	goos := fs.String("os", "", "with --root: the OS the files were installed for")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "herd-agent uninstall: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := service.Uninstall(service.Config{GOOS: *goos, Root: *root}, stdout); err != nil {
+		fmt.Fprintf(stderr, "herd-agent uninstall: %v\n", err)
 		return 1
 	}
 	return 0
@@ -340,12 +416,13 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	rec := source.NewRecorder(source.NewLive())
 	list := all.Checks()
+	// The checks first, so what they read is kept as they read it (some
+	// read only a file's head); then every probe they did not reach on
+	// this run, so support sees it too.
+	checks.RunAll(ctx, rec, list, checks.Env{})
 	for _, p := range checks.AllProbes(list, rec.OS()) {
 		rec.ReadProbe(ctx, p.Probe)
 	}
-	// The checks may read more than their probes name (one device's
-	// partitions, a user's settings): run them through the recorder too.
-	checks.RunAll(ctx, rec, list, checks.Env{})
 	w := stdout
 	if *out != "-" {
 		file, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -373,19 +450,14 @@ func runProbes(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if target == "" {
 		target = source.NewLive().OS()
 	}
+	switch target {
+	case "linux", "windows", "darwin":
+	default:
+		fmt.Fprintf(stderr, "herd-agent probes: unknown OS %q (linux, windows, darwin)\n", target)
+		return 2
+	}
 	for _, p := range checks.AllProbes(all.Checks(), target) {
-		var what string
-		switch p.Kind {
-		case source.KindFile, source.KindDir:
-			what = p.Path
-		case source.KindCommand:
-			what = strings.Join(p.Argv, " ")
-		case source.KindWMI:
-			what = p.Class
-		case source.KindRegistry:
-			what = p.Key
-		}
-		fmt.Fprintf(stdout, "%s\t%s\t%s\n", p.Check, p.Kind, what)
+		fmt.Fprintf(stdout, "%s\t%s\t%s\n", p.Check, p.Kind, p.Describe(target))
 	}
 	return 0
 }
