@@ -190,6 +190,18 @@ type Statement struct {
 	Audiences []string `json:"audiences,omitempty"`
 	// Checks are the results, in English.
 	Checks []Result `json:"checks"`
+	// Sightings answer the authority's questions about outside sightings.
+	Sightings []SightingAnswer `json:"sightings,omitempty"`
+}
+
+// SightingAnswer says whether the device's own history of remote
+// endpoints shows the C2 a question named around its time. Only the
+// matching endpoint and when it was seen leave the device.
+type SightingAnswer struct {
+	QuestionID int64     `json:"question_id"`
+	Seen       bool      `json:"seen"`
+	Endpoint   string    `json:"endpoint,omitempty"`
+	SeenAt     time.Time `json:"seen_at,omitzero"`
 }
 
 // Validate reports the first thing wrong with s, or nil.
@@ -209,6 +221,8 @@ func (s *Statement) Validate() error {
 		return fmt.Errorf("too many audiences (%d, at most 32)", len(s.Audiences))
 	case len(s.Checks) > 64:
 		return fmt.Errorf("too many checks (%d)", len(s.Checks))
+	case len(s.Sightings) > 64:
+		return fmt.Errorf("too many sighting answers (%d)", len(s.Sightings))
 	}
 	seen := map[CheckID]bool{}
 	for _, r := range s.Checks {

@@ -85,6 +85,12 @@ type CheckinResponse struct {
 	Certificates []Certificate    `json:"certificates"`
 	// NextCheckinSeconds is when the authority would like to hear again.
 	NextCheckinSeconds int64 `json:"next_checkin_seconds"`
+	// Indicators offers the authority's indicator bundle.
+	Indicators *IndicatorsOffer `json:"indicators,omitempty"`
+	// Questions ask about outside sightings of the device's address.
+	Questions []SightingQuestion `json:"questions,omitempty"`
+	// Notice is a NoticeType JWS for the user, when there is one.
+	Notice string `json:"notice,omitempty"`
 }
 
 // Error is every error body the authority sends.

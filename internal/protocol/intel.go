@@ -1,0 +1,59 @@
+package protocol
+
+import "time"
+
+// PathIndicators serves the signed indicator bundle to enrolled devices.
+const PathIndicators = "/v1/indicators"
+
+// JWS types of what the authority signs for devices besides certificates.
+const (
+	// IndicatorsType is the typ of the detached JWS over an indicator
+	// bundle or delta.
+	IndicatorsType = "herd-indicators+jws"
+	// NoticeType is the typ of a signed message for the device's user.
+	NoticeType = "herd-notice+jws"
+)
+
+// HeaderSignature carries the detached JWS (RFC 7515 appendix F: the
+// payload part left empty) over the body of a PathIndicators answer.
+const HeaderSignature = "Herd-Signature"
+
+// IndicatorsOffer tells a device, in the check-in answer, which bundle
+// version the authority holds and how to download it: GET URI?since=N
+// with "Authorization: Bearer Token" until ExpiresAt.
+type IndicatorsOffer struct {
+	Version   int64     `json:"version"`
+	URI       string    `json:"uri"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SightingQuestion asks a device whether it talked to C2 ("ip" or
+// "ip:port") within Window of Around. It answers with a
+// health.SightingAnswer in its next statement.
+type SightingQuestion struct {
+	ID            int64     `json:"id"`
+	C2            string    `json:"c2"`
+	Family        string    `json:"family,omitempty"`
+	Around        time.Time `json:"around"`
+	WindowSeconds int64     `json:"window_seconds"`
+}
+
+// Localized is a text in each language the agent shows.
+type Localized struct {
+	EN string `json:"en"`
+	ZH string `json:"zh-CN"`
+}
+
+// Notice is the payload of a NoticeType JWS: a message the authority
+// wants the device's user to see, with the steps to act on it.
+type Notice struct {
+	Issuer   string      `json:"iss"`
+	DeviceID string      `json:"sub"`
+	IssuedAt int64       `json:"iat"`
+	Expiry   int64       `json:"exp"`
+	Verdict  string      `json:"verdict"`
+	Title    Localized   `json:"title"`
+	Message  Localized   `json:"message"`
+	Steps    []Localized `json:"steps"`
+}
