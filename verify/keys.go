@@ -98,8 +98,13 @@ func (s *keySource) update(ctx context.Context, now time.Time, forUnknownKid boo
 		}
 		return nil, s.lastError
 	}
-	s.lastTry = now
 	ks, err := s.fetch(ctx)
+	if err != nil && ctx.Err() != nil {
+		// The caller gave up; that says nothing about the authority, so
+		// it neither counts as a try nor delays the next caller.
+		return nil, fmt.Errorf("%w: %v", ErrKeySet, ctx.Err())
+	}
+	s.lastTry = now
 	if err != nil {
 		s.lastError = err
 		if snap != nil {

@@ -92,7 +92,8 @@ type Options struct {
 	// JWKSRefresh is how long a fetched key set is used before it is
 	// fetched again; default 10 minutes. A token whose kid is not in the
 	// cached set triggers one early refetch, at most every 30 seconds.
-	// If a refresh fails, the keys already fetched stay in use.
+	// If a refresh fails, the keys already fetched stay in use; a failed
+	// fetch is retried at most every 30 seconds.
 	JWKSRefresh time.Duration
 
 	// Now is the clock; default time.Now.
@@ -109,6 +110,11 @@ type Options struct {
 	// Status, when set, is asked on every verification whether the
 	// certificate was revoked. Nil: revocation is not checked.
 	Status StatusChecker
+	// StatusMaxAge is the oldest status list (by its iat) a
+	// StatusListChecker made by NewStatusChecker relies on when it cannot
+	// fetch a fresh one; default 5 minutes. A revocation reaches the
+	// relying party within this bound.
+	StatusMaxAge time.Duration
 }
 
 // Defaults applied to zero Options fields.

@@ -548,3 +548,19 @@ func TestConcurrentVerify(t *testing.T) {
 		t.Errorf("fetches = %d, want 1", n)
 	}
 }
+
+// A caller that gives up while the key set is being fetched does not
+// stop the next caller from fetching it.
+func TestKeySetFetchCancelled(t *testing.T) {
+	a := verifytest.NewAuthority(t)
+	v := newVerifier(t, verify.Options{JWKSURL: a.JWKSURL()})
+	tok := a.Issue(aud, health.Affirming)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, verify.ErrKeySet) {
+		t.Fatalf("cancelled: err = %v, want ErrKeySet", err)
+	}
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatalf("after a cancelled fetch: %v", err)
+	}
+}
