@@ -102,6 +102,7 @@ type Authority struct {
 	now      func() time.Time
 	pairwise []byte
 	mux      *http.ServeMux
+	intelS   *intelState // nil: no indicators or sightings (SetIntel)
 }
 
 // New validates cfg and builds an authority.
@@ -150,6 +151,7 @@ func (a *Authority) Discovery() protocol.Discovery {
 		EnrollmentEndpoint:         a.cfg.Issuer + protocol.PathEnroll,
 		ChallengeEndpoint:          a.cfg.Issuer + protocol.PathChallenge,
 		CheckinEndpoint:            a.cfg.Issuer + protocol.PathCheckin,
+		IndicatorsURI:              a.indicatorsURI(),
 		PolicyID:                   a.policy.ID(),
 		CertificateLifetimeSeconds: int64(a.cfg.CertificateLifetime / time.Second),
 	}

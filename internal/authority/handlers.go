@@ -81,6 +81,7 @@ func (a *Authority) routes() {
 	m.HandleFunc("POST "+protocol.PathEnroll, a.serve(a.handleEnroll))
 	m.HandleFunc("POST "+protocol.PathCheckin, a.serve(a.handleCheckin))
 	m.HandleFunc("GET "+protocol.PathHealth, a.serve(a.handleHealth))
+	a.routesIntel(m)
 	m.HandleFunc("/", a.serve(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))
@@ -251,6 +252,10 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if err := a.consumeNonce(r, st.Nonce); err != nil {
 		return err
 	}
+	intel, err := a.intelBeforePolicy(r.Context(), dev.ID, &st, now)
+	if err != nil {
+		return err
+	}
 	ap, err := a.policy.Evaluate(&st, now)
 	if err != nil {
 		return fmt.Errorf("evaluating policy: %w", err)
@@ -272,6 +277,9 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 			return fmt.Errorf("signing a certificate: %w", err)
 		}
 		resp.Certificates = append(resp.Certificates, c)
+	}
+	if err := intel.respond(r.Context(), &resp, ap, st.OS, now); err != nil {
+		return err
 	}
 	id, err := a.store.RecordCheckin(r.Context(), store.Checkin{
 		DeviceID:   dev.ID,
