@@ -115,6 +115,11 @@ type Options struct {
 	// fetch a fresh one; default 5 minutes. A revocation reaches the
 	// relying party within this bound.
 	StatusMaxAge time.Duration
+	// StatusMaxAge is the oldest status list (by its iat) a
+	// StatusListChecker made by NewStatusChecker relies on when it cannot
+	// fetch a fresh one; default 5 minutes. A revocation reaches the
+	// relying party within this bound.
+	StatusMaxAge time.Duration
 }
 
 // Defaults applied to zero Options fields.
