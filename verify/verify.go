@@ -115,11 +115,6 @@ type Options struct {
 	// fetch a fresh one; default 5 minutes. A revocation reaches the
 	// relying party within this bound.
 	StatusMaxAge time.Duration
-	// StatusMaxAge is the oldest status list (by its iat) a
-	// StatusListChecker made by NewStatusChecker relies on when it cannot
-	// fetch a fresh one; default 5 minutes. A revocation reaches the
-	// relying party within this bound.
-	StatusMaxAge time.Duration
 }
 
 // Defaults applied to zero Options fields.
@@ -170,11 +165,14 @@ func New(opts Options) (*Verifier, error) {
 		if len(opts.Keys) == 0 {
 			return nil, errors.New("verify: Options.Keys is empty")
 		}
+		keys := make(healthcert.KeySet, len(opts.Keys)) // the caller may change theirs later
 		for kid, k := range opts.Keys {
 			if _, err := healthcert.AlgFor(k); err != nil {
 				return nil, fmt.Errorf("verify: Options.Keys[%q]: %w", kid, err)
 			}
+			keys[kid] = k
 		}
+		opts.Keys = keys
 	}
 	if opts.Leeway == 0 {
 		opts.Leeway = DefaultLeeway
