@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,7 +70,7 @@ func TestRunVerify(t *testing.T) {
 		{name: "tampered", args: []string{"--jwks", jwksFile, "--aud", aud, tampered}, code: 1, stderrHas: "signature"},
 		{name: "garbage", args: []string{"--jwks", jwksFile, "--aud", aud, "not-a-token"}, code: 1, stderrHas: "malformed"},
 		{name: "empty stdin", args: []string{"--jwks", jwksFile, "--aud", aud, "-"}, code: 1, stderrHas: "no health certificate"},
-		{name: "check-status fails closed", args: []string{"--jwks", jwksFile, "--aud", aud, "--check-status", warning}, code: 1, stderrHas: "revocation status"},
+		{name: "check-status without a status claim fails closed", args: []string{"--jwks", jwksFile, "--aud", aud, "--check-status", warning}, code: 1, stderrHas: "names no status list"},
 		{name: "key set file missing", args: []string{"--jwks", filepath.Join(dir, "nope.json"), "--aud", aud, warning}, code: 1, stderrHas: "key set"},
 		{name: "key set without usable keys", args: []string{"--jwks", badJWKS, "--aud", aud, warning}, code: 1, stderrHas: "key set"},
 		{name: "missing --aud", args: []string{"--jwks", jwksFile, warning}, code: 2, stderrHas: "--aud is required"},
@@ -114,5 +119,75 @@ func TestRunVerify(t *testing.T) {
 				t.Errorf("claims are not indented:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+// statusList serves one status list token (draft-ietf-oauth-status-list)
+// signed by the authority, with 1-bit entries; revoked lists the indexes
+// set.
+func statusList(t *testing.T, a *verifytest.Authority, revoked ...int) (uri string, down func()) {
+	t.Helper()
+	var mu sync.Mutex
+	off := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if off {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		bits := make([]byte, 16)
+		for _, i := range revoked {
+			bits[i/8] |= 1 << (i % 8)
+		}
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(bits)
+		zw.Close()
+		now := time.Now()
+		payload, _ := json.Marshal(map[string]any{
+			"sub": "http://" + r.Host + r.URL.Path, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "ttl": 300,
+			"status_list": map[string]any{"bits": 1, "lst": base64.RawURLEncoding.EncodeToString(z.Bytes())},
+		})
+		tok, err := healthcert.SignCompact(a.Signer(), a.KeyID(), "statuslist+jwt", payload)
+		if err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("Content-Type", "application/statuslist+jwt")
+		io.WriteString(w, tok)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/status/1", func() { mu.Lock(); off = true; mu.Unlock() }
+}
+
+func TestRunVerifyCheckStatus(t *testing.T) {
+	const aud = "https://bank.example"
+	a := verifytest.NewAuthority(t)
+	uri, down := statusList(t, a, 3)
+	withStatus := func(idx int) verifytest.Option {
+		return verifytest.Claims(func(c *healthcert.Claims) {
+			c.Status = &healthcert.StatusRef{StatusList: healthcert.StatusListRef{Index: idx, URI: uri}}
+		})
+	}
+	standing := a.Issue(aud, health.Affirming, withStatus(2))
+	revoked := a.Issue(aud, health.Affirming, withStatus(3))
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := runVerify(context.Background(), append([]string{"--jwks", a.JWKSURL(), "--aud", aud}, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	if code, out, errOut := run("--check-status", standing); code != 0 || !strings.Contains(out, `"status_list"`) {
+		t.Fatalf("standing certificate: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, errOut := run("--check-status", revoked); code != 1 || !strings.Contains(errOut, "certificate revoked") {
+		t.Fatalf("revoked certificate: exit %d, stderr %q", code, errOut)
+	}
+	// Without --check-status the revoked certificate is still authentic.
+	if code, _, errOut := run(revoked); code != 0 {
+		t.Fatalf("revoked certificate without --check-status: exit %d, stderr %q", code, errOut)
+	}
+	down()
+	if code, _, errOut := run("--check-status", standing); code != 1 || !strings.Contains(errOut, "status unavailable") {
+		t.Fatalf("status list down: exit %d, stderr %q", code, errOut)
 	}
 }
