@@ -208,6 +208,7 @@ func (a *Agent) send(ctx context.Context, st *State, key ed25519.PrivateKey, out
 	if err != nil {
 		return nil, err
 	}
+	a.beforeStatement(ctx)
 	var ind int64
 	if a.Env.Indicators != nil {
 		ind = a.Env.Indicators.Version()
@@ -225,6 +226,7 @@ func (a *Agent) send(ctx context.Context, st *State, key ed25519.PrivateKey, out
 		IndicatorsVersion: ind,
 		Audiences:         st.Audiences(),
 		Checks:            checks.Render(outcomes, i18n.English),
+		Sightings:         a.SightingAnswers(),
 	}
 	for i := range stmt.Checks {
 		stmt.Checks[i].Details = nil // sub-results stay on the device
@@ -241,6 +243,7 @@ func (a *Agent) send(ctx context.Context, st *State, key ed25519.PrivateKey, out
 	if err := a.do(ctx, http.MethodPost, st.Discovery.CheckinEndpoint, protocol.ContentTypeJOSE, []byte(jws), &resp); err != nil {
 		return nil, fmt.Errorf("checking in: %w", err)
 	}
+	a.afterCheckin(ctx, st, &resp)
 	last := &Last{CheckedAt: now, OS: stmt.OS, Outcomes: outcomes, Response: resp}
 	if err := a.Store.SaveLast(last); err != nil {
 		return nil, err

@@ -1,0 +1,451 @@
+package agent
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/healthcert"
+	"github.com/herd-health/herd/internal/indicators"
+	"github.com/herd-health/herd/internal/protocol"
+)
+
+// Files the agent keeps beside its state.
+const (
+	indicatorsFile = "indicators.bin" // the verified bundle, Encode form
+	jwksFile       = "jwks.json"      // the authority's keys
+	historyFile    = "endpoints.json" // remote endpoints seen; never sent
+	questionsFile  = "questions.json" // sighting questions to answer
+	noticeFile     = "notice.json"    // the last verified notice
+)
+
+// MaxBundleBytes bounds a downloaded indicator bundle.
+const MaxBundleBytes = 256 << 20
+
+// History bounds: endpoints seen in the last HistoryAge, at most
+// HistoryMax of them (the oldest are dropped first).
+const (
+	HistoryAge = 4 * 24 * time.Hour
+	HistoryMax = 8192
+)
+
+// LoadIndicators loads the bundle kept in the state directory into
+// Env.Indicators; no bundle is not an error.
+func (a *Agent) LoadIndicators() error {
+	b, err := os.ReadFile(a.Store.path(indicatorsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s, err := indicators.Decode(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", indicatorsFile, err)
+	}
+	a.Env.Indicators = s
+	return nil
+}
+
+// keySet returns the authority's keys, fetching them when none are kept
+// or refresh is set.
+func (a *Agent) keySet(ctx context.Context, st *State, refresh bool) (healthcert.KeySet, error) {
+	b, err := os.ReadFile(a.Store.path(jwksFile))
+	if err != nil || refresh {
+		if st.Discovery.JWKSURI == "" {
+			return nil, errors.New("the authority names no key set")
+		}
+		var jwks json.RawMessage
+		if err := a.do(ctx, http.MethodGet, st.Discovery.JWKSURI, "", nil, &jwks); err != nil {
+			return nil, fmt.Errorf("fetching the authority's keys: %w", err)
+		}
+		if _, err := healthcert.ParseJWKS(jwks); err != nil {
+			return nil, err
+		}
+		if err := a.Store.writeFile(jwksFile, jwks); err != nil {
+			return nil, err
+		}
+		b = jwks
+	}
+	set, err := healthcert.ParseJWKS(b)
+	if err != nil {
+		return nil, err
+	}
+	return set.KeySet()
+}
+
+// verifyJWS checks a compact JWS of type typ against the authority's
+// keys, fetching them again once when the kid is unknown.
+func (a *Agent) verifyJWS(ctx context.Context, st *State, c *healthcert.Compact, typ string) error {
+	if c.Header.Typ != typ {
+		return fmt.Errorf("signed object has type %q, want %q", c.Header.Typ, typ)
+	}
+	var key crypto.PublicKey
+	for _, refresh := range []bool{false, true} {
+		ks, err := a.keySet(ctx, st, refresh)
+		if err != nil {
+			return err
+		}
+		if k, ok := ks[c.Header.Kid]; ok {
+			key = k
+			break
+		}
+	}
+	if key == nil {
+		return fmt.Errorf("signed by unknown key %q", c.Header.Kid)
+	}
+	return c.Verify(key)
+}
+
+// fetchIndicators downloads the offered bundle (a delta when the authority
+// still keeps the changes since the held version), verifies its
+// signature, keeps it and loads it.
+func (a *Agent) fetchIndicators(ctx context.Context, st *State, offer *protocol.IndicatorsOffer) error {
+	held, _ := a.Env.Indicators.(*indicators.Set)
+	since := held.Version()
+	u := offer.URI + "?since=" + strconv.FormatInt(since, 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+offer.Token)
+	req.Header.Set("User-Agent", "herd-agent/"+a.Version)
+	resp, err := a.http().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBundleBytes+1))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("indicator download answered %d", resp.StatusCode)
+	}
+	if len(body) > MaxBundleBytes {
+		return fmt.Errorf("indicator bundle is larger than %d bytes", MaxBundleBytes)
+	}
+	h, sig, ok := strings.Cut(resp.Header.Get(protocol.HeaderSignature), "..")
+	if !ok {
+		return errors.New("indicator bundle is not signed")
+	}
+	if err := a.verifyDetached(ctx, st, h, sig, body); err != nil {
+		return fmt.Errorf("indicator bundle signature: %w", err)
+	}
+	var set *indicators.Set
+	if indicators.IsDelta(body) {
+		d, err := indicators.DecodeDelta(body)
+		if err != nil {
+			return err
+		}
+		if held == nil {
+			return errors.New("got a delta without holding a bundle")
+		}
+		if set, err = held.Apply(d); err != nil {
+			return err
+		}
+	} else if set, err = indicators.Decode(body); err != nil {
+		return err
+	}
+	if err := a.Store.writeFile(indicatorsFile, set.Encode()); err != nil {
+		return err
+	}
+	a.Env.Indicators = set
+	a.log().Info("indicator bundle updated", "version", set.Version(), "entries", set.Len())
+	return nil
+}
+
+func (a *Agent) heldVersion() int64 {
+	if a.Env.Indicators == nil {
+		return 0
+	}
+	return a.Env.Indicators.Version()
+}
+
+// beforeStatement loads the kept bundle when none is loaded yet and adds
+// the current connections to the endpoint history.
+func (a *Agent) beforeStatement(ctx context.Context) {
+	if a.Env.Indicators == nil {
+		if err := a.LoadIndicators(); err != nil {
+			a.log().Warn("kept indicator bundle unreadable", "err", err)
+		}
+	}
+	if err := a.ObserveEndpoints(ctx); err != nil {
+		a.log().Debug("endpoint history not updated", "err", err)
+	}
+}
+
+// afterCheckin acts on what the check-in answer carries besides
+// certificates: a newer indicator bundle, sighting questions and a
+// notice for the user. Problems are logged; the check-in stands.
+func (a *Agent) afterCheckin(ctx context.Context, st *State, resp *protocol.CheckinResponse) {
+	if o := resp.Indicators; o != nil && o.Version > a.heldVersion() {
+		if err := a.fetchIndicators(ctx, st, o); err != nil {
+			a.log().Warn("indicator bundle not updated", "err", err)
+		}
+	}
+	if err := a.Store.writeJSONFile(questionsFile, resp.Questions); err != nil {
+		a.log().Warn("keeping sighting questions", "err", err)
+	}
+	a.takeNotice(ctx, st, resp)
+}
+
+// verifyDetached checks a detached EdDSA JWS (header and signature
+// parts) over body against the authority's keys.
+func (a *Agent) verifyDetached(ctx context.Context, st *State, h, sig string, body []byte) error {
+	c, err := healthcert.ParseCompact(h + ".." + sig)
+	if err != nil {
+		return err
+	}
+	if c.Header.Typ != protocol.IndicatorsType || c.Header.Alg != healthcert.EdDSA {
+		return fmt.Errorf("signed object has type %q and algorithm %q, want %q with EdDSA", c.Header.Typ, c.Header.Alg, protocol.IndicatorsType)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return err
+	}
+	for _, refresh := range []bool{false, true} {
+		ks, err := a.keySet(ctx, st, refresh)
+		if err != nil {
+			return err
+		}
+		if k, ok := ks[c.Header.Kid].(ed25519.PublicKey); ok {
+			if !ed25519.Verify(k, []byte(h+"."+base64.RawURLEncoding.EncodeToString(body)), raw) {
+				return healthcert.ErrSignature
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("signed by unknown key %q", c.Header.Kid)
+}
+
+// writeFile writes b through a temporary file and a rename.
+func (s Store) writeFile(name string, b []byte) error {
+	if err := s.ensureDir(); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(s.Dir, name+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), s.path(name))
+}
+
+func (s Store) writeJSONFile(name string, v any) error { return s.writeJSON(name, v) }
+
+// Endpoint history.
+
+// Seen is one remote endpoint the device talked to.
+type Seen struct {
+	Endpoint string    `json:"endpoint"` // ip:port
+	First    time.Time `json:"first"`
+	Last     time.Time `json:"last"`
+}
+
+func (a *Agent) loadHistory() []Seen {
+	var h []Seen
+	a.Store.readJSON(historyFile, &h)
+	return h
+}
+
+// ObserveEndpoints adds the remote ends of the current connections to
+// the history kept on this device, dropping what is older than
+// HistoryAge and the oldest beyond HistoryMax.
+func (a *Agent) ObserveEndpoints(ctx context.Context) error {
+	conns, err := a.Source.Connections(ctx)
+	if err != nil {
+		return err
+	}
+	now := a.now().UTC()
+	h := a.loadHistory()
+	idx := map[string]int{}
+	for i, s := range h {
+		idx[s.Endpoint] = i
+	}
+	for _, c := range conns {
+		ap, err := netip.ParseAddrPort(c.Remote)
+		if err != nil || ap.Addr().IsUnspecified() || ap.Port() == 0 {
+			continue
+		}
+		ep := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
+		if i, ok := idx[ep]; ok {
+			h[i].Last = now
+			continue
+		}
+		idx[ep] = len(h)
+		h = append(h, Seen{Endpoint: ep, First: now, Last: now})
+	}
+	h = slices.DeleteFunc(h, func(s Seen) bool { return now.Sub(s.Last) > HistoryAge })
+	slices.SortFunc(h, func(x, y Seen) int { return y.Last.Compare(x.Last) })
+	if len(h) > HistoryMax {
+		h = h[:HistoryMax]
+	}
+	return a.Store.writeJSONFile(historyFile, h)
+}
+
+// SightingAnswers answers the kept questions from the history: seen
+// when an endpoint matching the C2 (the address, and the port when the
+// question names one) was seen within the question's window.
+func (a *Agent) SightingAnswers() []health.SightingAnswer {
+	var qs []protocol.SightingQuestion
+	if a.Store.readJSON(questionsFile, &qs) != nil || len(qs) == 0 {
+		return nil
+	}
+	h := a.loadHistory()
+	var out []health.SightingAnswer
+	for _, q := range qs {
+		ans := health.SightingAnswer{QuestionID: q.ID}
+		win := time.Duration(q.WindowSeconds) * time.Second
+		for _, s := range h {
+			if !endpointMatches(s.Endpoint, q.C2) {
+				continue
+			}
+			if s.Last.Before(q.Around.Add(-win)) || s.First.After(q.Around.Add(win)) {
+				continue
+			}
+			ans.Seen, ans.Endpoint, ans.SeenAt = true, s.Endpoint, s.Last
+			break
+		}
+		out = append(out, ans)
+	}
+	return out
+}
+
+func endpointMatches(ep, c2 string) bool {
+	got, err := netip.ParseAddrPort(ep)
+	if err != nil {
+		return false
+	}
+	if want, err := netip.ParseAddrPort(c2); err == nil {
+		return got.Addr() == want.Addr().Unmap() && got.Port() == want.Port()
+	}
+	if want, err := netip.ParseAddr(c2); err == nil {
+		return got.Addr() == want.Unmap()
+	}
+	return false
+}
+
+// Notices.
+
+// ShownNotice is a verified notice as the agent keeps it.
+type ShownNotice struct {
+	Notice protocol.Notice `json:"notice"`
+	JWS    string          `json:"jws"`
+}
+
+// takeNotice verifies and keeps the answer's notice and tells the user;
+// a notice that does not verify is never shown. A device no longer
+// contraindicated forgets its notice.
+func (a *Agent) takeNotice(ctx context.Context, st *State, resp *protocol.CheckinResponse) {
+	if resp.Notice == "" {
+		if resp.Verdict != health.Contraindicated {
+			os.Remove(a.Store.path(noticeFile))
+		}
+		return
+	}
+	n, err := a.VerifyNotice(ctx, st, resp.Notice)
+	if err != nil {
+		a.log().Warn("notice dropped: its signature does not verify", "err", err)
+		return
+	}
+	if err := a.Store.writeJSONFile(noticeFile, ShownNotice{Notice: *n, JWS: resp.Notice}); err != nil {
+		a.log().Warn("keeping the notice", "err", err)
+	}
+	desktopNotify(ctx, n.Title.EN+" / "+n.Title.ZH, n.Message.EN+"\n"+n.Message.ZH)
+}
+
+// VerifyNotice checks a notice JWS against the authority's keys and that
+// it is for this device and unexpired.
+func (a *Agent) VerifyNotice(ctx context.Context, st *State, jws string) (*protocol.Notice, error) {
+	c, err := healthcert.ParseCompact(jws)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.verifyJWS(ctx, st, c, protocol.NoticeType); err != nil {
+		return nil, err
+	}
+	var n protocol.Notice
+	if err := json.Unmarshal(c.Payload, &n); err != nil {
+		return nil, err
+	}
+	if n.DeviceID != st.DeviceID || n.Issuer != st.Discovery.Issuer || a.now().Unix() > n.Expiry {
+		return nil, errors.New("the notice is not for this device, not from its authority, or expired")
+	}
+	return &n, nil
+}
+
+// Notice returns the verified notice kept for the user, if any.
+func (a *Agent) Notice() (*ShownNotice, bool) {
+	var n ShownNotice
+	if a.Store.readJSON(noticeFile, &n) != nil || n.JWS == "" {
+		return nil, false
+	}
+	if a.now().Unix() > n.Notice.Expiry {
+		return nil, false
+	}
+	return &n, true
+}
+
+// desktopNotify shows a notification when a desktop session exists and
+// does nothing otherwise.
+func desktopNotify(ctx context.Context, title, body string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "linux":
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return
+		}
+		cmd = exec.CommandContext(ctx, "notify-send", "--urgency=critical", title, body)
+	case "darwin":
+		script := "display notification " + strconv.Quote(body) + " with title " + strconv.Quote(title)
+		cmd = exec.CommandContext(ctx, "osascript", "-e", script)
+	case "windows":
+		if os.Getenv("SESSIONNAME") == "" || os.Getenv("SESSIONNAME") == "Services" {
+			return
+		}
+		ps := `[Windows.UI.Notifications.ToastNotificationManager, Windows.UI.Notifications, ContentType = WindowsRuntime] > $null;` +
+			`$x = [Windows.UI.Notifications.ToastNotificationManager]::GetTemplateContent([Windows.UI.Notifications.ToastTemplateType]::ToastText02);` +
+			`$t = $x.GetElementsByTagName('text'); $t.Item(0).InnerText = $env:HERD_TITLE; $t.Item(1).InnerText = $env:HERD_BODY;` +
+			`[Windows.UI.Notifications.ToastNotificationManager]::CreateToastNotifier('herd').Show([Windows.UI.Notifications.ToastNotification]::new($x))`
+		cmd = exec.CommandContext(ctx, "powershell", "-NoProfile", "-NonInteractive", "-Command", ps)
+		cmd.Env = append(os.Environ(), "HERD_TITLE="+title, "HERD_BODY="+body)
+	default:
+		return
+	}
+	cmd.Run()
+}
