@@ -161,7 +161,10 @@ func TestCheckinIssuesPairwiseCertificates(t *testing.T) {
 		t.Fatalf("response = %+v", resp)
 	}
 	ks, err := healthcert.JWKS(func() healthcert.JWKS {
-		r, _ := http.Get(e.srv.URL + protocol.PathJWKS)
+		r, err := http.Get(e.srv.URL + protocol.PathJWKS)
+		if err != nil {
+			t.Fatal(err)
+		}
 		defer r.Body.Close()
 		var j healthcert.JWKS
 		json.NewDecoder(r.Body).Decode(&j)
