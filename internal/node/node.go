@@ -113,6 +113,9 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if is, ok := st.(authority.IntelStore); ok {
+		a.SetIntel(is)
+	}
 	return &Node{Store: st, Keys: keys, Policy: pol, Authority: a}, nil
 }
 
