@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/herd-health/herd/health"
-	"github.com/herd-health/herd/internal/agent"
 	"github.com/herd-health/herd/healthcert"
+	"github.com/herd-health/herd/internal/agent"
 	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/checks/malware"
