@@ -47,6 +47,9 @@ type Config struct {
 	EnrollmentToken string
 	// Build names this software in ear.verifier-id.
 	Build string
+	// Operations configures rate limits, enrollment mode, metrics access
+	// and retention (see OperationsConfig).
+	Operations OperationsConfig
 }
 
 func (c *Config) setDefaults() {
@@ -90,6 +93,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now gives the time; nil means time.Now.
 	Now func() time.Time
+	// Operations enables the admin API, relying-party webhooks and stored
+	// enrollment tokens; nil turns them off.
+	Operations store.Operations
 }
 
 // Authority serves the protocol. Make one with New.
@@ -102,6 +108,7 @@ type Authority struct {
 	now      func() time.Time
 	pairwise []byte
 	mux      *http.ServeMux
+	ops      *operations
 	intelS   *intelState // nil: no indicators or sightings (SetIntel)
 }
 
@@ -126,6 +133,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Authority, error) {
 		return nil, fmt.Errorf("authority: pairwise secret: %w", err)
 	}
 	a := &Authority{cfg: cfg, store: d.Store, keys: d.Keys, policy: d.Policy, log: d.Logger, now: d.Now, pairwise: secret}
+	if err := a.initOperations(d.Operations); err != nil {
+		return nil, fmt.Errorf("authority: %w", err)
+	}
 	a.routes()
 	return a, nil
 }
@@ -141,7 +151,7 @@ func randomBytes(n int) []byte {
 func randomID(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
 
 // ServeHTTP makes the authority an http.Handler.
-func (a *Authority) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *Authority) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.serveOperations(w, r) }
 
 // Discovery is the configuration document.
 func (a *Authority) Discovery() protocol.Discovery {

@@ -57,6 +57,7 @@ func (a *Authority) serve(h handler) http.HandlerFunc {
 			a.log.Error("request failed", "path", r.URL.Path, "err", err)
 			ae = &apiError{http.StatusInternalServerError, "internal", "internal error; try again later"}
 		}
+		a.rejected(ae.code)
 		if ae.status < 500 {
 			a.log.Info("request rejected", "path", r.URL.Path, "status", ae.status, "code", ae.code, "reason", ae.msg)
 		}
@@ -82,6 +83,7 @@ func (a *Authority) routes() {
 	m.HandleFunc("POST "+protocol.PathCheckin, a.serve(a.handleCheckin))
 	m.HandleFunc("GET "+protocol.PathHealth, a.serve(a.handleHealth))
 	a.routesIntel(m)
+	a.routesOperations(m)
 	m.HandleFunc("/", a.serve(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))
@@ -164,9 +166,6 @@ func (a *Authority) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(body, &req); err != nil {
 		return err
 	}
-	if a.cfg.EnrollmentToken != "" && !constantTimeEqual(req.Token, a.cfg.EnrollmentToken) {
-		return errorf(http.StatusForbidden, "enrollment_token", "this authority needs a valid enrollment token")
-	}
 	pub, err := base64.RawURLEncoding.DecodeString(req.PublicKey)
 	if err != nil || len(pub) != ed25519.PublicKeySize {
 		return errorf(http.StatusBadRequest, "bad_public_key", "public_key must be a base64url Ed25519 key of 32 bytes")
@@ -187,6 +186,9 @@ func (a *Authority) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusUnauthorized, "bad_signature", "the signature does not prove possession of the key")
 	}
 	if err := a.consumeNonce(r, req.Nonce); err != nil {
+		return err
+	}
+	if err := a.checkEnrollment(r.Context(), req.Token); err != nil {
 		return err
 	}
 	id := DeviceID(pub)
@@ -234,6 +236,9 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	}
 	if err := jws.Verify(ed25519.PublicKey(dev.PublicKey)); err != nil {
 		return errorf(http.StatusUnauthorized, "bad_signature", "the statement's signature does not verify with the device key")
+	}
+	if err := a.limitDevice(w, r, dev.ID); err != nil {
+		return err
 	}
 	var st health.Statement
 	if err := decodeJSON(jws.Payload, &st); err != nil {
@@ -295,6 +300,9 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	})
 	if err != nil {
 		return fmt.Errorf("recording check-in: %w", err)
+	}
+	if err := a.afterCheckin(r.Context(), dev, st.Audiences, ap, now); err != nil {
+		return err
 	}
 	resp.CheckinID = id
 	writeJSON(w, http.StatusOK, resp)
