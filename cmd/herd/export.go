@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/herd-health/herd/internal/node"
+	"github.com/herd-health/herd/internal/population"
+	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/store/storeopen"
+)
+
+func openPopulation(ctx context.Context, db string) (population.Store, func() error, error) {
+	dsn, err := node.Config{DSN: db}.StoreDSN()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := storeopen.Open(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	ps, ok := st.(population.Store)
+	if !ok {
+		st.Close()
+		return nil, nil, fmt.Errorf("store %T keeps no population statistics", st)
+	}
+	return ps, st.Close, nil
+}
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("herd export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "store: sqlite:PATH or postgres://… (default SQLite in the data directory)")
+	format := fs.String("format", "json", "json, csv or stix21")
+	since := fs.String("since", "", "first day (YYYY-MM-DD or RFC 3339; default 30 days ago)")
+	k := fs.Int64("min-count", 10, "withhold every cell whose true count is under K")
+	eps := fs.Float64("epsilon", 0, "add Laplace noise for ε-differential privacy (0: none)")
+	dim := fs.String("segment", "os", "segment dimension: os, os_version, agent, country")
+	issuer := fs.String("issuer", "", "the authority's name in the export")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	o := population.ExportOptions{MinCount: *k, Epsilon: *eps, Dimension: store.Dimension(*dim), Issuer: *issuer}
+	if *since != "" {
+		t, err := time.Parse(time.DateOnly, *since)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339, *since); err != nil {
+				fmt.Fprintf(stderr, "herd export: --since: %v\n", err)
+				return 2
+			}
+		}
+		o.Since = t
+	}
+	ps, closeFn, err := openPopulation(ctx, *db)
+	if err != nil {
+		fmt.Fprintf(stderr, "herd export: %v\n", err)
+		return 1
+	}
+	defer closeFn()
+	ex, err := population.BuildExport(ctx, ps, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "herd export: %v\n", err)
+		return 1
+	}
+	if err := population.Write(stdout, *format, ex); err != nil {
+		fmt.Fprintf(stderr, "herd export: %v\n", err)
+		return 2
+	}
+	return 0
+}
+
+func runOutbreaks(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("herd outbreaks", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "store: sqlite:PATH or postgres://… (default SQLite in the data directory)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ps, closeFn, err := openPopulation(ctx, *db)
+	if err != nil {
+		fmt.Fprintf(stderr, "herd outbreaks: %v\n", err)
+		return 1
+	}
+	defer closeFn()
+	alerts, err := (&population.Service{Store: ps}).Detect(ctx, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "herd outbreaks: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		if alerts == nil {
+			alerts = []population.AlertDetail{}
+		}
+		json.NewEncoder(stdout).Encode(map[string]any{"alerts": alerts})
+		return 0
+	}
+	for _, a := range alerts {
+		fmt.Fprintf(stdout, "%s %s %s segment=%q observed=%.0f statistic=%.2f threshold=%.2f\n", a.Day, a.Detector, a.Family, a.Segment, a.Observed, a.Statistic, a.Threshold)
+	}
+	if len(alerts) == 0 {
+		fmt.Fprintln(stdout, "no outbreak alert today")
+	}
+	return 0
+}
