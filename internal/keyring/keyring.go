@@ -5,6 +5,7 @@
 package keyring
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -15,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herd-health/herd/healthcert"
@@ -28,11 +30,53 @@ type Keyring struct {
 	// published this long after it stopped signing.
 	maxLifetime time.Duration
 	now         func() time.Time
+	source      SignerSource
+	local       LocalKeys // seals keys Rotate makes
 
 	mu      sync.RWMutex
 	current signingKey
 	jwks    healthcert.JWKS
 	loaded  time.Time
+	signers map[string]crypto.Signer // opened keys by kid
+	infos   []KeyInfo
+
+	reloading atomic.Bool
+}
+
+// Options configure a keyring. Zero values mean the defaults.
+type Options struct {
+	// MaxLifetime is the longest certificate lifetime: a retired key
+	// stays published this long (plus the reload interval) after it
+	// stopped signing.
+	MaxLifetime time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// KEK is the key-encryption key (32 bytes): new private keys are
+	// stored sealed with it (AES-256-GCM) and sealed keys are opened with
+	// it. Nil stores new keys in clear.
+	KEK []byte
+	// Signers opens stored keys; default LocalKeys{KEK}.
+	Signers SignerSource
+}
+
+// ReloadInterval is how often a keyring reads the keys again, so that a
+// rotation made by another node (or by `herd keys rotate`) is picked up.
+const ReloadInterval = time.Minute
+
+// KeyInfo describes one stored key.
+type KeyInfo struct {
+	KID       string
+	Alg       string
+	CreatedAt time.Time
+	// RetiredAt is when the next key replaced it; zero for the key
+	// signing now.
+	RetiredAt time.Time
+	// Signing is true for the key signing now.
+	Signing bool
+	// Published is true while the key is in the JWKS.
+	Published bool
+	// Encrypted is true when the private key is sealed with a KEK.
+	Encrypted bool
 }
 
 type signingKey struct {
@@ -41,11 +85,26 @@ type signingKey struct {
 }
 
 // Open loads the keys from ks, making an Ed25519 key if there is none.
+// Keys are stored in clear; OpenWith takes a key-encryption key.
 func Open(ctx context.Context, ks store.Keys, maxLifetime time.Duration, now func() time.Time) (*Keyring, error) {
-	if now == nil {
-		now = time.Now
+	return OpenWith(ctx, ks, Options{MaxLifetime: maxLifetime, Now: now})
+}
+
+// OpenWith loads the keys from ks, making an Ed25519 key if there is
+// none. A store whose keys are sealed fails here, with ErrKEKRequired or
+// ErrWrongKEK, unless o gives the right key-encryption key.
+func OpenWith(ctx context.Context, ks store.Keys, o Options) (*Keyring, error) {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	k := &Keyring{keys: ks, maxLifetime: maxLifetime, now: now}
+	if o.KEK != nil && len(o.KEK) != 32 {
+		return nil, fmt.Errorf("keyring: the key-encryption key must be 32 bytes, not %d", len(o.KEK))
+	}
+	local := LocalKeys{KEK: o.KEK}
+	if o.Signers == nil {
+		o.Signers = local
+	}
+	k := &Keyring{keys: ks, maxLifetime: o.MaxLifetime, now: o.Now, source: o.Signers, local: local, signers: map[string]crypto.Signer{}}
 	list, err := ks.SigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
@@ -86,6 +145,9 @@ func (k *Keyring) Rotate(ctx context.Context, alg string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if privDER, err = k.local.seal(jwk.Kid, privDER); err != nil {
+		return "", fmt.Errorf("keyring: sealing the new key: %w", err)
+	}
 	pubDER, err := x509.MarshalPKIXPublicKey(signer.Public())
 	if err != nil {
 		return "", err
@@ -112,6 +174,7 @@ func (k *Keyring) Reload(ctx context.Context) error {
 	now := k.now()
 	var jwks healthcert.JWKS
 	var current signingKey
+	infos := make([]KeyInfo, 0, len(list))
 	for i, sk := range list {
 		// The newest key signs; the others are retired from the moment
 		// the next one was made.
@@ -119,9 +182,16 @@ func (k *Keyring) Reload(ctx context.Context) error {
 		if retired.IsZero() && i+1 < len(list) {
 			retired = list[i+1].CreatedAt
 		}
-		if !retired.IsZero() && now.Sub(retired) > k.maxLifetime+time.Minute {
+		info := KeyInfo{KID: sk.KID, Alg: sk.Alg, CreatedAt: sk.CreatedAt, RetiredAt: retired, Signing: i == len(list)-1,
+			Encrypted: bytes.HasPrefix(sk.Private, sealedPrefix)}
+		// Another node may sign with a key until it reloads, so a key
+		// stays published for the longest lifetime plus two reloads.
+		if !retired.IsZero() && now.Sub(retired) > k.maxLifetime+2*ReloadInterval {
+			infos = append(infos, info)
 			continue // every certificate it signed has expired
 		}
+		info.Published = true
+		infos = append(infos, info)
 		pub, err := x509.ParsePKIXPublicKey(sk.Public)
 		if err != nil {
 			return fmt.Errorf("keyring: key %s: %w", sk.KID, err)
@@ -132,25 +202,51 @@ func (k *Keyring) Reload(ctx context.Context) error {
 		}
 		jwks.Keys = append(jwks.Keys, jwk)
 		if i == len(list)-1 {
-			priv, err := x509.ParsePKCS8PrivateKey(sk.Private)
-			if err != nil {
-				return fmt.Errorf("keyring: key %s: %w", sk.KID, err)
-			}
-			signer, ok := priv.(crypto.Signer)
-			if !ok {
-				return fmt.Errorf("keyring: key %s is not a signing key", sk.KID)
+			k.mu.RLock()
+			signer := k.signers[sk.KID]
+			k.mu.RUnlock()
+			if signer == nil {
+				if signer, err = k.source.Signer(ctx, sk); err != nil {
+					return fmt.Errorf("keyring: %w", err)
+				}
 			}
 			current = signingKey{kid: sk.KID, signer: signer}
 		}
 	}
 	k.mu.Lock()
-	k.current, k.jwks, k.loaded = current, jwks, now
+	k.current, k.jwks, k.loaded, k.infos = current, jwks, now, infos
+	k.signers[current.kid] = current.signer
 	k.mu.Unlock()
 	return nil
 }
 
+// maybeReload reads the keys again in the background when they were
+// read more than ReloadInterval ago.
+func (k *Keyring) maybeReload() {
+	k.mu.RLock()
+	stale := k.now().Sub(k.loaded) > ReloadInterval
+	k.mu.RUnlock()
+	if !stale || !k.reloading.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer k.reloading.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		k.Reload(ctx) // on failure the keys held stay in use
+	}()
+}
+
+// Keys describes every stored key, oldest first, as of the last reload.
+func (k *Keyring) Keys() []KeyInfo {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return append([]KeyInfo(nil), k.infos...)
+}
+
 // Signer returns the key signing now and its id.
 func (k *Keyring) Signer() (crypto.Signer, string) {
+	k.maybeReload()
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return k.current.signer, k.current.kid
@@ -158,6 +254,7 @@ func (k *Keyring) Signer() (crypto.Signer, string) {
 
 // JWKS returns the published keys.
 func (k *Keyring) JWKS() healthcert.JWKS {
+	k.maybeReload()
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return healthcert.JWKS{Keys: append([]healthcert.JWK(nil), k.jwks.Keys...)}
