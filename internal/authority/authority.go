@@ -50,6 +50,15 @@ type Config struct {
 	// Operations configures rate limits, enrollment mode, metrics access
 	// and retention (see OperationsConfig).
 	Operations OperationsConfig
+	// StatusListSize is how many certificates one status list indexes
+	// before the next list is started (default 1,000,000).
+	StatusListSize int64
+	// StatusListTTL is the ttl of status list tokens: how long relying
+	// parties may use one before fetching it again (default 1 minute).
+	StatusListTTL time.Duration
+	// StatusCacheTime is how long a node serves the same signed status
+	// list token before signing a fresh one (default 5 seconds).
+	StatusCacheTime time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -71,6 +80,15 @@ func (c *Config) setDefaults() {
 	if c.Build == "" {
 		c.Build = "herd"
 	}
+	if c.StatusListSize == 0 {
+		c.StatusListSize = 1_000_000
+	}
+	if c.StatusListTTL == 0 {
+		c.StatusListTTL = time.Minute
+	}
+	if c.StatusCacheTime == 0 {
+		c.StatusCacheTime = 5 * time.Second
+	}
 }
 
 // Validate reports the first thing wrong with the configuration.
@@ -81,6 +99,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CertificateLifetime < time.Minute || c.CertificateLifetime > 7*24*time.Hour {
 		return fmt.Errorf("certificate lifetime %s must be between a minute and a week", c.CertificateLifetime)
+	}
+	if c.StatusListSize < 8 || c.StatusListTTL < time.Second || c.StatusCacheTime < 0 {
+		return fmt.Errorf("status list size %d must be at least 8 and its ttl %s at least a second", c.StatusListSize, c.StatusListTTL)
 	}
 	return nil
 }
@@ -96,6 +117,9 @@ type Deps struct {
 	// Operations enables the admin API, relying-party webhooks and stored
 	// enrollment tokens; nil turns them off.
 	Operations store.Operations
+	// Status keeps status lists; nil turns revocation off (certificates
+	// then carry no status claim).
+	Status store.StatusLists
 }
 
 // Authority serves the protocol. Make one with New.
@@ -109,7 +133,8 @@ type Authority struct {
 	pairwise []byte
 	mux      *http.ServeMux
 	ops      *operations
-	intelS   *intelState // nil: no indicators or sightings (SetIntel)
+	intelS   *intelState  // nil: no indicators or sightings (SetIntel)
+	status   *statusState // nil: revocation off
 }
 
 // New validates cfg and builds an authority.
@@ -133,6 +158,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Authority, error) {
 		return nil, fmt.Errorf("authority: pairwise secret: %w", err)
 	}
 	a := &Authority{cfg: cfg, store: d.Store, keys: d.Keys, policy: d.Policy, log: d.Logger, now: d.Now, pairwise: secret}
+	if d.Status != nil {
+		a.status = &statusState{lists: d.Status, cache: map[int64]cachedStatus{}}
+	}
 	if err := a.initOperations(d.Operations); err != nil {
 		return nil, fmt.Errorf("authority: %w", err)
 	}
@@ -162,6 +190,7 @@ func (a *Authority) Discovery() protocol.Discovery {
 		ChallengeEndpoint:          a.cfg.Issuer + protocol.PathChallenge,
 		CheckinEndpoint:            a.cfg.Issuer + protocol.PathCheckin,
 		IndicatorsURI:              a.indicatorsURI(),
+		StatusListURI:              a.currentStatusURI(),
 		PolicyID:                   a.policy.ID(),
 		CertificateLifetimeSeconds: int64(a.cfg.CertificateLifetime / time.Second),
 	}
@@ -178,8 +207,9 @@ func (a *Authority) PairwiseSubject(deviceID, audience string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
 }
 
-// issue signs one certificate.
-func (a *Authority) issue(deviceID, aud string, ap policy.Appraisal, now time.Time) (protocol.Certificate, error) {
+// issue signs one certificate, with its status list entry when status
+// is not nil.
+func (a *Authority) issue(deviceID, aud string, ap policy.Appraisal, now time.Time, status *statusSlot) (protocol.Certificate, store.IssuedCertificate, error) {
 	signer, kid := a.keys.Signer()
 	exp := now.Add(a.cfg.CertificateLifetime)
 	c := &healthcert.Claims{
@@ -197,9 +227,16 @@ func (a *Authority) issue(deviceID, aud string, ap policy.Appraisal, now time.Ti
 			Findings: ap.Findings,
 		}},
 	}
+	if status != nil {
+		c.Status = &healthcert.StatusRef{StatusList: healthcert.StatusListRef{Index: int(status.idx), URI: a.statusURI(status.list)}}
+	}
 	tok, err := healthcert.Sign(signer, kid, c)
 	if err != nil {
-		return protocol.Certificate{}, err
+		return protocol.Certificate{}, store.IssuedCertificate{}, err
 	}
-	return protocol.Certificate{Audience: aud, Token: tok, ExpiresAt: time.Unix(c.Expiry, 0).UTC()}, nil
+	rec := store.IssuedCertificate{JTI: c.ID, DeviceID: deviceID, Audience: aud, IssuedAt: now.UTC(), ExpiresAt: c.ExpiresAt().UTC()}
+	if status != nil {
+		rec.ListID, rec.Index = status.list, status.idx
+	}
+	return protocol.Certificate{Audience: aud, Token: tok, ExpiresAt: time.Unix(c.Expiry, 0).UTC()}, rec, nil
 }

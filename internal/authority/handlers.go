@@ -82,6 +82,7 @@ func (a *Authority) routes() {
 	m.HandleFunc("POST "+protocol.PathEnroll, a.serve(a.handleEnroll))
 	m.HandleFunc("POST "+protocol.PathCheckin, a.serve(a.handleCheckin))
 	m.HandleFunc("GET "+protocol.PathHealth, a.serve(a.handleHealth))
+	a.routesStatus(m)
 	a.routesIntel(m)
 	a.routesOperations(m)
 	m.HandleFunc("/", a.serve(func(w http.ResponseWriter, r *http.Request) error {
@@ -276,12 +277,8 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if resp.Findings == nil {
 		resp.Findings = []health.Finding{}
 	}
-	for _, aud := range st.Audiences {
-		c, err := a.issue(dev.ID, aud, ap, now)
-		if err != nil {
-			return fmt.Errorf("signing a certificate: %w", err)
-		}
-		resp.Certificates = append(resp.Certificates, c)
+	if err := a.issueAll(r.Context(), dev.ID, st.Audiences, ap, now, &resp); err != nil {
+		return err
 	}
 	if err := intel.respond(r.Context(), &resp, ap, st.OS, now); err != nil {
 		return err
