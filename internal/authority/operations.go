@@ -104,8 +104,8 @@ func (c *OperationsConfig) Validate() error {
 
 // operations is the authority's operator state.
 type operations struct {
-	store   store.Operations // nil: no admin API, webhooks or stored enrollment tokens
-	trusted []*net.IPNet
+	store                              store.Operations // nil: no admin API, webhooks or stored enrollment tokens
+	trusted                            []*net.IPNet
 	enroll, challenge, checkin, device *ratelimit.Limiter
 
 	// seen caches (device, audience) pairs already recorded, so a
