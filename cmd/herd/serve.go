@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/herd-health/herd/internal/authority"
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	policyFile := fs.String("policy", "", "policy file (default: herd's built-in policy)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	kekFile := fs.String("kek-file", "", "file holding the key-encryption key of the signing keys (default DATA-DIR/kek, made on first start; HERD_KEK overrides)")
 	lifetime := fs.Duration("cert-lifetime", 4*time.Hour, "health certificate lifetime")
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (never in production)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -81,6 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		DataDir:    *dataDir,
 		PolicyFile: *policyFile,
 		Logger:     log,
+		KEKFile:    kekPath(*kekFile, *dataDir),
 		Authority:  authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version},
 	})
 	if err != nil {
@@ -96,4 +99,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// kekPath is the key-encryption key file: the flag, or kek in the data
+// directory.
+func kekPath(flagValue, dataDir string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if dataDir == "" {
+		dataDir = node.DefaultDataDir()
+	}
+	return filepath.Join(dataDir, "kek")
 }

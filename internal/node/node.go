@@ -19,6 +19,7 @@ import (
 	"github.com/herd-health/herd/internal/policy"
 	"github.com/herd-health/herd/internal/store"
 	"github.com/herd-health/herd/internal/store/storeopen"
+	"github.com/herd-health/herd/internal/webhook"
 )
 
 // Config configures a node. Zero values mean the documented defaults.
@@ -35,6 +36,17 @@ type Config struct {
 	Logger     *slog.Logger
 	// Now gives the time; nil means time.Now.
 	Now func() time.Time
+	// Webhooks tunes webhook delivery (retries, backoff, timeout).
+	Webhooks webhook.Config
+	// KEK is the key-encryption key sealing the signing keys in the
+	// store (32 bytes). When nil, HERD_KEK or the file KEKFile is used;
+	// with neither, keys are stored in clear.
+	KEK []byte
+	// KEKFile holds the key-encryption key (base64). When it does not
+	// exist and HERD_KEK is unset, a new key is written there (mode 0600)
+	// on first start: convenient, but whoever can read both the data
+	// directory and the database can then use the signing keys.
+	KEKFile string
 }
 
 // DefaultDataDir is where `herd serve` keeps its database by default.
@@ -72,6 +84,7 @@ type Node struct {
 	Keys      *keyring.Keyring
 	Policy    *policy.Policy
 	Authority *authority.Authority
+	cfg       Config
 }
 
 // Open builds a node.
@@ -105,18 +118,41 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if lifetime == 0 {
 		lifetime = 4 * time.Hour
 	}
-	keys, err := keyring.Open(ctx, st, lifetime, cfg.Now)
+	kek := cfg.KEK
+	if kek == nil {
+		var created bool
+		var err error
+		if cfg.KEKFile != "" {
+			if err := os.MkdirAll(filepath.Dir(cfg.KEKFile), 0o700); err != nil {
+				return nil, fmt.Errorf("key-encryption key: %w", err)
+			}
+		}
+		if kek, created, err = keyring.LoadKEK(cfg.KEKFile, cfg.KEKFile != ""); err != nil {
+			return nil, err
+		}
+		if created && cfg.Logger != nil {
+			cfg.Logger.Warn("made a new key-encryption key for the signing keys; keep it apart from the database in production (HERD_KEK or --kek-file)", "path", cfg.KEKFile)
+		}
+	}
+	keys, err := keyring.OpenWith(ctx, st, keyring.Options{MaxLifetime: lifetime, Now: cfg.Now, KEK: kek})
 	if err != nil {
 		return nil, err
 	}
-	a, err := authority.New(ctx, cfg.Authority, authority.Deps{Store: st, Keys: keys, Policy: pol, Logger: cfg.Logger, Now: cfg.Now})
+	deps := authority.Deps{Store: st, Keys: keys, Policy: pol, Logger: cfg.Logger, Now: cfg.Now}
+	if sl, ok := st.(store.StatusLists); ok {
+		deps.Status = sl
+	}
+	if ops, ok := st.(store.Operations); ok {
+		deps.Operations = ops
+	}
+	a, err := authority.New(ctx, cfg.Authority, deps)
 	if err != nil {
 		return nil, err
 	}
 	if is, ok := st.(authority.IntelStore); ok {
 		a.SetIntel(is)
 	}
-	return &Node{Store: st, Keys: keys, Policy: pol, Authority: a}, nil
+	return &Node{Store: st, Keys: keys, Policy: pol, Authority: a, cfg: cfg}, nil
 }
 
 // Close closes the store.
@@ -133,6 +169,9 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey strin
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	bctx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	defer n.runBackground(bctx)() // on return: stop, then wait for, the background jobs
 	errc := make(chan error, 1)
 	go func() {
 		if tlsCert != "" {
