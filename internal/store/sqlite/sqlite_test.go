@@ -11,6 +11,7 @@ import (
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/store/sqldb"
 	"github.com/herd-health/herd/internal/store/storetest"
 )
 
@@ -87,8 +88,12 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&versions, &maxVersion); err != nil {
 		t.Fatalf("schema_migrations: %v", err)
 	}
-	if versions != 1 || maxVersion != 1 {
-		t.Errorf("schema_migrations has %d rows, max %d; want 1, 1", versions, maxVersion)
+	ms, err := sqldb.Migrations(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if versions != len(ms) || maxVersion != ms[len(ms)-1].Version {
+		t.Errorf("schema_migrations has %d rows, max %d; want %d, %d", versions, maxVersion, len(ms), ms[len(ms)-1].Version)
 	}
 }
 
