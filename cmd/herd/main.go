@@ -26,6 +26,8 @@ var commands = []command{
 	{"demo", "run the authority, a demo shop and this machine's agent, end to end", runDemo},
 	{"verify", "verify a health certificate offline", runVerify},
 	{"stats", "print population counts from the store", runStats},
+	{"keys", "rotate or list the authority's signing keys", runKeys},
+	{"revoke", "revoke a device's live certificates", runRevoke},
 	{"export", "export private population aggregates (json, csv, stix21)", runExport},
 	{"outbreaks", "run outbreak detection on new infections now", runOutbreaks},
 	{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/herd-health/herd/healthcert"
+	"github.com/herd-health/herd/internal/keyring"
+	"github.com/herd-health/herd/internal/node"
+	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/store/storeopen"
+)
+
+const keysUsage = `usage: herd keys rotate [--db DSN] [--alg EdDSA|ES256] [--kek-file FILE]
+       herd keys list [--db DSN] [--kek-file FILE] [--json]
+
+rotate adds a new signing key, which signs from the next reload of every
+node (at most a minute); the old key stays in the JWKS until the last
+certificate it signed has expired. list shows every key.`
+
+func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "rotate" && args[0] != "list") {
+		fmt.Fprintln(stderr, keysUsage)
+		return 2
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("herd keys "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "store: sqlite:PATH or postgres://… (default SQLite in the data directory)")
+	dataDir := fs.String("data-dir", "", "data directory (default "+node.DefaultDataDir()+")")
+	kekFile := fs.String("kek-file", "", "key-encryption key file (default DATA-DIR/kek; HERD_KEK overrides)")
+	lifetime := fs.Duration("cert-lifetime", 4*time.Hour, "health certificate lifetime (how long retired keys stay published)")
+	alg := fs.String("alg", healthcert.EdDSA, "algorithm of the new key: EdDSA or ES256 (rotate)")
+	asJSON := fs.Bool("json", false, "print JSON (list)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "herd keys: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "herd keys %s: %v\n", sub, err)
+		return 1
+	}
+	dsn, err := node.Config{DSN: *db, DataDir: *dataDir}.StoreDSN()
+	if err != nil {
+		return fail(err)
+	}
+	kek, _, err := keyring.LoadKEK(kekPath(*kekFile, *dataDir), false)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := storeopen.Open(ctx, dsn)
+	if err != nil {
+		return fail(err)
+	}
+	defer st.Close()
+	kr, err := keyring.OpenWith(ctx, st, keyring.Options{MaxLifetime: *lifetime, KEK: kek})
+	if errors.Is(err, keyring.ErrKEKRequired) || errors.Is(err, keyring.ErrWrongKEK) {
+		return fail(fmt.Errorf("%w (looked in %s and HERD_KEK)", err, kekPath(*kekFile, *dataDir)))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if sub == "rotate" {
+		kid, err := kr.Rotate(ctx, *alg)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "new signing key %s (%s)\n", kid, *alg)
+		return 0
+	}
+	infos := kr.Keys()
+	if *asJSON {
+		type key struct {
+			KID       string     `json:"kid"`
+			Alg       string     `json:"alg"`
+			CreatedAt time.Time  `json:"created_at"`
+			RetiredAt *time.Time `json:"retired_at,omitempty"`
+			Signing   bool       `json:"signing"`
+			Published bool       `json:"published"`
+			Encrypted bool       `json:"encrypted"`
+		}
+		out := []key{}
+		for _, k := range infos {
+			j := key{KID: k.KID, Alg: k.Alg, CreatedAt: k.CreatedAt, Signing: k.Signing, Published: k.Published, Encrypted: k.Encrypted}
+			if !k.RetiredAt.IsZero() {
+				r := k.RetiredAt
+				j.RetiredAt = &r
+			}
+			out = append(out, j)
+		}
+		json.NewEncoder(stdout).Encode(map[string]any{"keys": out})
+		return 0
+	}
+	for _, k := range infos {
+		state := "retired"
+		switch {
+		case k.Signing:
+			state = "signing"
+		case k.Published:
+			state = "published"
+		}
+		enc := "clear"
+		if k.Encrypted {
+			enc = "encrypted"
+		}
+		fmt.Fprintf(stdout, "%s  %-5s  %-9s  %-9s  created %s\n", k.KID, k.Alg, state, enc, k.CreatedAt.Format(time.RFC3339))
+	}
+	return 0
+}
+
+func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("herd revoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "store: sqlite:PATH or postgres://… (default SQLite in the data directory)")
+	device := fs.String("device", "", "device id whose live certificates to revoke")
+	reason := fs.String("reason", "revoked by an operator", "reason kept with the certificates")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *device == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: herd revoke [--db DSN] --device ID [--reason TEXT]")
+		return 2
+	}
+	dsn, err := node.Config{DSN: *db}.StoreDSN()
+	if err != nil {
+		fmt.Fprintf(stderr, "herd revoke: %v\n", err)
+		return 1
+	}
+	st, err := storeopen.Open(ctx, dsn)
+	if err != nil {
+		fmt.Fprintf(stderr, "herd revoke: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	sl, ok := st.(store.StatusLists)
+	if !ok {
+		fmt.Fprintln(stderr, "herd revoke: this store keeps no status lists")
+		return 1
+	}
+	if _, err := st.Device(ctx, *device); err != nil {
+		fmt.Fprintf(stderr, "herd revoke: device %s: %v\n", *device, err)
+		return 1
+	}
+	revoked, err := sl.RevokeDevice(ctx, *device, *reason, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "herd revoke: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "revoked %d live certificates of %s; relying parties learn it within their status list staleness\n", len(revoked), *device)
+	return 0
+}
