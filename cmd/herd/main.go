@@ -30,6 +30,10 @@ var commands = []command{
 	{"revoke", "revoke a device's live certificates", runRevoke},
 	{"export", "export private population aggregates (json, csv, stix21)", runExport},
 	{"outbreaks", "run outbreak detection on new infections now", runOutbreaks},
+	{"admin", "create, list and revoke admin API tokens and enrollment tokens", runAdmin},
+	{"devices", "list, show and delete enrolled devices", runDevices},
+	{"rp", "register relying parties and their webhooks", runRP},
+	{"retention", "run the retention job once", runRetention},
 	{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
 		fmt.Fprintln(out, "herd", version)
 		return 0

@@ -49,12 +49,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	lifetime := fs.Duration("cert-lifetime", 4*time.Hour, "health certificate lifetime")
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (never in production)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	configFile := fs.String("config", "", "JSON configuration file; flags given on the command line override it")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "herd serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	var file serveFile
+	if *configFile != "" {
+		var err error
+		if file, err = loadServeFile(fs, *configFile); err != nil {
+			fmt.Fprintf(stderr, "herd serve: config: %v\n", err)
+			return 2
+		}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprintln(stderr, "herd serve: --tls-cert and --tls-key go together")
@@ -84,7 +93,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		PolicyFile: *policyFile,
 		Logger:     log,
 		KEKFile:    kekPath(*kekFile, *dataDir),
-		Authority:  authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version},
+		Authority:  authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version, Operations: file.OperationsConfig},
+		Webhooks:   file.Webhooks,
 	})
 	if err != nil {
 		ln.Close()

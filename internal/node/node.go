@@ -170,8 +170,8 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey strin
 		MaxHeaderBytes:    64 << 10,
 	}
 	bctx, stopBackground := context.WithCancel(ctx)
-	defer stopBackground()
-	defer n.runBackground(bctx)() // on return: stop, then wait for, the background jobs
+	waitBackground := n.runBackground(bctx)
+	defer func() { stopBackground(); waitBackground() }()
 	errc := make(chan error, 1)
 	go func() {
 		if tlsCert != "" {

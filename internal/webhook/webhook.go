@@ -172,7 +172,7 @@ const batch = 16
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	// The lease outlasts every delivery of the batch, which run one after
 	// another, each bounded by the timeout.
-	lease := time.Duration(d.cfg.Timeout)*batch + time.Minute
+	lease := time.Duration(d.cfg.Timeout) * (batch + 1)
 	evs, err := d.store.ClaimEvents(ctx, d.now(), lease, batch)
 	if err != nil || len(evs) == 0 {
 		return 0, err

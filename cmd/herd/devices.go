@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/internal/store"
+)
+
+const devicesUsage = `usage:
+  herd devices list --db DSN [--prefix P] [--verdict V] [--after ID] [--limit N]
+  herd devices show --db DSN --id ID [--history N]
+  herd devices delete --db DSN --id ID
+`
+
+// runDevices lists, shows and deletes enrolled devices.
+func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, devicesUsage)
+		return 2
+	}
+	verb := args[0]
+	var (
+		id, prefix, verdict, after string
+		limit, history             int
+	)
+	st, _, code := subcommand(ctx, "devices "+verb, args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&id, "id", "", "device id")
+		fs.StringVar(&prefix, "prefix", "", "list devices whose id starts with this")
+		fs.StringVar(&verdict, "verdict", "", "list devices whose latest verdict is this")
+		fs.StringVar(&after, "after", "", "list devices after this id (the next page)")
+		fs.IntVar(&limit, "limit", 100, "list at most this many devices")
+		fs.IntVar(&history, "history", 20, "show this many check-ins")
+	})
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "herd devices %s: %v\n", verb, err)
+		return 1
+	}
+	switch verb {
+	case "list":
+		ds, err := st.ListDevices(ctx, store.DeviceFilter{IDPrefix: prefix, Verdict: health.Tier(verdict), After: after, Limit: limit})
+		if err != nil {
+			return fail(err)
+		}
+		if err := auditCLI(ctx, st, "device.list", ""); err != nil {
+			return fail(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tOS\tENROLLED\tLAST SEEN\tVERDICT")
+		for _, d := range ds {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.OS, d.EnrolledAt.Format(time.RFC3339), when(d.LastSeen), or(string(d.LastVerdict), "-"))
+		}
+		tw.Flush()
+		if len(ds) == limit && limit > 0 {
+			fmt.Fprintf(stderr, "more: --after %s\n", ds[len(ds)-1].ID)
+		}
+	case "show":
+		if id == "" {
+			fmt.Fprintln(stderr, "herd devices show: --id is required")
+			return 2
+		}
+		d, err := st.Device(ctx, id)
+		if err != nil {
+			return fail(err)
+		}
+		hist, err := st.Checkins(ctx, id, history)
+		if err != nil {
+			return fail(err)
+		}
+		if err := auditCLI(ctx, st, "device.show", id); err != nil {
+			return fail(err)
+		}
+		type checkin struct {
+			ReceivedAt time.Time        `json:"received_at"`
+			Verdict    health.Tier      `json:"verdict"`
+			PolicyID   string           `json:"policy_id"`
+			SourceIP   string           `json:"source_ip,omitempty"`
+			Findings   []health.Finding `json:"findings"`
+		}
+		out := struct {
+			ID          string      `json:"id"`
+			OS          string      `json:"os"`
+			EnrolledAt  time.Time   `json:"enrolled_at"`
+			LastVerdict health.Tier `json:"last_verdict"`
+			History     []checkin   `json:"history"`
+		}{ID: d.ID, OS: d.OS, EnrolledAt: d.EnrolledAt, LastVerdict: d.LastVerdict, History: []checkin{}}
+		for _, c := range hist {
+			out.History = append(out.History, checkin{c.ReceivedAt, c.Verdict, c.PolicyID, c.SourceIP, c.Findings})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	case "delete":
+		if id == "" {
+			fmt.Fprintln(stderr, "herd devices delete: --id is required")
+			return 2
+		}
+		if err := auditCLI(ctx, st, "device.delete", id); err != nil {
+			return fail(err)
+		}
+		if err := st.DeleteDevice(ctx, id); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "deleted %s and its data\n", id)
+	default:
+		fmt.Fprint(stderr, devicesUsage)
+		return 2
+	}
+	return 0
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/herd-health/herd/internal/authority"
+)
+
+const rpUsage = `usage:
+  herd rp add --db DSN --audience AUD --webhook URL
+  herd rp list --db DSN
+  herd rp remove --db DSN --audience AUD
+`
+
+// runRP registers relying parties and their webhooks.
+func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, rpUsage)
+		return 2
+	}
+	verb := args[0]
+	var aud, hook string
+	st, _, code := subcommand(ctx, "rp "+verb, args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&aud, "audience", "", "the relying party's audience (as devices ask certificates for it)")
+		fs.StringVar(&hook, "webhook", "", "URL webhook events are POSTed to")
+	})
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "herd rp %s: %v\n", verb, err)
+		return 1
+	}
+	switch verb {
+	case "add":
+		rp, err := authority.NewRelyingParty(aud, hook, time.Now())
+		if err != nil {
+			return fail(err)
+		}
+		if err := st.AddRelyingParty(ctx, rp); err != nil {
+			return fail(err)
+		}
+		if err := auditCLI(ctx, st, "relying_party.add", aud); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintln(stdout, string(rp.Secret))
+		fmt.Fprintln(stderr, "This is the webhook signing secret, shown once. Check each event's Herd-Signature header with verify.WebhookSignature.")
+	case "list":
+		rps, err := st.RelyingParties(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "AUDIENCE\tWEBHOOK\tCREATED")
+		for _, rp := range rps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", rp.Audience, rp.WebhookURL, rp.CreatedAt.Format(time.RFC3339))
+		}
+		tw.Flush()
+	case "remove":
+		if err := st.RemoveRelyingParty(ctx, aud); err != nil {
+			return fail(err)
+		}
+		if err := auditCLI(ctx, st, "relying_party.remove", aud); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "removed %s\n", aud)
+	default:
+		fmt.Fprint(stderr, rpUsage)
+		return 2
+	}
+	return 0
+}
