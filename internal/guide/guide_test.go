@@ -32,3 +32,28 @@ func TestEveryCheckHasHelpInEveryLanguageAndOS(t *testing.T) {
 		t.Fatal("help for an unknown check")
 	}
 }
+
+func TestWhatAndStepsInBothLanguages(t *testing.T) {
+	for _, id := range health.CheckIDs {
+		t.Run(string(id), func(t *testing.T) {
+			if w := What(id); w.En == "" || w.Zh == "" {
+				t.Errorf("What(%s) missing a language: %+v", id, w)
+			}
+			for _, goos := range []string{"linux", "windows", "darwin"} {
+				en, zh := Steps(id, goos, "en"), Steps(id, goos, "zh-CN")
+				if len(en) == 0 || len(zh) == 0 {
+					t.Errorf("%s/%s: no steps (en %d, zh %d)", id, goos, len(en), len(zh))
+				}
+				if _, full := steps[id][goos]; full && len(en) != len(zh) {
+					t.Errorf("%s/%s: %d English steps, %d Chinese", id, goos, len(en), len(zh))
+				}
+			}
+		})
+	}
+	if got := Steps(health.Firewall, "darwin", "en"); len(got) != 4 || got[2] != "Turn the firewall on." {
+		t.Errorf("Steps(firewall, darwin) = %q", got)
+	}
+	if Steps("wifi", "linux", "en") != nil {
+		t.Error("steps for an unknown check")
+	}
+}
