@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/console"
 	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/policy"
+	"github.com/herd-health/herd/internal/population"
 	"github.com/herd-health/herd/internal/store"
 	"github.com/herd-health/herd/internal/store/storeopen"
 	"github.com/herd-health/herd/internal/webhook"
@@ -33,7 +36,10 @@ type Config struct {
 	Authority authority.Config
 	// PolicyFile is a policy JSON file; empty means herd's default policy.
 	PolicyFile string
-	Logger     *slog.Logger
+	// Console configures the operators' console and the public pages
+	// (its Issuer defaults to the authority's).
+	Console console.Config
+	Logger  *slog.Logger
 	// Now gives the time; nil means time.Now.
 	Now func() time.Time
 	// Webhooks tunes webhook delivery (retries, backoff, timeout).
@@ -84,7 +90,24 @@ type Node struct {
 	Keys      *keyring.Keyring
 	Policy    *policy.Policy
 	Authority *authority.Authority
-	cfg       Config
+	// Console serves /console, /learn and /population (nil when the store
+	// keeps no console accounts).
+	Console *console.Console
+	cfg     Config
+}
+
+// Handler serves the authority's API and, beside it, the console.
+func (n *Node) Handler() http.Handler {
+	if n.Console == nil {
+		return n.Authority
+	}
+	m := http.NewServeMux()
+	m.Handle("/", n.Authority)
+	ch := n.Console.Handler()
+	for _, p := range console.Routes {
+		m.Handle(p, ch)
+	}
+	return m
 }
 
 // Open builds a node.
@@ -152,7 +175,11 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if is, ok := st.(authority.IntelStore); ok {
 		a.SetIntel(is)
 	}
-	return &Node{Store: st, Keys: keys, Policy: pol, Authority: a, cfg: cfg}, nil
+	n := &Node{Store: st, Keys: keys, Policy: pol, Authority: a, cfg: cfg}
+	if err := n.openConsole(cfg, st); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // Close closes the store.
@@ -162,7 +189,7 @@ func (n *Node) Close() error { return n.Store.Close() }
 // gracefully, letting requests in flight finish.
 func (n *Node) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string) error {
 	srv := &http.Server{
-		Handler:           n.Authority,
+		Handler:           n.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -192,4 +219,30 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey strin
 		err = e
 	}
 	return err
+}
+
+// openConsole builds the console when the store keeps what it needs.
+func (n *Node) openConsole(cfg Config, st store.Store) error {
+	cs, ok := st.(console.Store)
+	ps, ok2 := st.(population.Store)
+	if !ok || !ok2 {
+		return nil
+	}
+	cc := cfg.Console
+	if cc.Issuer == "" {
+		cc.Issuer = cfg.Authority.Issuer
+	}
+	cc.SecureCookies = cc.SecureCookies || strings.HasPrefix(cc.Issuer, "https://")
+	if cc.Logger == nil {
+		cc.Logger = cfg.Logger
+	}
+	if cc.Now == nil {
+		cc.Now = cfg.Now
+	}
+	c, err := console.New(cc, console.Deps{Store: cs, Population: &population.Service{Store: ps, Now: cfg.Now, Logger: cfg.Logger}})
+	if err != nil {
+		return err
+	}
+	n.Console = c
+	return nil
 }

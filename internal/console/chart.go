@@ -1,0 +1,215 @@
+package console
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Chart is an inline SVG chart: stacked areas (or lines) over days, with
+// a point per day and series carrying its value in data attributes, and
+// the same numbers in a table for readers who cannot see it.
+type Chart struct {
+	ID     string
+	Title  string
+	Desc   string
+	Width  int
+	Height int
+	// Plot area.
+	Left, Top, PlotW, PlotH float64
+	Series                  []ChartSeries
+	XTicks, YTicks          []Tick
+	Days                    []string
+	// Level is an optional horizontal line (an alarm threshold).
+	Level      *Tick
+	Stacked    bool
+	LegendOnly bool
+}
+
+// ChartSeries is one series.
+type ChartSeries struct {
+	Key    string
+	Label  string
+	Class  string // colour class: affirming, warning, contraindicated, none, line
+	Area   string // SVG path of the filled area (stacked charts)
+	Line   string // SVG path of the top line
+	Points []Point
+}
+
+// Point is one day of a series.
+type Point struct {
+	X, Y  float64
+	Day   string
+	Value int64
+	Label string
+}
+
+// Tick is an axis label.
+type Tick struct {
+	Pos   float64
+	Label string
+}
+
+// Row is one row of the fallback table: a day and a value per series.
+func (c Chart) Rows() [][]string {
+	rows := make([][]string, len(c.Days))
+	for i, d := range c.Days {
+		row := []string{d}
+		for _, s := range c.Series {
+			row = append(row, thousands(s.Points[i].Value))
+		}
+		rows[i] = row
+	}
+	return rows
+}
+
+type seriesIn struct {
+	key, label, class string
+	values            []int64
+}
+
+// niceMax rounds m up to 1, 2 or 5 times a power of ten.
+func niceMax(m float64) float64 {
+	if m <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(m)))
+	for _, f := range []float64{1, 2, 5, 10} {
+		if f*p >= m {
+			return f * p
+		}
+	}
+	return 10 * p
+}
+
+func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// newChart lays out series over days; stacked sums them bottom-up.
+func newChart(id, title, desc string, days []string, in []seriesIn, stacked bool) Chart {
+	c := Chart{ID: id, Title: title, Desc: desc, Width: 720, Height: 260, Left: 56, Top: 12, PlotW: 640, PlotH: 200, Days: days, Stacked: stacked}
+	n := len(days)
+	var top float64
+	cum := make([]int64, n)
+	for _, s := range in {
+		for i, v := range s.values {
+			if stacked {
+				cum[i] += v
+				top = max(top, float64(cum[i]))
+			} else {
+				top = max(top, float64(v))
+			}
+		}
+	}
+	ymax := niceMax(top)
+	x := func(i int) float64 {
+		if n == 1 {
+			return c.Left + c.PlotW/2
+		}
+		return c.Left + c.PlotW*float64(i)/float64(n-1)
+	}
+	y := func(v float64) float64 { return c.Top + c.PlotH - c.PlotH*v/ymax }
+	base := make([]int64, n)
+	for _, s := range in {
+		cs := ChartSeries{Key: s.key, Label: s.label, Class: s.class}
+		var line, back strings.Builder
+		for i := range n {
+			v := s.values[i]
+			lo, hi := int64(0), v
+			if stacked {
+				lo, hi = base[i], base[i]+v
+			}
+			px, py := x(i), y(float64(hi))
+			cs.Points = append(cs.Points, Point{X: px, Y: py, Day: days[i], Value: v, Label: fmt.Sprintf("%s %s: %s", days[i], s.label, thousands(v))})
+			if i == 0 {
+				fmt.Fprintf(&line, "M%s,%s", f1(px), f1(py))
+			} else {
+				fmt.Fprintf(&line, " L%s,%s", f1(px), f1(py))
+			}
+			j := n - 1 - i
+			blo := base[j]
+			if !stacked {
+				blo = 0
+			}
+			fmt.Fprintf(&back, " L%s,%s", f1(x(j)), f1(y(float64(blo))))
+			_ = lo
+		}
+		cs.Line = line.String()
+		if stacked {
+			cs.Area = line.String() + back.String() + " Z"
+			for i := range n {
+				base[i] += s.values[i]
+			}
+		}
+		c.Series = append(c.Series, cs)
+	}
+	for k := 0; k <= 4; k++ {
+		v := ymax * float64(k) / 4
+		c.YTicks = append(c.YTicks, Tick{Pos: y(v), Label: thousands(int64(math.Round(v)))})
+	}
+	step := max(1, (n+5)/6)
+	for i := 0; i < n; i += step {
+		c.XTicks = append(c.XTicks, Tick{Pos: x(i), Label: shortDay(days[i])})
+	}
+	return c
+}
+
+func shortDay(d string) string {
+	if len(d) == 10 {
+		return d[5:]
+	}
+	return d
+}
+
+// Bar is a horizontal stacked bar of shares.
+type Bar struct {
+	Title string
+	Parts []BarPart
+}
+
+// BarPart is one share of a bar.
+type BarPart struct {
+	Key, Label, Class string
+	Count             int64
+	Share             float64
+	X, W              float64 // in percent of the bar's width
+}
+
+func newBar(title string, parts []BarPart) Bar {
+	var x float64
+	for i := range parts {
+		parts[i].X = x
+		parts[i].W = parts[i].Share * 100
+		x += parts[i].W
+	}
+	return Bar{Title: title, Parts: parts}
+}
+
+func percent(f float64) string {
+	if f > 0 && f < 0.001 {
+		return "<0.1%"
+	}
+	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
+}
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
