@@ -106,15 +106,26 @@ func (s *Store) migrate(ctx context.Context) error {
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	// Every embedded migration not yet recorded is applied, in order: a
+	// migration numbered below the highest applied one (merged from a
+	// branch after a later one shipped) is not skipped.
+	rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	applied, current := map[int]bool{}, 0
+	for _, v := range versions {
+		applied[int(v)], current = true, max(current, int(v))
 	}
 	if len(ms) > 0 && current > ms[len(ms)-1].Version {
 		return fmt.Errorf("postgres: database schema version %d is newer than this program knows (%d)", current, ms[len(ms)-1].Version)
 	}
 	for _, m := range ms {
-		if m.Version <= current {
+		if applied[m.Version] {
 			continue
 		}
 		if _, err := tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {

@@ -128,15 +128,31 @@ func (s *Store) migrate(ctx context.Context) error {
 		applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	// Every embedded migration not yet recorded is applied, in order: a
+	// migration numbered below the highest applied one (merged from a
+	// branch after a later one shipped) is not skipped.
+	applied := map[int]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	current := 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		applied[v], current = true, max(current, v)
+	}
+	if err := rows.Close(); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	if len(ms) > 0 && current > ms[len(ms)-1].Version {
 		return fmt.Errorf("sqlite: database schema version %d is newer than this program knows (%d)", current, ms[len(ms)-1].Version)
 	}
 	for _, m := range ms {
-		if m.Version <= current {
+		if applied[m.Version] {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
