@@ -102,7 +102,11 @@ func newChart(id, title, desc string, days []string, in []seriesIn, stacked bool
 			}
 		}
 	}
-	ymax := niceMax(top)
+	step := niceMax(top / 4)
+	if step < 1 {
+		step = 1
+	}
+	ymax := 4 * step
 	x := func(i int) float64 {
 		if n == 1 {
 			return c.Left + c.PlotW/2
@@ -135,7 +139,13 @@ func newChart(id, title, desc string, days []string, in []seriesIn, stacked bool
 			fmt.Fprintf(&back, " L%s,%s", f1(x(j)), f1(y(float64(blo))))
 			_ = lo
 		}
-		cs.Line = line.String()
+		var sum int64
+		for _, v := range s.values {
+			sum += v
+		}
+		if sum > 0 || !stacked {
+			cs.Line = line.String()
+		}
 		if stacked {
 			cs.Area = line.String() + back.String() + " Z"
 			for i := range n {
@@ -148,8 +158,8 @@ func newChart(id, title, desc string, days []string, in []seriesIn, stacked bool
 		v := ymax * float64(k) / 4
 		c.YTicks = append(c.YTicks, Tick{Pos: y(v), Label: thousands(int64(math.Round(v)))})
 	}
-	step := max(1, (n+5)/6)
-	for i := 0; i < n; i += step {
+	xstep := max(1, (n+5)/6)
+	for i := 0; i < n; i += xstep {
 		c.XTicks = append(c.XTicks, Tick{Pos: x(i), Label: shortDay(days[i])})
 	}
 	return c

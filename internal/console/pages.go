@@ -149,7 +149,9 @@ func (c *Console) breakdown(w http.ResponseWriter, r *http.Request, p Page) {
 		for id := range s.Failing {
 			ids = append(ids, id)
 		}
-		sort.Slice(ids, func(i, j int) bool { return s.Failing[ids[i]] > s.Failing[ids[j]] || s.Failing[ids[i]] == s.Failing[ids[j]] && ids[i] < ids[j] })
+		sort.Slice(ids, func(i, j int) bool {
+			return s.Failing[ids[i]] > s.Failing[ids[j]] || s.Failing[ids[i]] == s.Failing[ids[j]] && ids[i] < ids[j]
+		})
 		for _, id := range ids {
 			row.Failing = append(row.Failing, struct {
 				ID, Title string
