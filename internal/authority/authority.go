@@ -20,8 +20,10 @@ import (
 	"github.com/herd-health/herd/healthcert"
 	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/policy"
+	"github.com/herd-health/herd/internal/population"
 	"github.com/herd-health/herd/internal/protocol"
 	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/taxii"
 )
 
 // Config is the authority's configuration. Zero values mean the defaults
@@ -59,6 +61,12 @@ type Config struct {
 	// StatusCacheTime is how long a node serves the same signed status
 	// list token before signing a fresh one (default 5 seconds).
 	StatusCacheTime time.Duration
+	// TrustedProxies are CIDRs of reverse proxies in front of the
+	// authority. Only for a request from one of them is X-Forwarded-For
+	// read: its rightmost address that is not a trusted proxy is the
+	// client (for rate limits, audit records and GeoIP). Empty: the
+	// peer's own address always.
+	TrustedProxies []string
 }
 
 func (c *Config) setDefaults() {
@@ -120,6 +128,14 @@ type Deps struct {
 	// Status keeps status lists; nil turns revocation off (certificates
 	// then carry no status claim).
 	Status store.StatusLists
+	// Population serves /v1/population/ to admin token holders; nil turns
+	// it off.
+	Population *population.Service
+	// GeoIP gives check-ins their country; nil leaves it "" (unknown).
+	GeoIP CountryResolver
+	// TAXII serves the population export to sharing partners at
+	// /taxii2/; nil turns it off.
+	TAXII *taxii.Population
 }
 
 // Authority serves the protocol. Make one with New.
@@ -135,6 +151,7 @@ type Authority struct {
 	ops      *operations
 	intelS   *intelState  // nil: no indicators or sightings (SetIntel)
 	status   *statusState // nil: revocation off
+	pop      *populationState
 }
 
 // New validates cfg and builds an authority.
@@ -164,6 +181,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Authority, error) {
 	if err := a.initOperations(d.Operations); err != nil {
 		return nil, fmt.Errorf("authority: %w", err)
 	}
+	if err := a.initPopulation(cfg, d); err != nil {
+		return nil, fmt.Errorf("authority: %w", err)
+	}
 	a.routes()
 	return a, nil
 }
@@ -179,7 +199,9 @@ func randomBytes(n int) []byte {
 func randomID(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
 
 // ServeHTTP makes the authority an http.Handler.
-func (a *Authority) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.serveOperations(w, r) }
+func (a *Authority) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.serveOperations(w, a.forwarded(r))
+}
 
 // Discovery is the configuration document.
 func (a *Authority) Discovery() protocol.Discovery {

@@ -85,6 +85,7 @@ func (a *Authority) routes() {
 	a.routesStatus(m)
 	a.routesIntel(m)
 	a.routesOperations(m)
+	a.routesPopulation(m)
 	m.HandleFunc("/", a.serve(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))
@@ -294,6 +295,8 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 		Agent:      st.AgentVersion,
 		Statement:  body,
 		SourceIP:   clientIP(r),
+		Country:    a.country(r),
+		Family:     malwareFamily(st.Checks),
 	})
 	if err != nil {
 		return fmt.Errorf("recording check-in: %w", err)

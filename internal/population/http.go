@@ -1,7 +1,6 @@
 package population
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -19,23 +18,14 @@ import (
 //	GET /v1/population/alerts?days=30
 //	POST /v1/population/outbreaks/run   (runs detection for today)
 //
-// PLACEHOLDER AUTHENTICATION: every request needs "Authorization: Bearer
-// <AdminToken>"; with no AdminToken configured the API answers 503. This
-// stands in until operator accounts exist; replace the check in auth.
+// Authentication is the mounting server's: Authorize runs first and its
+// error answers the request (the authority checks an admin API token
+// and writes an audit record there).
 type Handler struct {
-	Service    *Service
-	AdminToken string
-}
-
-func (h *Handler) auth(r *http.Request) (int, string) {
-	if h.AdminToken == "" {
-		return http.StatusServiceUnavailable, "no admin token configured (HERD_ADMIN_TOKEN)"
-	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(h.AdminToken)) != 1 {
-		return http.StatusUnauthorized, "admin token required"
-	}
-	return 0, ""
+	Service *Service
+	// Authorize decides whether r may be served; nil refuses every
+	// request, so an unwired handler is never open.
+	Authorize func(w http.ResponseWriter, r *http.Request) bool
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -61,11 +51,11 @@ func intParam(r *http.Request, name string, def int) int {
 
 // ServeHTTP routes the API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if code, msg := h.auth(r); code != 0 {
-		if code == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herd"`)
-		}
-		fail(w, code, "unauthorized", msg)
+	if h.Authorize == nil {
+		fail(w, http.StatusServiceUnavailable, "not_configured", "the population API has no authentication configured")
+		return
+	}
+	if !h.Authorize(w, r) {
 		return
 	}
 	ctx := r.Context()
