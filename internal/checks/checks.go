@@ -201,3 +201,12 @@ func AllProbes(list []Check, goos string) []ProbeLine {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Check < out[j].Check })
 	return out
 }
+
+// Count writes a number with an English noun in the right form:
+// Count(1, "day", "days") is "1 day", Count(3, "day", "days") "3 days".
+func Count(n int, one, many string) string {
+	if n == 1 || n == -1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

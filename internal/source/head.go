@@ -67,6 +67,9 @@ func (r *Replay) ReadFileHead(name string, n int) ([]byte, error) {
 	if f.Error != "" {
 		return nil, errorFrom(f.Error, name)
 	}
+	if f.Filtered {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w; read it with ReadStanzas", ErrFiltered)}
+	}
 	if n < 0 {
 		n = 0
 	}
@@ -84,7 +87,7 @@ func (r *Recorder) ReadFileHead(name string, n int) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	key := r.Redact(name)
-	if prev, ok := r.snap.Files[key]; ok && prev.Error == "" && !prev.Head {
+	if prev, ok := r.snap.Files[key]; ok && prev.Error == "" && !prev.Head && !prev.Filtered {
 		return b, err // a whole file answers every head
 	}
 	if prev, ok := r.snap.Files[key]; ok && prev.Head && len(prev.Data) > len(b) && err == nil {

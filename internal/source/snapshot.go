@@ -42,11 +42,15 @@ type Snapshot struct {
 // error reading it gave. In JSON: a string, {"base64": …} or {"error": …}.
 // Head marks an entry holding only the first bytes of a longer file
 // (written as {"base64": …, "head": true}): it answers ReadFileHead, and
-// ReadFile of it fails with ErrHeadOnly.
+// ReadFile of it fails with ErrHeadOnly. Filtered marks an entry holding
+// only the stanzas a check kept from a long file (written as
+// {"stanzas": "…"}, see StanzaReader): it answers ReadStanzas, and
+// ReadFile or ReadFileHead of it fails with ErrFiltered.
 type FileEntry struct {
-	Data  []byte
-	Error string
-	Head  bool
+	Data     []byte
+	Error    string
+	Head     bool
+	Filtered bool
 }
 
 // MarshalJSON writes text as a string and anything else as base64.
@@ -54,6 +58,8 @@ func (f FileEntry) MarshalJSON() ([]byte, error) {
 	switch {
 	case f.Error != "":
 		return json.Marshal(map[string]string{"error": f.Error})
+	case f.Filtered:
+		return json.Marshal(map[string]string{"stanzas": string(f.Data)})
 	case f.Head:
 		return json.Marshal(struct {
 			Base64 string `json:"base64"`
@@ -74,9 +80,10 @@ func (f *FileEntry) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var m struct {
-		Base64 *string `json:"base64"`
-		Error  *string `json:"error"`
-		Head   bool    `json:"head"`
+		Base64  *string `json:"base64"`
+		Error   *string `json:"error"`
+		Head    bool    `json:"head"`
+		Stanzas *string `json:"stanzas"`
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("file entry must be a string, {\"base64\"} or {\"error\"}: %w", err)
@@ -84,6 +91,8 @@ func (f *FileEntry) UnmarshalJSON(b []byte) error {
 	switch {
 	case m.Error != nil:
 		*f = FileEntry{Error: *m.Error}
+	case m.Stanzas != nil:
+		*f = FileEntry{Data: []byte(*m.Stanzas), Filtered: true}
 	case m.Base64 != nil:
 		d, err := base64.StdEncoding.DecodeString(*m.Base64)
 		if err != nil {
@@ -91,7 +100,7 @@ func (f *FileEntry) UnmarshalJSON(b []byte) error {
 		}
 		*f = FileEntry{Data: d, Head: m.Head}
 	default:
-		return errors.New(`file entry object needs "base64" or "error"`)
+		return errors.New(`file entry object needs "base64", "stanzas" or "error"`)
 	}
 	return nil
 }
@@ -372,6 +381,9 @@ func (r *Replay) ReadFile(name string) ([]byte, error) {
 	}
 	if f.Head {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w (%d bytes); read it with ReadFileHead", ErrHeadOnly, len(f.Data))}
+	}
+	if f.Filtered {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w; read it with ReadStanzas", ErrFiltered)}
 	}
 	return slices.Clone(f.Data), nil
 }

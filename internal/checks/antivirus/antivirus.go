@@ -158,12 +158,12 @@ func judgeSignatures(now time.Time, limit time.Duration, e *engine) checks.Resul
 	var r checks.Result
 	if age > limit {
 		r = checks.Fail(i18n.T(
-			fmt.Sprintf("%s's signatures are %d days old, older than the %d days allowed, so it may miss recent malware.", e.Name, days, limitDays),
+			fmt.Sprintf("%s's signatures are %s old, older than the %s allowed, so it may miss recent malware.", e.Name, checks.Count(days, "day", "days"), checks.Count(limitDays, "day", "days")),
 			fmt.Sprintf("%s 的病毒特征库已有 %d 天未更新，超过允许的 %d 天，可能无法识别最新的恶意软件。", e.Name, days, limitDays)),
 			ev, e.Fix)
 	} else {
 		r = checks.Pass(i18n.T(
-			fmt.Sprintf("%s's signatures are %d days old (at most %d allowed).", e.Name, days, limitDays),
+			fmt.Sprintf("%s's signatures are %s old (at most %s allowed).", e.Name, checks.Count(days, "day", "days"), checks.Count(limitDays, "day", "days")),
 			fmt.Sprintf("%s 的病毒特征库为 %d 天前更新（最多允许 %d 天）。", e.Name, days, limitDays)), ev)
 	}
 	r.Details = e.Details

@@ -139,6 +139,6 @@ func darwinPf(ctx context.Context, src source.Source) sub {
 		s.state, s.detail = off, "enabled, but no rule blocks incoming traffic"
 		return s
 	}
-	s.state, s.detail = on, "enabled, "+strconv.Itoa(len(blocks))+" rule(s) block incoming traffic (first: "+firstLine(blocks[0])+")"
+	s.state, s.detail = on, "enabled, "+checks.Count(len(blocks), "rule blocks", "rules block")+" incoming traffic (first: "+firstLine(blocks[0])+")"
 	return s
 }

@@ -197,11 +197,11 @@ func (c *check) rolling(src source.Source, label string, ev health.Evidence) che
 	days := int(age.Hours() / 24)
 	if age <= rollingMaxAge {
 		return checks.Pass(i18n.T(
-			fmt.Sprintf("%s is a rolling release and was fully upgraded %d days ago, so it receives security fixes.", label, days),
+			fmt.Sprintf("%s is a rolling release and was fully upgraded %s ago, so it receives security fixes.", label, checks.Count(days, "day", "days")),
 			fmt.Sprintf("%s 是滚动发行版，%d 天前进行过完整升级，因此能获得安全修复。", label, days)), ev)
 	}
 	return checks.Fail(i18n.T(
-		fmt.Sprintf("%s is a rolling release that has not been fully upgraded for %d days; it only gets security fixes by upgrading.", label, days),
+		fmt.Sprintf("%s is a rolling release that has not been fully upgraded for %s; it only gets security fixes by upgrading.", label, checks.Count(days, "day", "days")),
 		fmt.Sprintf("%s 是滚动发行版，已有 %d 天未进行完整升级；它只能通过升级获得安全修复。", label, days)), ev,
 		i18n.T("Upgrade the whole system now with `sudo pacman -Syu`, and keep doing so at least every few weeks.",
 			"请立即运行 `sudo pacman -Syu` 升级整个系统，并至少每隔几周升级一次。"))

@@ -152,7 +152,7 @@ func (pending) darwin(ctx context.Context, src source.Source, env checks.Env) ch
 			"软件更新没有成功检查更新的记录，herd 无法判断是否有更新在等待。")
 	case len(names) == 0 && now.Sub(last) > limit:
 		b.unknownReason = i18n.T(
-			fmt.Sprintf("Software Update last checked for updates successfully %d days ago, so herd cannot tell whether updates have come out since.", int(now.Sub(last).Hours()/24)),
+			fmt.Sprintf("Software Update last checked for updates successfully %s ago, so herd cannot tell whether updates have come out since.", dayWord(int(now.Sub(last).Hours()/24))),
 			fmt.Sprintf("软件更新上次成功检查更新是在 %d 天前，herd 无法判断此后是否有新的更新。", int(now.Sub(last).Hours()/24)))
 	default:
 		b.updatesKnown = true

@@ -14,6 +14,7 @@ import (
 	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/checks/checktest"
 	"github.com/herd-health/herd/internal/checks/ossupport"
+	"github.com/herd-health/herd/internal/i18n"
 	"github.com/herd-health/herd/internal/source"
 )
 
@@ -58,23 +59,59 @@ func TestLive(t *testing.T) {
 			}
 		}
 	}
-	// pending_updates counted what APT itself reports.
+	// pending_updates read from APT's local metadata agrees with what
+	// APT itself reports through apt-get -s dist-upgrade.
 	if _, err := exec.LookPath("apt-get"); err == nil {
+		local, sim := aptPendingBy(ctx, src, true), aptPendingBy(ctx, src, false)
+		if local.source != aptLocalSource || sim.source != "apt-get -s dist-upgrade" {
+			t.Fatalf("methods: %q and %q", local.source, sim.source)
+		}
+		localNames, _ := aptLocalPending(src)
 		out, err := exec.CommandContext(ctx, "apt-get", "-s", "-o", "Debug::NoLocking=1", "dist-upgrade").Output()
-		if err == nil {
-			n := 0
-			for _, u := range ParseAptSimulate(string(out)) {
-				if u.Security {
-					n++
+		if err != nil {
+			t.Fatalf("apt-get -s: %v", err)
+		}
+		have := map[string]bool{}
+		for _, n := range localNames {
+			have[n] = true
+		}
+		simNames := map[string]bool{}
+		for _, u := range ParseAptSimulate(string(out)) {
+			if u.Security {
+				simNames[u.Package] = true
+				if !have[u.Package] {
+					t.Errorf("apt-get -s upgrades %s from a security suite; the local metadata missed it", u.Package)
 				}
 			}
-			r := got[health.PendingUpdates]
-			if c, ok := r.Evidence.Facts["security_updates_pending"]; !ok || c != n {
-				t.Errorf("pending_updates counted %v security updates, apt-get shows %d", c, n)
-			}
-			if n == 0 && r.Status == health.Fail && r.Evidence.Source != rebootRequired {
-				t.Errorf("pending_updates fails with no security update pending: %s", r.Reason.En)
-			}
 		}
+		// A package the lists count beyond APT's is one whose candidate
+		// comes from another suite (a point release newer than the
+		// security fix): the installed version still lacks that fix.
+		for _, n := range localNames {
+			if simNames[n] {
+				continue
+			}
+			pol, err := exec.CommandContext(ctx, "apt-cache", "policy", n).Output()
+			if err != nil || !strings.Contains(string(pol), "-security") {
+				t.Errorf("local metadata counts %s, which no security suite offers: %s", n, pol)
+			}
+			t.Logf("counted beyond apt-get -s: %s (candidate from another suite)", n)
+		}
+		now := src.Now()
+		a, b := local.judge(now, checks.DefaultMaxPendingAge, i18n.T("x", "x")), sim.judge(now, checks.DefaultMaxPendingAge, i18n.T("x", "x"))
+		if a.Status != b.Status {
+			t.Errorf("local metadata says %s (%s); apt-get -s says %s (%s)", a.Status, a.Reason.En, b.Status, b.Reason.En)
+		}
+		r := got[health.PendingUpdates]
+		if c := r.Evidence.Facts["security_updates_pending"]; c != len(localNames) {
+			t.Errorf("pending_updates counted %v security updates, the lists show %d", c, len(localNames))
+		}
+		if r.Evidence.Source != aptLocalSource {
+			t.Errorf("pending_updates read %q, want the local metadata", r.Evidence.Source)
+		}
+		if len(simNames) == 0 && r.Status == health.Fail && r.Evidence.Source != rebootRequired {
+			t.Errorf("pending_updates fails with no security update pending: %s", r.Reason.En)
+		}
+		t.Logf("security updates: %d from the lists, %d from apt-get -s; status %s", len(localNames), len(simNames), a.Status)
 	}
 }

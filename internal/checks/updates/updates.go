@@ -182,7 +182,7 @@ func (b backlog) judge(now time.Time, limit time.Duration, fix i18n.Text) checks
 			atLeast, atLeastZh = "at least ", "至少"
 		}
 		return with(checks.Fail(i18n.T(
-			fmt.Sprintf("%d security update(s) have been waiting to be installed for %s%s; the policy allows %d.", b.updates, atLeast, dayWord(days(b.since)), limitDays),
+			fmt.Sprintf("%s %s been waiting to be installed for %s%s; the policy allows %d.", securityUpdates(b.updates), hasHave(b.updates), atLeast, dayWord(days(b.since)), limitDays),
 			fmt.Sprintf("有 %d 个安全更新已等待安装%s %d 天；策略允许的上限为 %d 天。", b.updates, atLeastZh, days(b.since), limitDays)), ev, fix))
 	}
 	if b.reboot && !b.rebootSince.IsZero() && now.Sub(b.rebootSince) > limit {
@@ -205,13 +205,13 @@ func (b backlog) judge(now time.Time, limit time.Duration, fix i18n.Text) checks
 	if b.updates > 0 {
 		if b.since.IsZero() {
 			return with(checks.Unknown(i18n.T(
-				fmt.Sprintf("%d security update(s) are waiting to be installed, and herd cannot tell from local data how long they have waited.", b.updates),
+				fmt.Sprintf("%s %s waiting to be installed, and herd cannot tell from local data how long %s waited.", securityUpdates(b.updates), isAre(b.updates), itThey(b.updates, "it has", "they have")),
 				fmt.Sprintf("有 %d 个安全更新正在等待安装，herd 无法从本地数据判断它们已等待多久。", b.updates)), ev))
 		}
 		ev.Facts["oldest_pending_since"] = b.since.Format(time.RFC3339)
 		if b.sinceIsBound {
 			return with(checks.Unknown(i18n.T(
-				fmt.Sprintf("%d security update(s) are waiting to be installed; they have waited at least %s, and herd cannot tell from local data whether it is longer than the %d days the policy allows.", b.updates, dayWord(days(b.since)), limitDays),
+				fmt.Sprintf("%s %s waiting to be installed; %s waited at least %s, and herd cannot tell from local data whether it is longer than the %s the policy allows.", securityUpdates(b.updates), isAre(b.updates), itThey(b.updates, "it has", "they have"), dayWord(days(b.since)), dayWord(limitDays)),
 				fmt.Sprintf("有 %d 个安全更新正在等待安装，已至少等待 %d 天；herd 无法从本地数据判断是否超过了策略允许的 %d 天。", b.updates, days(b.since), limitDays)), ev))
 		}
 	}
@@ -224,16 +224,16 @@ func (b backlog) judge(now time.Time, limit time.Duration, fix i18n.Text) checks
 	switch {
 	case b.updates > 0 && b.reboot:
 		return with(checks.Pass(i18n.T(
-			fmt.Sprintf("%d security update(s) and a restart are waiting, for at most %s so far, within the %d days the policy allows.", b.updates, dayWord(max(days(b.since), days(b.rebootSince))), limitDays),
+			fmt.Sprintf("%s and a restart are waiting, for at most %s so far, within the %s the policy allows.", securityUpdates(b.updates), dayWord(max(days(b.since), days(b.rebootSince))), dayWord(limitDays)),
 			fmt.Sprintf("有 %d 个安全更新和一次重启正在等待，至今最多 %d 天，在策略允许的 %d 天之内。", b.updates, max(days(b.since), days(b.rebootSince)), limitDays)), ev))
 	case b.updates > 0:
 		return with(checks.Pass(i18n.T(
-			fmt.Sprintf("%d security update(s) are waiting, for at most %s so far, within the %d days the policy allows.", b.updates, dayWord(days(b.since)), limitDays),
+			fmt.Sprintf("%s %s waiting, for at most %s so far, within the %s the policy allows.", securityUpdates(b.updates), isAre(b.updates), dayWord(days(b.since)), dayWord(limitDays)),
 			fmt.Sprintf("有 %d 个安全更新正在等待，至今最多 %d 天，在策略允许的 %d 天之内。", b.updates, days(b.since), limitDays)), ev))
 	case b.reboot:
 		ev.Source = b.rebootSrc
 		return with(checks.Pass(i18n.T(
-			fmt.Sprintf("A restart to finish installing updates has been pending for %s, within the %d days the policy allows.", dayWord(days(b.rebootSince)), limitDays),
+			fmt.Sprintf("A restart to finish installing updates has been pending for %s, within the %s the policy allows.", dayWord(days(b.rebootSince)), dayWord(limitDays)),
 			fmt.Sprintf("为完成更新安装所需的重启已等待 %d 天，在策略允许的 %d 天之内。", days(b.rebootSince), limitDays)), ev))
 	}
 	return with(checks.Pass(i18n.T(
@@ -298,9 +298,20 @@ func (p pending) Run(ctx context.Context, src source.Source, env checks.Env) che
 }
 
 // dayWord writes a number of days in English: "1 day", "3 days".
-func dayWord(n int) string {
+func dayWord(n int) string { return checks.Count(n, "day", "days") }
+
+// securityUpdates writes "1 security update", "3 security updates".
+func securityUpdates(n int) string {
+	return checks.Count(n, "security update", "security updates")
+}
+
+func isAre(n int) string   { return itThey(n, "is", "are") }
+func hasHave(n int) string { return itThey(n, "has", "have") }
+
+// itThey picks the singular or plural form of a phrase for n things.
+func itThey(n int, one, many string) string {
 	if n == 1 {
-		return "1 day"
+		return one
 	}
-	return fmt.Sprintf("%d days", n)
+	return many
 }
