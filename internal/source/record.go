@@ -24,6 +24,7 @@ const (
 type Recorder struct {
 	inner  Source
 	redact *strings.Replacer
+	words  []string // short names, replaced only as whole words
 
 	mu   sync.Mutex
 	snap *Snapshot
@@ -49,10 +50,23 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 		add(inner.Home(), home)
 		add(inner.User(), UserPlaceholder)
 	}
+	// A host name of 3 characters or more is replaced wherever it occurs;
+	// a shorter one ("vm", "pc") only as a whole word, so that it does not
+	// eat into "vmlinuz" or "pcie". A one-character name is kept: as a word
+	// it is an article or an option letter ("a", "-A").
+	var words []string
 	if h, err := hostname(inner); err == nil {
-		add(h, HostPlaceholder)
+		names := []string{h}
 		if short, _, ok := strings.Cut(h, "."); ok {
-			add(short, HostPlaceholder)
+			names = append(names, short)
+		}
+		for _, n := range names {
+			switch {
+			case len(n) >= 3:
+				add(n, HostPlaceholder)
+			case len(n) == 2 && n != HostPlaceholder:
+				words = append(words, n)
+			}
 		}
 	}
 	for _, s := range extra {
@@ -64,6 +78,7 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 	return &Recorder{
 		inner:  inner,
 		redact: strings.NewReplacer(pairs...),
+		words:  words,
 		snap:   NewSnapshot(inner.OS(), inner.Now(), user, home),
 		cmds:   map[string]int{},
 	}
@@ -91,7 +106,43 @@ func sortPairsByLength(p []string) {
 }
 
 // Redact replaces personal data in s.
-func (r *Recorder) Redact(s string) string { return r.redact.Replace(s) }
+func (r *Recorder) Redact(s string) string {
+	s = r.redact.Replace(s)
+	for _, w := range r.words {
+		s = replaceWord(s, w, HostPlaceholder)
+	}
+	return s
+}
+
+// replaceWord replaces the occurrences of w in s that are whole words:
+// neither preceded nor followed by a letter, digit or underscore.
+func replaceWord(s, w, to string) string {
+	if w == "" || !strings.Contains(s, w) {
+		return s
+	}
+	var b strings.Builder
+	last := 0 // s[:last] is written
+	for from := 0; from <= len(s)-len(w); {
+		i := strings.Index(s[from:], w)
+		if i < 0 {
+			break
+		}
+		i += from
+		end := i + len(w)
+		if (i == 0 || !isWordByte(s[i-1])) && (end == len(s) || !isWordByte(s[end])) {
+			b.WriteString(s[last:i])
+			b.WriteString(to)
+			last = end
+		}
+		from = i + 1
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
 
 // Snapshot returns what was recorded so far.
 func (r *Recorder) Snapshot() *Snapshot {

@@ -273,3 +273,60 @@ func TestRecorderHeadAndWhole(t *testing.T) {
 		}
 	})
 }
+
+func TestRecorderRedactsHostNames(t *testing.T) {
+	const text = "vm pc1 alice-laptop alice-laptop.corp.example\n" +
+		"Linux vm 6.1.0 /boot/vmlinuz-6.1.0 vm.local vmvm kvm (vm) host=vm\n" +
+		"pc1: on pc1-dock pc10 epc1 alice-laptop-2 myalice-laptop\n"
+	tests := []struct {
+		name, host string
+		want       string
+	}{
+		{"two letters only as a word", "vm",
+			"HOSTNAME pc1 alice-laptop alice-laptop.corp.example\n" +
+				"Linux HOSTNAME 6.1.0 /boot/vmlinuz-6.1.0 HOSTNAME.local vmvm kvm (HOSTNAME) host=HOSTNAME\n" +
+				"pc1: on pc1-dock pc10 epc1 alice-laptop-2 myalice-laptop\n"},
+		{"three letters everywhere", "pc1",
+			"vm HOSTNAME alice-laptop alice-laptop.corp.example\n" +
+				"Linux vm 6.1.0 /boot/vmlinuz-6.1.0 vm.local vmvm kvm (vm) host=vm\n" +
+				"HOSTNAME: on HOSTNAME-dock HOSTNAME0 eHOSTNAME alice-laptop-2 myalice-laptop\n"},
+		{"fully qualified and short name everywhere", "alice-laptop.corp.example",
+			"vm pc1 HOSTNAME HOSTNAME\n" +
+				"Linux vm 6.1.0 /boot/vmlinuz-6.1.0 vm.local vmvm kvm (vm) host=vm\n" +
+				"pc1: on pc1-dock pc10 epc1 HOSTNAME-2 myHOSTNAME\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSnapshot("linux", time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC), "root", "/root")
+			s.Files["/etc/motd"] = FileEntry{Data: []byte(text)}
+			rec := NewRecorder(namedHost{NewReplay(s), tc.host})
+			if got := rec.Redact(text); got != tc.want {
+				t.Errorf("Redact:\n%s\nwant\n%s", got, tc.want)
+			}
+			rec.ReadFile("/etc/motd")
+			if got := string(rec.Snapshot().Files["/etc/motd"].Data); got != tc.want {
+				t.Errorf("recorded:\n%s", got)
+			}
+		})
+	}
+}
+
+func TestReplaceWord(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"alone", "vm", "X"},
+		{"start and end", "vm and vm", "X and X"},
+		{"inside words", "vmlinuz kvm vmvm", "vmlinuz kvm vmvm"},
+		{"after a word match", "vmvm vm", "vmvm X"},
+		{"punctuation", "(vm),vm.vm-vm/vm", "(X),X.X-X/X"},
+		{"underscore and digits", "vm_1 vm2 2vm", "vm_1 vm2 2vm"},
+		{"non-ASCII neighbours", "évm vmé 主机vm", "évm vmé 主机vm"},
+		{"empty", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := replaceWord(tc.in, "vm", "X"); got != tc.want {
+				t.Errorf("replaceWord(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
