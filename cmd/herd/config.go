@@ -29,6 +29,17 @@ type serveFile struct {
 	CertLifetime string `json:"cert_lifetime"`
 	InsecureHTTP *bool  `json:"insecure_http"`
 	LogFormat    string `json:"log_format"`
+	// GeoIPDatabase is a MaxMind-format country database (the --geoip
+	// flag): check-ins are counted by the country of their client
+	// address; without one the country is "unknown".
+	GeoIPDatabase string `json:"geoip_database"`
+	// TrustedProxies are CIDRs of reverse proxies whose X-Forwarded-For
+	// is believed (its rightmost untrusted address is the client).
+	TrustedProxies []string `json:"trusted_proxies"`
+	// MinCount is K for what the TAXII API shares: no count under it is
+	// published (default 10). Epsilon > 0 adds Laplace noise.
+	MinCount int64   `json:"min_count"`
+	Epsilon  float64 `json:"epsilon"`
 
 	// Operations: rate_limits, trusted_networks, enrollment_mode,
 	// metrics_from_loopback, retention.
@@ -56,6 +67,7 @@ func loadServeFile(fs *flag.FlagSet, path string) (serveFile, error) {
 	vals := map[string]string{
 		"addr": f.Addr, "public-url": f.PublicURL, "db": f.DB, "data-dir": f.DataDir, "policy": f.Policy,
 		"tls-cert": f.TLSCert, "tls-key": f.TLSKey, "kek-file": f.KEKFile, "cert-lifetime": f.CertLifetime, "log-format": f.LogFormat,
+		"geoip": f.GeoIPDatabase,
 	}
 	if f.InsecureHTTP != nil {
 		vals["insecure-http"] = strconv.FormatBool(*f.InsecureHTTP)

@@ -34,6 +34,7 @@ var commands = []command{
 	{"devices", "list, show and delete enrolled devices", runDevices},
 	{"rp", "register relying parties and their webhooks", runRP},
 	{"retention", "run the retention job once", runRetention},
+	{"partners", "add a sharing partner who reads the TAXII API (prints its token once)", runPartners},
 	{"loadgen", "drive an authority with simulated devices and report check-ins per second", runLoadgen},
 	{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
 		fmt.Fprintln(out, "herd", version)

@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	lifetime := fs.Duration("cert-lifetime", 4*time.Hour, "health certificate lifetime")
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (never in production)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	geoipDB := fs.String("geoip", "", "MaxMind-format GeoIP country database (check-ins are counted by country)")
 	configFile := fs.String("config", "", "JSON configuration file; flags given on the command line override it")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -93,8 +94,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		PolicyFile: *policyFile,
 		Logger:     log,
 		KEKFile:    kekPath(*kekFile, *dataDir),
-		Authority:  authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version, Operations: file.OperationsConfig},
-		Webhooks:   file.Webhooks,
+		Authority: authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version,
+			Operations: file.OperationsConfig, TrustedProxies: file.TrustedProxies},
+		Webhooks:      file.Webhooks,
+		GeoIPDatabase: *geoipDB,
+		MinCount:      file.MinCount,
+		Epsilon:       file.Epsilon,
 	})
 	if err != nil {
 		ln.Close()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/console"
+	"github.com/herd-health/herd/internal/geoip"
 	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/policy"
 	"github.com/herd-health/herd/internal/population"
@@ -53,6 +54,17 @@ type Config struct {
 	// on first start: convenient, but whoever can read both the data
 	// directory and the database can then use the signing keys.
 	KEKFile string
+	// GeoIPDatabase is a MaxMind-format country (or city) database; each
+	// check-in's country is resolved from its client address. Empty: the
+	// country is unknown ("").
+	GeoIPDatabase string
+	// MinCount (K, default 10) and Epsilon (0: no noise) are the
+	// disclosure control of what the TAXII API shares with partners.
+	MinCount int64
+	Epsilon  float64
+	// DetectionInterval is how often outbreak detection runs (default
+	// 1 hour); of several nodes over one store, one runs each slot.
+	DetectionInterval time.Duration
 }
 
 // DefaultDataDir is where `herd serve` keeps its database by default.
@@ -93,7 +105,11 @@ type Node struct {
 	// Console serves /console, /learn and /population (nil when the store
 	// keeps no console accounts).
 	Console *console.Console
-	cfg     Config
+	// Population answers /v1/population/ and runs outbreak detection;
+	// nil when the store keeps no population aggregates.
+	Population *population.Service
+	geo        *geoip.Resolver
+	cfg        Config
 }
 
 // Handler serves the authority's API and, beside it, the console.
@@ -168,22 +184,28 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if ops, ok := st.(store.Operations); ok {
 		deps.Operations = ops
 	}
+	geo, err := populationDeps(ctx, cfg, st, &deps)
+	if err != nil {
+		return nil, err
+	}
 	a, err := authority.New(ctx, cfg.Authority, deps)
 	if err != nil {
+		geo.Close()
 		return nil, err
 	}
 	if is, ok := st.(authority.IntelStore); ok {
 		a.SetIntel(is)
 	}
-	n := &Node{Store: st, Keys: keys, Policy: pol, Authority: a, cfg: cfg}
+	n := &Node{Store: st, Keys: keys, Policy: pol, Authority: a, Population: deps.Population, geo: geo, cfg: cfg}
 	if err := n.openConsole(cfg, st); err != nil {
+		geo.Close()
 		return nil, err
 	}
 	return n, nil
 }
 
-// Close closes the store.
-func (n *Node) Close() error { return n.Store.Close() }
+// Close closes the store and the GeoIP database.
+func (n *Node) Close() error { return errors.Join(n.geo.Close(), n.Store.Close()) }
 
 // Serve serves the node's API on ln until ctx ends, then shuts down
 // gracefully, letting requests in flight finish.

@@ -15,9 +15,11 @@ import (
 // dispatcher and the retention job — when the store supports them. They
 // stop when ctx ends; the returned function waits until they have.
 func (n *Node) runBackground(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() { n.runDetection(ctx) })
 	ops, ok := n.Store.(store.Operations)
 	if !ok {
-		return func() {}
+		return wg.Wait
 	}
 	log := n.cfg.Logger
 	if log == nil {
@@ -27,7 +29,6 @@ func (n *Node) runBackground(ctx context.Context) (wait func()) {
 	if now == nil {
 		now = time.Now
 	}
-	var wg sync.WaitGroup
 	d := webhook.NewDispatcher(n.cfg.Webhooks, ops, nil, log, now)
 	d.Observe = n.Authority.ObserveWebhook
 	wg.Go(func() { d.Run(ctx) })

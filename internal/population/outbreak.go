@@ -119,7 +119,18 @@ func (s *Service) RunDaily(ctx context.Context, interval time.Duration) {
 	}
 	for {
 		now := s.now()
+		run := true
+		if s.Lease != nil {
+			ok, err := s.Lease(ctx, now.Truncate(interval))
+			if err != nil && s.Logger != nil && ctx.Err() == nil {
+				s.Logger.Error("outbreak detection lease", "err", err)
+			}
+			run = ok && err == nil
+		}
 		for _, d := range []time.Time{now.AddDate(0, 0, -1), now} {
+			if !run || ctx.Err() != nil {
+				break
+			}
 			if _, err := s.Detect(ctx, d); err != nil && s.Logger != nil && ctx.Err() == nil {
 				s.Logger.Error("outbreak detection", "err", err)
 			}

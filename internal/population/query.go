@@ -28,6 +28,11 @@ type Service struct {
 	Now func() time.Time
 	// Logger; nil logs nothing.
 	Logger *slog.Logger
+	// Lease, when set, is asked before each detection run of RunDaily
+	// with the run's slot (the time truncated to the interval); the run
+	// happens only when it reports true, so of several nodes over one
+	// store only the lease holder detects.
+	Lease func(ctx context.Context, slot time.Time) (bool, error)
 }
 
 func (s *Service) now() time.Time {

@@ -1,0 +1,64 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/geoip"
+	"github.com/herd-health/herd/internal/population"
+	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/taxii"
+)
+
+// populationDeps adds population statistics, GeoIP and the TAXII
+// collection to deps when the store keeps aggregates.
+func populationDeps(ctx context.Context, cfg Config, st store.Store, deps *authority.Deps) (*geoip.Resolver, error) {
+	var geo *geoip.Resolver
+	if cfg.GeoIPDatabase != "" {
+		var err error
+		if geo, err = geoip.Open(cfg.GeoIPDatabase); err != nil {
+			return nil, err
+		}
+		deps.GeoIP = geo
+	}
+	ps, ok := st.(population.Store)
+	if !ok {
+		return geo, nil
+	}
+	nodeID := make([]byte, 16)
+	rand.Read(nodeID)
+	svc := &population.Service{Store: ps, Now: cfg.Now, Logger: cfg.Logger}
+	svc.Lease = func(ctx context.Context, slot time.Time) (bool, error) {
+		// The first node to name itself for a slot holds it: Secret
+		// stores a value once, and every caller gets the stored one.
+		name := "lease/outbreak-detection/" + slot.UTC().Format(time.RFC3339)
+		v, err := st.Secret(ctx, name, func() []byte { return nodeID })
+		if err != nil {
+			return false, err
+		}
+		return hex.EncodeToString(v) == hex.EncodeToString(nodeID), nil
+	}
+	deps.Population = svc
+	noise, err := st.Secret(ctx, "taxii-noise", func() []byte {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return b
+	})
+	if err != nil {
+		geo.Close()
+		return nil, fmt.Errorf("taxii noise key: %w", err)
+	}
+	deps.TAXII = &taxii.Population{Stats: ps, MinCount: cfg.MinCount, Epsilon: cfg.Epsilon, Issuer: cfg.Authority.Issuer, NoiseKey: noise, Now: cfg.Now}
+	return geo, nil
+}
+
+// runDetection runs outbreak detection until ctx ends.
+func (n *Node) runDetection(ctx context.Context) {
+	if n.Population != nil {
+		n.Population.RunDaily(ctx, n.cfg.DetectionInterval)
+	}
+}
