@@ -35,6 +35,8 @@ var commands = []command{
 	{"rp", "register relying parties and their webhooks", runRP},
 	{"retention", "run the retention job once", runRetention},
 	{"partners", "add a sharing partner who reads the TAXII API (prints its token once)", runPartners},
+	{"intel", "import threat-intelligence feeds (files or URLs)", runIntel},
+	{"sightings", "import outside sightings (Shadowserver or ip,timestamp,family CSV)", runSightings},
 	{"loadgen", "drive an authority with simulated devices and report check-ins per second", runLoadgen},
 	{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
 		fmt.Fprintln(out, "herd", version)

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herd-health/herd/internal/intel"
+	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/store/storeopen"
+)
+
+const feedsDir = "../../internal/intel/testdata"
+
+// fixedIntelNow is the time the samples are read at: after all of them
+// were published, before the STIX QakBot indicator's valid_until.
+func fixedIntelNow(t *testing.T) {
+	t.Helper()
+	old := intelNow
+	intelNow = func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
+	t.Cleanup(func() { intelNow = old })
+}
+
+func runIntelJSON(t *testing.T, args ...string) (intelImportResult, int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"intel", "import", "--json"}, args...), &out, &errb)
+	var res intelImportResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("output %q: %v (stderr %q)", out.String(), err, errb.String())
+	}
+	return res, code, errb.String()
+}
+
+// live reads the store's live indicators as "type value port" → sources.
+func live(t *testing.T, dsn string) (map[string][]string, int64) {
+	t.Helper()
+	st, err := storeopen.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := map[string][]string{}
+	v, err := st.(store.Intel).LiveIndicators(context.Background(), nil, func(in store.Indicator) error {
+		m[fmt.Sprintf("%s %s %d", in.Type, in.Value, in.Port)] = in.Sources
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, v
+}
+
+func countTypes(m map[string][]string) map[intel.Type]int {
+	c := map[intel.Type]int{}
+	for k := range m {
+		c[intel.Type(strings.Fields(k)[0])]++
+	}
+	return c
+}
+
+func TestIntelImportSamples(t *testing.T) {
+	fixedIntelNow(t)
+	// The counts the parser tests derive for each sample (internal/intel
+	// TestSamples), summed over the files.
+	files := []struct {
+		name     string
+		imported map[intel.Type]int
+		skipped  int
+	}{
+		{"feodo-ipblocklist.csv", map[intel.Type]int{intel.IPv4: 3}, 0},
+		{"feodo-ipblocklist.json", map[intel.Type]int{intel.IPv4: 3}, 0},
+		{"urlhaus-csv.txt", map[intel.Type]int{intel.URL: 3}, 0},
+		{"malwarebazaar-recent.csv", map[intel.Type]int{intel.SHA256: 3, intel.MD5: 3, intel.SHA1: 3}, 0},
+		{"stix21-indicator-bundle.json", map[intel.Type]int{intel.IPv4: 1, intel.SHA256: 1}, 1},
+		{"misp-event-5f0c2a1e-1b2c-4d3e-9f40-0a1b2c3d4e5f.json", map[intel.Type]int{intel.IPv4: 1, intel.MD5: 1}, 1},
+		{"misp-feed-manifest.json", map[intel.Type]int{}, 0},
+	}
+	for _, f := range files {
+		t.Run(f.name, func(t *testing.T) {
+			dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+			res, code, _ := runIntelJSON(t, "--db", dsn, filepath.Join(feedsDir, f.name))
+			if code != 0 || !maps.Equal(res.Imported, f.imported) || res.Skipped != f.skipped || len(res.Errors) != 0 {
+				t.Errorf("exit %d, %+v; want %v skipped %d", code, res, f.imported, f.skipped)
+			}
+			m, _ := live(t, dsn)
+			if got := countTypes(m); !maps.Equal(got, f.imported) {
+				t.Errorf("store holds %v, want %v", got, f.imported)
+			}
+		})
+	}
+
+	t.Run("all at once, deduplicated", func(t *testing.T) {
+		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		var args []string
+		for _, f := range files {
+			args = append(args, filepath.Join(feedsDir, f.name))
+		}
+		res, code, _ := runIntelJSON(t, append([]string{"--db", dsn}, args...)...)
+		want := map[intel.Type]int{intel.IPv4: 8, intel.URL: 3, intel.SHA256: 4, intel.MD5: 4, intel.SHA1: 3}
+		if code != 0 || !maps.Equal(res.Imported, want) || res.Skipped != 2 || len(res.Errors) != 0 {
+			t.Fatalf("exit %d, %+v; want %v, skipped 2", code, res, want)
+		}
+		// The Feodo CSV and JSON list the same three C2s; STIX and MISP
+		// list 203.0.113.77:443 too; STIX's SHA-256 and MISP's MD5 are
+		// MalwareBazaar's Mirai sample.
+		m, v := live(t, dsn)
+		stored := map[intel.Type]int{intel.IPv4: 3, intel.URL: 3, intel.SHA256: 3, intel.MD5: 3, intel.SHA1: 3}
+		if got := countTypes(m); !maps.Equal(got, stored) {
+			t.Errorf("store holds %v, want %v", got, stored)
+		}
+		if s := m["ipv4 203.0.113.77 443"]; !slices.Equal(s, []string{"EXAMPLE-CERT", "Example CTI Producer", "feodotracker"}) {
+			t.Errorf("203.0.113.77:443 sources = %q", s)
+		}
+		// Importing the same files again adds nothing and keeps the version.
+		res, code, _ = runIntelJSON(t, append([]string{"--db", dsn}, args...)...)
+		m2, v2 := live(t, dsn)
+		if code != 0 || !maps.Equal(res.Imported, want) || len(m2) != len(m) || v2 != v {
+			t.Errorf("again: exit %d %+v; %d stored (was %d), version %d (was %d)", code, res, len(m2), len(m), v2, v)
+		}
+	})
+
+	t.Run("sighting report is refused", func(t *testing.T) {
+		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		res, code, _ := runIntelJSON(t, "--db", dsn, filepath.Join(feedsDir, "shadowserver-event4-sinkhole.csv"))
+		if code != 1 || len(res.Imported) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "herd sightings import") {
+			t.Errorf("exit %d, %+v", code, res)
+		}
+	})
+}
+
+func TestIntelImportBadFiles(t *testing.T) {
+	fixedIntelNow(t)
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(feedsDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	good := filepath.Join(feedsDir, "feodo-ipblocklist.csv")
+	bazaar := read("malwarebazaar-recent.csv")
+	truncated := write("cut.csv", bazaar[:strings.Index(bazaar, `"f0080bf7`)+10])
+	garbage := write("garbage.bin", "\x00\x01 not a feed at all")
+	badRows := write("rows.csv", read("feodo-ipblocklist.csv")+
+		`"2021-01-17 07:44:46","192.0.2.300","4643","online","2026-11-30","Dridex"`+"\n"+
+		`"2021-01-17 07:44:46","192.0.2.99","443","online","2026-11-30","Dridex"`+"\n")
+
+	t.Run("malformed file beside a good one", func(t *testing.T) {
+		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		res, code, _ := runIntelJSON(t, "--db", dsn, garbage, good)
+		if code != 1 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) || len(res.Errors) != 1 ||
+			!strings.Contains(res.Errors[0], "garbage.bin") || !strings.Contains(res.Errors[0], "not recognised") {
+			t.Errorf("exit %d, %+v", code, res)
+		}
+		if m, _ := live(t, dsn); len(m) != 3 {
+			t.Errorf("store holds %d indicators, want the good file's 3", len(m))
+		}
+	})
+	t.Run("bad rows are skipped with line numbers", func(t *testing.T) {
+		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		res, code, _ := runIntelJSON(t, "--db", dsn, badRows)
+		want := []string{badRows + `: line 13: "192.0.2.300" is not an IP address`}
+		if code != 0 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 4}) || res.Skipped != 1 || !slices.Equal(res.Errors, want) {
+			t.Errorf("exit %d, %+v", code, res)
+		}
+	})
+	t.Run("truncated file changes nothing", func(t *testing.T) {
+		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		if _, code, _ := runIntelJSON(t, "--db", dsn, good); code != 0 {
+			t.Fatal("good import failed")
+		}
+		before, v := live(t, dsn)
+		res, code, _ := runIntelJSON(t, "--db", dsn, truncated, good)
+		after, v2 := live(t, dsn)
+		// The good file is imported again (refreshed); the truncated
+		// one's two complete samples are not stored.
+		if code != 1 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) || res.Skipped != 1 ||
+			len(res.Errors) != 2 || !strings.Contains(res.Errors[1], "truncated") {
+			t.Errorf("exit %d, %+v", code, res)
+		}
+		if len(after) != len(before) || v2 != v {
+			t.Errorf("store went from %d indicators (version %d) to %d (version %d)", len(before), v, len(after), v2)
+		}
+	})
+}
+
+func TestIntelImportURL(t *testing.T) {
+	fixedIntelNow(t)
+	body, err := os.ReadFile(filepath.Join(feedsDir, "feodo-ipblocklist.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/feodo.json":
+			w.Write(body)
+		case "/slow":
+			time.Sleep(2 * time.Second)
+			w.Write(body)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	old := progressEvery
+	progressEvery = 2
+	defer func() { progressEvery = old }()
+
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+	res, code, stderr := runIntelJSON(t, "--db", dsn, srv.URL+"/feodo.json")
+	if code != 0 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) {
+		t.Errorf("exit %d, %+v", code, res)
+	}
+	if !strings.Contains(stderr, "/feodo.json: 2 indicators read") {
+		t.Errorf("no progress on stderr: %q", stderr)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not found", []string{srv.URL + "/missing"}, "404"},
+		{"too large", []string{"--max-size", "100", srv.URL + "/feodo.json"}, "size limit"},
+		{"timeout", []string{"--timeout", "200ms", srv.URL + "/slow"}, "Timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, code, _ := runIntelJSON(t, append([]string{"--db", dsn}, tc.args...)...)
+			if code != 1 || len(res.Imported) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], tc.want) {
+				t.Errorf("exit %d, %+v; want an error with %q", code, res, tc.want)
+			}
+		})
+	}
+}
