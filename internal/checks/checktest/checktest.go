@@ -137,4 +137,10 @@ func AssertWellFormed(t *testing.T, id health.CheckID, got checks.Result) {
 			t.Errorf("%s: a failing result needs remediation in English and Chinese", id)
 		}
 	}
+	for _, p := range LanguageProblems("reason", got.Reason.En, got.Reason.Zh) {
+		t.Errorf("%s: %s", id, p)
+	}
+	for _, p := range LanguageProblems("remediation", got.Remediation.En, got.Remediation.Zh) {
+		t.Errorf("%s: %s", id, p)
+	}
 }

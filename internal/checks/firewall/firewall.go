@@ -86,6 +86,19 @@ type sub struct {
 
 func (s sub) line() string { return s.name + ": " + s.detail }
 
+// lineZh names the sub-result in Chinese for a Chinese reason: the
+// firewall's name only, since its detail is English and stays in Details.
+func (s sub) lineZh() string {
+	name := s.name
+	switch name {
+	case "application firewall":
+		name = "应用程序防火墙"
+	case "third-party firewall":
+		name = "第三方防火墙"
+	}
+	return "依据：" + name + "，详见检查明细"
+}
+
 // remedy is the platform's advice when no firewall filters inbound traffic.
 type remedy = i18n.Text
 
@@ -140,16 +153,16 @@ func judge(subs []sub, fix remedy, extraDetails ...string) checks.Result {
 	case firstOn != nil:
 		r = checks.Pass(i18n.T(
 			"A firewall blocks incoming connections by default ("+firstOn.line()+").",
-			"防火墙默认阻止传入连接（"+firstOn.line()+"）。"), ev(firstOn))
+			"防火墙默认阻止传入连接（"+firstOn.lineZh()+"）。"), ev(firstOn))
 	case firstOff != nil && (firstUnread == nil || (conclusiveOff > 0 && conclusiveOff == conclusiveRead && !conclusiveUnread)):
 		r = checks.Fail(i18n.T(
 			"No firewall blocks incoming connections: other devices on the network can reach every service this computer offers ("+firstOff.line()+").",
-			"没有防火墙阻止传入连接：网络上的其他设备可以访问本机提供的所有服务（"+firstOff.line()+"）。"),
+			"没有防火墙阻止传入连接：网络上的其他设备可以访问本机提供的所有服务（"+firstOff.lineZh()+"）。"),
 			ev(firstOff), fix)
 	case firstUnread != nil:
 		r = checks.Unknown(i18n.T(
 			"Could not tell whether a firewall blocks incoming connections ("+firstUnread.line()+").",
-			"无法确定是否有防火墙阻止传入连接（"+firstUnread.line()+"）。"), ev(firstUnread))
+			"无法确定是否有防火墙阻止传入连接（"+firstUnread.lineZh()+"）。"), ev(firstUnread))
 	default:
 		srcName := "firewall tools"
 		if len(subs) > 0 {

@@ -56,11 +56,11 @@ func readDefaults(ctx context.Context, src source.Source, argv []string) (m map[
 
 // The settings that make macOS install security fixes by itself; each is
 // on when the key is absent (macOS's default).
-var macAutoKeys = []struct{ key, label string }{
-	{"AutomaticCheckEnabled", "Check for updates"},
-	{"AutomaticDownload", "Download new updates when available"},
-	{"CriticalUpdateInstall", "Install Security Responses and system files"},
-	{"ConfigDataInstall", "Install system data files (XProtect)"},
+var macAutoKeys = []struct{ key, label, labelZh string }{
+	{"AutomaticCheckEnabled", "Check for updates", "检查更新"},
+	{"AutomaticDownload", "Download new updates when available", "有可用的新更新时下载"},
+	{"CriticalUpdateInstall", "Install Security Responses and system files", "安装安全响应和系统文件"},
+	{"ConfigDataInstall", "Install system data files (XProtect)", "安装系统数据文件（XProtect）"},
 }
 
 func (autoUpdate) darwin(ctx context.Context, src source.Source) checks.Result {
@@ -73,7 +73,7 @@ func (autoUpdate) darwin(ctx context.Context, src source.Source) checks.Result {
 	}
 	managed, managedFound, _ := readDefaults(ctx, src, argvSUManaged)
 	ev.Facts = map[string]any{}
-	var details, off []string
+	var details, off, offZh []string
 	for _, k := range macAutoKeys {
 		on, set := plistBool(local, k.key)
 		where := "local"
@@ -87,6 +87,7 @@ func (autoUpdate) darwin(ctx context.Context, src source.Source) checks.Result {
 		details = append(details, fmt.Sprintf("%s (%s): %v, %s", k.label, k.key, on, where))
 		if !on {
 			off = append(off, k.label)
+			offZh = append(offZh, "“"+k.labelZh+"”")
 		}
 	}
 	if v, set := plistBool(local, "AutomaticallyInstallMacOSUpdates"); set {
@@ -104,7 +105,7 @@ func (autoUpdate) darwin(ctx context.Context, src source.Source) checks.Result {
 	if len(off) > 0 {
 		r = checks.Fail(i18n.T(
 			fmt.Sprintf("macOS does not install security fixes automatically: %s is turned off.", strings.Join(off, ", ")),
-			fmt.Sprintf("macOS 不会自动安装安全修复：%s 已关闭。", strings.Join(off, "、"))), ev,
+			fmt.Sprintf("macOS 不会自动安装安全修复：%s已关闭。", strings.Join(offZh, "、"))), ev,
 			i18n.T("Open System Settings > General > Software Update, click the info button next to Automatic Updates, and turn on Check for updates, Download new updates when available, and Install Security Responses and system files (turning on Install macOS updates too is recommended). If a management profile turned them off, ask your IT administrator.",
 				"打开“系统设置 > 通用 > 软件更新”，点按“自动更新”旁的信息按钮，打开“检查更新”“有可用的新更新时下载”和“安装安全响应和系统文件”（建议同时打开“安装 macOS 更新”）。如果是管理描述文件关闭了这些设置，请联系 IT 管理员。"))
 	} else {

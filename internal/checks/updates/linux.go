@@ -132,7 +132,8 @@ func aptAuto(ctx context.Context, src source.Source) checks.Result {
 	} else {
 		b, err := src.ReadFile(dpkgStatus)
 		if err != nil {
-			return checks.Unknown(unreadable("whether unattended-upgrades is installed ("+dpkgStatus+")"), checks.Evidence(dpkgStatus, health.OSReported))
+			return checks.Unknown(i18n.T("herd could not read whether unattended-upgrades is installed ("+dpkgStatus+"), so it cannot tell how updates are installed.",
+				"herd 无法从 "+dpkgStatus+" 读取 unattended-upgrades 是否已安装，无法判断系统如何安装更新。"), checks.Evidence(dpkgStatus, health.OSReported))
 		}
 		ev.Source = dpkgStatus
 		installed = strings.HasSuffix(ParseDpkgStatus(string(b))["unattended-upgrades"], " installed")
