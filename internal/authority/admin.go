@@ -184,6 +184,7 @@ func (a *Authority) adminShowDevice(w http.ResponseWriter, r *http.Request, _ st
 
 func (a *Authority) adminDeleteDevice(w http.ResponseWriter, r *http.Request, actor string) error {
 	id := r.PathValue("id")
+	a.forgetDevice(id)
 	err := a.ops.store.DeleteDevice(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusNotFound, "unknown_device", "no device %q", id)

@@ -151,6 +151,7 @@ type Authority struct {
 	ops      *operations
 	intelS   *intelState  // nil: no indicators or sightings (SetIntel)
 	status   *statusState // nil: revocation off
+	devices  deviceCache  // devcache.go
 	pop      *populationState
 }
 

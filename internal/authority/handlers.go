@@ -230,7 +230,7 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if jws.Header.Alg != healthcert.EdDSA {
 		return errorf(http.StatusBadRequest, "bad_algorithm", "statements are signed with EdDSA, not %s", jws.Header.Alg)
 	}
-	dev, err := a.store.Device(r.Context(), jws.Header.Kid)
+	dev, err := a.device(r.Context(), jws.Header.Kid)
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusUnauthorized, "unknown_device", "no device is enrolled with id %q; enroll first", jws.Header.Kid)
 	} else if err != nil {
@@ -284,6 +284,13 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if err := intel.respond(r.Context(), &resp, ap, st.OS, now); err != nil {
 		return err
 	}
+	if err := a.noteAudiences(r.Context(), dev, st.Audiences, now); err != nil {
+		return err
+	}
+	events, err := a.checkinEvents(r.Context(), dev, ap, now)
+	if err != nil {
+		return fmt.Errorf("preparing webhook events: %w", err)
+	}
 	id, err := a.store.RecordCheckin(r.Context(), store.Checkin{
 		DeviceID:   dev.ID,
 		ReceivedAt: now.UTC(),
@@ -297,13 +304,19 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 		SourceIP:   clientIP(r),
 		Country:    a.country(r),
 		Family:     malwareFamily(st.Checks),
+		// Queued in the check-in's transaction, only when the verdict
+		// changes: nothing is lost between the two.
+		Events:         events,
+		EventsOnChange: true,
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		a.forgetDevice(dev.ID)
+		return errorf(http.StatusUnauthorized, "unknown_device", "device %q is no longer enrolled; enroll again", dev.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("recording check-in: %w", err)
 	}
-	if err := a.afterCheckin(r.Context(), dev, st.Audiences, ap, now); err != nil {
-		return err
-	}
+	a.afterCheckin(ap, len(events))
 	resp.CheckinID = id
 	writeJSON(w, http.StatusOK, resp)
 	return nil

@@ -263,12 +263,56 @@ func (a *Authority) checkEnrollment(ctx context.Context, token string) error {
 	return errorf(http.StatusForbidden, "enrollment_token", "this authority needs a valid enrollment token (unknown, revoked, expired or already used); ask the fleet's operator for one")
 }
 
+// checkinEvents are the webhook events of a check-in that turns the
+// device contraindicated: one for every registered relying party that has
+// seen it. They are queued in the check-in's own transaction, and only if
+// the device's verdict before it (read in that transaction) was not
+// already contraindicated.
+func (a *Authority) checkinEvents(ctx context.Context, dev store.Device, ap policy.Appraisal, now time.Time) ([]store.OutboxEvent, error) {
+	if a.ops.store == nil || ap.Tier != health.Contraindicated {
+		return nil, nil
+	}
+	rps, err := a.ops.store.RelyingPartiesOf(ctx, dev.ID)
+	if err != nil || len(rps) == 0 {
+		return nil, err
+	}
+	findings := ap.Findings
+	if findings == nil {
+		findings = []health.Finding{}
+	}
+	evs := make([]store.OutboxEvent, 0, len(rps))
+	for _, rp := range rps {
+		ev := webhook.Event{
+			Type:     webhook.TypeContraindicated,
+			ID:       randomID(16),
+			Time:     now.UTC().Truncate(time.Second),
+			Audience: rp.Audience,
+			Subject:  a.PairwiseSubject(dev.ID, rp.Audience),
+			Findings: findings,
+		}
+		body, err := jsonBytes(ev)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, store.OutboxEvent{EventID: ev.ID, Audience: rp.Audience, Body: body, CreatedAt: now.UTC()})
+	}
+	return evs, nil
+}
+
 // afterCheckin runs once a check-in is committed, before it is
-// acknowledged: it counts it, notes which audiences the device uses, and
-// when the device has just turned contraindicated queues a webhook event
-// for every registered relying party that has seen it.
-func (a *Authority) afterCheckin(ctx context.Context, dev store.Device, audiences []string, ap policy.Appraisal, now time.Time) error {
+// acknowledged: it counts it and its webhook events.
+func (a *Authority) afterCheckin(ap policy.Appraisal, events int) {
 	a.ops.checkins.WithLabelValues(string(ap.Tier)).Inc()
+	if events > 0 {
+		a.ops.eventsOut.Add(float64(events))
+		a.log.Info("device contraindicated; webhook events queued with the check-in if its verdict changed", "events", events)
+	}
+}
+
+// noteAudiences records which audiences the device uses (once per node),
+// before its check-in is recorded, so relying parties it asks for now
+// are told if this very check-in turns it contraindicated.
+func (a *Authority) noteAudiences(ctx context.Context, dev store.Device, audiences []string, now time.Time) error {
 	if a.ops.store == nil {
 		return nil
 	}
@@ -290,38 +334,6 @@ func (a *Authority) afterCheckin(ctx context.Context, dev store.Device, audience
 			a.ops.seen.Store(dev.ID+"\x00"+aud, struct{}{})
 		}
 	}
-	if ap.Tier != health.Contraindicated || dev.LastVerdict == health.Contraindicated {
-		return nil
-	}
-	rps, err := a.ops.store.RelyingPartiesOf(ctx, dev.ID)
-	if err != nil || len(rps) == 0 {
-		return err
-	}
-	findings := ap.Findings
-	if findings == nil {
-		findings = []health.Finding{}
-	}
-	evs := make([]store.OutboxEvent, 0, len(rps))
-	for _, rp := range rps {
-		ev := webhook.Event{
-			Type:     webhook.TypeContraindicated,
-			ID:       randomID(16),
-			Time:     now.UTC().Truncate(time.Second),
-			Audience: rp.Audience,
-			Subject:  a.PairwiseSubject(dev.ID, rp.Audience),
-			Findings: findings,
-		}
-		body, err := jsonBytes(ev)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, store.OutboxEvent{EventID: ev.ID, Audience: rp.Audience, Body: body, CreatedAt: now.UTC()})
-	}
-	if err := a.ops.store.EnqueueEvents(ctx, evs); err != nil {
-		return fmt.Errorf("queueing webhook events: %w", err)
-	}
-	a.ops.eventsOut.Add(float64(len(evs)))
-	a.log.Info("device turned contraindicated; webhook events queued", "events", len(evs))
 	return nil
 }
 

@@ -54,6 +54,13 @@ type Checkin struct {
 	// Family is the malware family the malware check's evidence names
 	// ("" when none); it labels a new infection in the aggregates.
 	Family string
+	// Events are webhook events queued in the check-in's own transaction:
+	// they are in the outbox if and only if the check-in is committed.
+	// Stores without an outbox (store.Operations) ignore them.
+	Events []OutboxEvent
+	// EventsOnChange queues Events only when the device's verdict before
+	// this check-in differs from Verdict: a repeated verdict is no news.
+	EventsOnChange bool
 }
 
 // SigningKey is one of the authority's certificate signing keys.

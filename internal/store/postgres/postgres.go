@@ -328,6 +328,9 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 	if err := popAfter(ctx, tx, c, prev, devOS); err != nil {
 		return 0, err
 	}
+	if err := checkinEvents(ctx, tx, c, prev.Verdict); err != nil {
+		return 0, fmt.Errorf("postgres: record check-in: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("postgres: record check-in: %w", err)
 	}

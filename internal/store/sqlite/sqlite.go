@@ -34,11 +34,14 @@ type Store struct {
 	r *sql.DB // readers, query_only
 
 	selDevice   *sql.Stmt // latest verdict and OS, for RecordCheckin
+	insNonce    *sql.Stmt
+	delNonce    *sql.Stmt
 	updDevice   *sql.Stmt
 	insCheckin  *sql.Stmt
 	upsDaily    *sql.Stmt
 	upsCounters *sql.Stmt
 	pop         popStmts // population.go
+	gc          *committer // groupcommit.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -86,6 +89,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.gc = newCommitter(w)
 	return s, nil
 }
 
@@ -95,6 +99,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		sql string
 	}{
 		{&s.selDevice, `SELECT last_verdict, os FROM devices WHERE id = ?`},
+		{&s.insNonce, `INSERT INTO nonces (value, expires_at) VALUES (?, ?) ON CONFLICT (value) DO NOTHING`},
+		{&s.delNonce, `DELETE FROM nonces WHERE value = ? RETURNING expires_at`},
 		{&s.updDevice, `UPDATE devices SET last_seen = ?, last_verdict = ?, last_policy = ? WHERE id = ?`},
 		{&s.insCheckin, `INSERT INTO checkins (device_id, received_at, verdict, policy_id, findings, os, os_version, agent, statement, source_ip)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
@@ -171,8 +177,11 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.gc != nil {
+		s.gc.close()
+	}
 	var errs []error
-	for _, st := range []*sql.Stmt{s.selDevice, s.updDevice, s.insCheckin, s.upsDaily, s.upsCounters} {
+	for _, st := range []*sql.Stmt{s.insNonce, s.delNonce, s.selDevice, s.updDevice, s.insCheckin, s.upsDaily, s.upsCounters} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -201,14 +210,19 @@ func fromMicros(n sql.NullInt64) time.Time {
 
 // CreateNonce stores a challenge value; ErrConflict if it exists.
 func (s *Store) CreateNonce(ctx context.Context, value string, expires time.Time) error {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO nonces (value, expires_at) VALUES (?, ?) ON CONFLICT (value) DO NOTHING`,
-		value, expires.UnixMicro())
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, s.insNonce).ExecContext(ctx, value, expires.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: create nonce: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: create nonce: %w", err)
-	} else if n == 0 {
+	if n == 0 {
 		return fmt.Errorf("nonce: %w", store.ErrConflict)
 	}
 	return nil
@@ -217,12 +231,20 @@ func (s *Store) CreateNonce(ctx context.Context, value string, expires time.Time
 // ConsumeNonce uses a nonce up, as store.Nonces describes.
 func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) error {
 	var exp int64
-	err := s.w.QueryRowContext(ctx, `DELETE FROM nonces WHERE value = ? RETURNING expires_at`, value).Scan(&exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNonceUnknown
-	}
+	found := false
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := tx.StmtContext(ctx, s.delNonce).QueryRowContext(ctx, value).Scan(&exp)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: consume nonce: %w", err)
+	}
+	if !found {
+		return store.ErrNonceUnknown
 	}
 	if now.UnixMicro() > exp {
 		return store.ErrNonceExpired
@@ -315,14 +337,21 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 		return 0, err
 	}
 	at := c.ReceivedAt.UnixMicro()
-	tx, err := s.w.BeginTx(ctx, nil)
+	var id int64
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		id, err = s.recordCheckin(ctx, tx, c, at, findings)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: record check-in: %w", err)
+		return 0, err
 	}
-	defer tx.Rollback()
+	return id, nil
+}
 
+func (s *Store) recordCheckin(ctx context.Context, tx *sql.Tx, c store.Checkin, at int64, findings string) (int64, error) {
 	var prev, devOS string
-	err = tx.StmtContext(ctx, s.selDevice).QueryRowContext(ctx, c.DeviceID).Scan(&prev, &devOS)
+	err := tx.StmtContext(ctx, s.selDevice).QueryRowContext(ctx, c.DeviceID).Scan(&prev, &devOS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
 	}
@@ -363,7 +392,7 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 	); err != nil {
 		return 0, fmt.Errorf("sqlite: record check-in: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.checkinEvents(ctx, tx, c, health.Tier(prev)); err != nil {
 		return 0, fmt.Errorf("sqlite: record check-in: %w", err)
 	}
 	return id, nil

@@ -48,26 +48,30 @@ func (s *Store) RecordCertificates(ctx context.Context, certs []store.IssuedCert
 	if len(certs) == 0 {
 		return nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: record certificates: %w", err)
-	}
-	defer tx.Rollback()
-	for _, c := range certs {
-		_, err := tx.ExecContext(ctx, `INSERT INTO issued_certificates
+	var known error
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, c := range certs {
+			_, err := tx.ExecContext(ctx, `INSERT INTO issued_certificates
 			(jti, device_id, audience, list_id, idx, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			c.JTI, c.DeviceID, c.Audience, c.ListID, c.Index, c.IssuedAt.UnixMicro(), c.ExpiresAt.UnixMicro())
-		if err != nil {
-			switch constraintCode(err) {
-			case 787: // SQLITE_CONSTRAINT_FOREIGNKEY
-				return fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
-			case 1555, 2067: // SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE
-				return fmt.Errorf("certificate %s: %w", c.JTI, store.ErrConflict)
+				c.JTI, c.DeviceID, c.Audience, c.ListID, c.Index, c.IssuedAt.UnixMicro(), c.ExpiresAt.UnixMicro())
+			if err != nil {
+				switch constraintCode(err) {
+				case 787: // SQLITE_CONSTRAINT_FOREIGNKEY
+					known = fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
+					return known
+				case 1555, 2067: // SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE
+					known = fmt.Errorf("certificate %s: %w", c.JTI, store.ErrConflict)
+					return known
+				}
+				return err
 			}
-			return fmt.Errorf("sqlite: record certificates: %w", err)
 		}
+		return nil
+	})
+	if known != nil && errors.Is(err, known) {
+		return known
 	}
-	if err := tx.Commit(); err != nil {
+	if err != nil {
 		return fmt.Errorf("sqlite: record certificates: %w", err)
 	}
 	return nil
