@@ -40,7 +40,7 @@ type Store struct {
 	insCheckin  *sql.Stmt
 	upsDaily    *sql.Stmt
 	upsCounters *sql.Stmt
-	pop         popStmts // population.go
+	pop         popStmts   // population.go
 	gc          *committer // groupcommit.go
 }
 
