@@ -13,12 +13,7 @@ import (
 )
 
 // LearnURL is the public page about a finding: issuer + "/learn/" + id.
-func LearnURL(issuer string, id health.CheckID) string {
-	for len(issuer) > 0 && issuer[len(issuer)-1] == '/' {
-		issuer = issuer[:len(issuer)-1]
-	}
-	return issuer + "/learn/" + string(id)
-}
+func LearnURL(issuer string, id health.CheckID) string { return guide.LearnURL(issuer, id) }
 
 // LearnEntry is a guide entry in one language.
 type LearnEntry struct {

@@ -140,14 +140,14 @@ func Start(ctx context.Context, o Options) (d *Demo, err error) {
 	if err != nil {
 		return d, fmt.Errorf("demo: authority: %w", err)
 	}
-	d.serve(authLn, d.node.Authority)
+	d.serve(authLn, d.node.Handler())
 
 	// The shop, a relying party that knows the authority only by its JWKS URL.
 	v, err := verify.New(verify.Options{Issuer: urls.Authority, Audience: urls.Shop, JWKSURL: urls.Authority + "/v1/jwks.json"})
 	if err != nil {
 		return d, fmt.Errorf("demo: verifier: %w", err)
 	}
-	shop := &Shop{Audience: urls.Shop, AgentEndpoint: urls.Agent, Verifier: v, Rules: DefaultRules(), DeviceOS: o.Source.OS()}
+	shop := &Shop{Audience: urls.Shop, AgentEndpoint: urls.Agent, Verifier: v, Rules: DefaultRules(), DeviceOS: o.Source.OS(), LearnBase: urls.Authority}
 	d.serve(shopLn, shop.Handler())
 
 	// The agent, enrolled, trusting the shop's origin.

@@ -152,6 +152,15 @@ func TestEndToEndEveryTier(t *testing.T) {
 			if !strings.Contains(page, tc.checkout) {
 				t.Fatalf("checkout page lacks %q:\n%s", tc.checkout, page)
 			}
+			for _, f := range res.Findings {
+				learn := r.URLs.Authority + "/learn/" + string(f.ID)
+				if !strings.Contains(page, `href="`+learn+`"`) {
+					t.Errorf("finding %s does not link to %s", f.ID, learn)
+				}
+				if code, body := get(t, learn, ""); code != 200 || !strings.Contains(body, "<h1") {
+					t.Errorf("%s: %d", learn, code)
+				}
+			}
 			if code, _ := do(t, http.MethodPost, r.URLs.Shop+"/pay", r.Certificate); code != tc.payStatus {
 				t.Fatalf("pay: %d, want %d", code, tc.payStatus)
 			}

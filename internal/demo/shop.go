@@ -40,6 +40,9 @@ type Shop struct {
 	// DeviceOS is used to pick fix instructions; the certificate does not
 	// say which OS a device runs.
 	DeviceOS string
+	// LearnBase is the authority's issuer URL; each finding links to its
+	// public page there (LearnBase + "/learn/" + id). Empty: no links.
+	LearnBase string
 }
 
 // DefaultRules are the shop's rules: allow healthy devices, warn about
@@ -112,6 +115,7 @@ type finding struct {
 	Title  string
 	Why    string
 	Fix    string
+	Learn  string // the authority's public page about the finding
 }
 
 type pageData struct {
@@ -150,7 +154,14 @@ func (s *Shop) describe(id health.CheckID, st health.Status, l i18n.Lang) findin
 	if !ok {
 		return finding{ID: id, Status: st, Title: string(id)}
 	}
-	return finding{ID: id, Status: st, Title: e.Title.In(l), Why: e.Why.In(l), Fix: e.FixFor(s.DeviceOS).In(l)}
+	f := finding{ID: id, Status: st, Title: e.Title.In(l), Why: e.Why.In(l), Fix: e.FixFor(s.DeviceOS).In(l)}
+	if s.LearnBase != "" {
+		f.Learn = guide.LearnURL(s.LearnBase, id)
+		if l == i18n.Chinese {
+			f.Learn += "?lang=zh-CN"
+		}
+	}
+	return f
 }
 
 func render(w http.ResponseWriter, status int, name string, d pageData) {

@@ -5,6 +5,8 @@
 package guide
 
 import (
+	"strings"
+
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/i18n"
 )
@@ -149,4 +151,11 @@ var entries = map[health.CheckID]Entry{
 			"linux":   T("Scan with ClamAV (`sudo clamscan -r /`), stop and remove what it finds; if in doubt reinstall from trusted media, then change your important passwords from another, clean device.", "用 ClamAV 扫描（`sudo clamscan -r /`），停止并删除发现的程序；如有疑问，请用可信介质重新安装系统，然后用另一台干净的设备修改重要密码。"),
 		},
 	},
+}
+
+// LearnURL is the authority's public page about a finding:
+// issuer + "/learn/" + id. The agent, the relying party's warning page
+// and the console all link there.
+func LearnURL(issuer string, id health.CheckID) string {
+	return strings.TrimRight(issuer, "/") + "/learn/" + string(id)
 }
