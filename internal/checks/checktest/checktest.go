@@ -7,13 +7,18 @@
 //	"want": {"status": "pass", "reason": "substring", "evidence_source": "nft", "env": {...}}
 //
 // status is required; reason, when given, must occur in the English
-// reason; evidence_source, when given, must equal evidence.source.
+// reason; evidence_source, when given, must equal evidence.source;
+// details, when given, must occur in the joined details. env, when given,
+// sets policy limits for this snapshot over the test's Env, as Go
+// durations: {"max_signature_age": "72h", "max_pending_age": "720h",
+// "max_lock_delay": "5m"}.
 package checktest
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +37,35 @@ type Want struct {
 	Reason         string        `json:"reason,omitempty"`
 	EvidenceSource string        `json:"evidence_source,omitempty"`
 	Details        string        `json:"details,omitempty"`
+	Env            *WantEnv      `json:"env,omitempty"`
+}
+
+// WantEnv is a snapshot's own policy limits, as Go durations ("72h").
+type WantEnv struct {
+	MaxSignatureAge string `json:"max_signature_age,omitempty"`
+	MaxPendingAge   string `json:"max_pending_age,omitempty"`
+	MaxLockDelay    string `json:"max_lock_delay,omitempty"`
+}
+
+// apply sets the limits w gives on env.
+func (w *WantEnv) apply(env checks.Env) (checks.Env, error) {
+	if w == nil {
+		return env, nil
+	}
+	for _, f := range []struct {
+		s   string
+		dst *time.Duration
+	}{{w.MaxSignatureAge, &env.MaxSignatureAge}, {w.MaxPendingAge, &env.MaxPendingAge}, {w.MaxLockDelay, &env.MaxLockDelay}} {
+		if f.s == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.s)
+		if err != nil || d <= 0 {
+			return env, fmt.Errorf("want.env: bad duration %q", f.s)
+		}
+		*f.dst = d
+	}
+	return env, nil
 }
 
 // Case is one loaded test snapshot.
@@ -64,6 +98,9 @@ func Load(t testing.TB, pattern string) []Case {
 		if err := json.Unmarshal(b, &w); err != nil || w.Want == nil {
 			t.Fatalf("%s: no \"want\" object", f)
 		}
+		if _, err := w.Want.Env.apply(checks.Env{}); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
 		if !w.Want.Status.Valid() {
 			t.Fatalf("%s: want.status %q is not a status", f, w.Want.Status)
 		}
@@ -90,7 +127,8 @@ func RunSnapshots(t *testing.T, c checks.Check, pattern string, env checks.Env) 
 	seen := map[health.Status]int{}
 	for _, tc := range Load(t, pattern) {
 		t.Run(tc.Name, func(t *testing.T) {
-			got := Run(c, tc.Snapshot, env)
+			e, _ := tc.Want.Env.apply(env) // checked by Load
+			got := Run(c, tc.Snapshot, e)
 			seen[got.Status]++
 			Assert(t, c.ID(), got, tc.Want)
 		})
@@ -143,4 +181,77 @@ func AssertWellFormed(t *testing.T, id health.CheckID, got checks.Result) {
 	for _, p := range LanguageProblems("remediation", got.Remediation.En, got.Remediation.Zh) {
 		t.Errorf("%s: %s", id, p)
 	}
+}
+
+// OSes are the operating systems every check has test snapshots for.
+var OSes = []string{"linux", "windows", "darwin"}
+
+// SnapshotsAllOS runs c on testdata/<goos>/*.json for every OS in OSes,
+// as subtests named by OS, and insists that each OS has a pass, a fail
+// and an unknown case; also lists further statuses (e.g.
+// health.NotApplicable) each OS must have a case for.
+func SnapshotsAllOS(t *testing.T, c checks.Check, env checks.Env, also ...health.Status) {
+	t.Helper()
+	SnapshotsAllOSPattern(t, c, "*.json", env, also...)
+}
+
+// SnapshotsAllOSPattern is SnapshotsAllOS over testdata/<goos>/<glob>,
+// for packages holding several checks' snapshots side by side.
+func SnapshotsAllOSPattern(t *testing.T, c checks.Check, glob string, env checks.Env, also ...health.Status) {
+	t.Helper()
+	for _, goos := range OSes {
+		t.Run(goos, func(t *testing.T) {
+			seen := RunSnapshots(t, c, "testdata/"+goos+"/"+glob, env)
+			for _, st := range append([]health.Status{health.Pass, health.Fail, health.Unknown}, also...) {
+				if seen[st] == 0 {
+					t.Errorf("%s: no %s case for %s", c.ID(), st, goos)
+				}
+			}
+		})
+	}
+}
+
+// ProbesAllOS insists that c lists probes for every OS in OSes, each
+// with exactly the field its kind needs, and has an id.
+func ProbesAllOS(t *testing.T, c checks.Check) {
+	t.Helper()
+	if c.ID() == "" {
+		t.Error("check has no id")
+	}
+	for _, goos := range OSes {
+		ps := c.Probes(goos)
+		if len(ps) == 0 {
+			t.Errorf("%s: no probes for %s", c.ID(), goos)
+		}
+		for _, p := range ps {
+			ok := false
+			switch p.Kind {
+			case source.KindFile, source.KindDir:
+				ok = p.Path != ""
+			case source.KindCommand:
+				ok = len(p.Argv) > 0
+			case source.KindWMI:
+				ok = p.Class != ""
+			case source.KindRegistry:
+				ok = p.Key != ""
+			case source.KindProcesses, source.KindConnections:
+				ok = true
+			}
+			if !ok {
+				t.Errorf("%s: malformed %s probe for %s: %+v", c.ID(), p.Kind, goos, p)
+			}
+		}
+	}
+}
+
+// Live runs c on this machine and checks the result is well formed; it
+// returns the result for further assertions.
+func Live(t *testing.T, c checks.Check) checks.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := c.Run(ctx, source.NewLive(), checks.Env{})
+	t.Logf("%s: %s: %s %q", c.ID(), r.Status, r.Reason.En, r.Details)
+	AssertWellFormed(t, c.ID(), r)
+	return r
 }

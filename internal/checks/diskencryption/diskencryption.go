@@ -35,18 +35,11 @@ import (
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/checks"
-	"github.com/herd-health/herd/internal/i18n"
 	"github.com/herd-health/herd/internal/source"
 )
 
-type check struct{}
-
-// New returns the disk_encryption check.
-func New() checks.Check { return check{} }
-
-func (check) ID() health.CheckID { return health.DiskEncryption }
-
-func (check) Probes(goos string) []source.Probe {
+// probes lists what the check reads on goos.
+func probes(goos string) []source.Probe {
 	switch goos {
 	case "linux":
 		return []source.Probe{
@@ -68,17 +61,17 @@ func (check) Probes(goos string) []source.Probe {
 	return nil
 }
 
-func (check) Run(ctx context.Context, src source.Source, env checks.Env) checks.Result {
-	switch src.OS() {
-	case "linux":
-		return runLinux(ctx, src)
-	case "windows":
-		return runWindows(ctx, src)
-	case "darwin":
-		return runDarwin(ctx, src)
+// New returns the check.
+func New() checks.Check {
+	return checks.ByOS{
+		CheckID: health.DiskEncryption,
+		Linux: checks.OSFunc(func() []source.Probe { return probes("linux") },
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result { return runLinux(ctx, src) }),
+		Windows: checks.OSFunc(func() []source.Probe { return probes("windows") },
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+				return runWindows(ctx, src)
+			}),
+		Darwin: checks.OSFunc(func() []source.Probe { return probes("darwin") },
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result { return runDarwin(ctx, src) }),
 	}
-	return checks.NotApplicable(
-		i18n.T("herd does not check disk encryption on this operating system.",
-			"herd 不检查此操作系统上的磁盘加密。"),
-		checks.Evidence("herd-agent", health.SelfReported))
 }

@@ -12,24 +12,11 @@ import (
 )
 
 func TestSnapshots(t *testing.T) {
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		t.Run(goos, func(t *testing.T) {
-			seen := checktest.RunSnapshots(t, New(), "testdata/"+goos+"/*.json", checks.Env{})
-			for _, st := range []health.Status{health.Pass, health.Fail, health.Unknown} {
-				if seen[st] == 0 {
-					t.Errorf("%s: no test snapshot gives %s", goos, st)
-				}
-			}
-		})
-	}
+	checktest.SnapshotsAllOS(t, New(), checks.Env{})
 }
 
 func TestProbes(t *testing.T) {
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		if len(New().Probes(goos)) == 0 {
-			t.Errorf("no probes for %s", goos)
-		}
-	}
+	checktest.ProbesAllOS(t, New())
 	if New().ID() != health.DiskEncryption {
 		t.Errorf("ID = %s", New().ID())
 	}

@@ -27,37 +27,18 @@ import (
 )
 
 // New returns the firewall check.
-func New() checks.Check { return check{} }
-
-type check struct{}
-
-func (check) ID() health.CheckID { return health.Firewall }
-
-func (check) Probes(goos string) []source.Probe {
-	switch goos {
-	case "linux":
-		return linuxProbes()
-	case "windows":
-		return windowsProbes()
-	case "darwin":
-		return darwinProbes()
+func New() checks.Check {
+	return checks.ByOS{
+		CheckID: health.Firewall,
+		Linux: checks.OSFunc(linuxProbes,
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result { return runLinux(ctx, src) }),
+		Windows: checks.OSFunc(windowsProbes,
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+				return runWindows(ctx, src)
+			}),
+		Darwin: checks.OSFunc(darwinProbes,
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result { return runDarwin(ctx, src) }),
 	}
-	return nil
-}
-
-func (check) Run(ctx context.Context, src source.Source, _ checks.Env) checks.Result {
-	switch src.OS() {
-	case "linux":
-		return runLinux(ctx, src)
-	case "windows":
-		return runWindows(ctx, src)
-	case "darwin":
-		return runDarwin(ctx, src)
-	}
-	return checks.NotApplicable(
-		i18n.T("The firewall check does not know this operating system ("+src.OS()+").",
-			"防火墙检查不支持此操作系统（"+src.OS()+"）。"),
-		checks.Evidence("herd-agent", health.SelfReported))
 }
 
 // state is what one place a firewall can live in says.

@@ -41,14 +41,8 @@ import (
 	"github.com/herd-health/herd/internal/source"
 )
 
-type check struct{}
-
-// New returns the screen_lock check.
-func New() checks.Check { return check{} }
-
-func (check) ID() health.CheckID { return health.ScreenLock }
-
-func (check) Probes(goos string) []source.Probe {
+// probes lists what the check reads on goos.
+func probes(goos string) []source.Probe {
 	switch goos {
 	case "linux":
 		ps := []source.Probe{
@@ -82,19 +76,23 @@ func (check) Probes(goos string) []source.Probe {
 	return nil
 }
 
-func (check) Run(ctx context.Context, src source.Source, env checks.Env) checks.Result {
-	switch src.OS() {
-	case "linux":
-		return runLinux(ctx, src, env.LockDelay())
-	case "windows":
-		return runWindows(ctx, src, env.LockDelay())
-	case "darwin":
-		return runDarwin(ctx, src, env.LockDelay())
+// New returns the check.
+func New() checks.Check {
+	return checks.ByOS{
+		CheckID: health.ScreenLock,
+		Linux: checks.OSFunc(func() []source.Probe { return probes("linux") },
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+				return runLinux(ctx, src, env.LockDelay())
+			}),
+		Windows: checks.OSFunc(func() []source.Probe { return probes("windows") },
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+				return runWindows(ctx, src, env.LockDelay())
+			}),
+		Darwin: checks.OSFunc(func() []source.Probe { return probes("darwin") },
+			func(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+				return runDarwin(ctx, src, env.LockDelay())
+			}),
 	}
-	return checks.NotApplicable(
-		i18n.T("herd does not check the screen lock on this operating system.",
-			"herd 不检查此操作系统上的屏幕锁定。"),
-		checks.Evidence("herd-agent", health.SelfReported))
 }
 
 // human writes a duration the way settings screens do.

@@ -13,16 +13,7 @@ import (
 )
 
 func TestSnapshots(t *testing.T) {
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		t.Run(goos, func(t *testing.T) {
-			seen := checktest.RunSnapshots(t, New(), "testdata/"+goos+"/*.json", checks.Env{})
-			for _, st := range []health.Status{health.Pass, health.Fail, health.Unknown, health.NotApplicable} {
-				if seen[st] == 0 {
-					t.Errorf("%s: no test snapshot gives %s", goos, st)
-				}
-			}
-		})
-	}
+	checktest.SnapshotsAllOS(t, New(), checks.Env{}, health.NotApplicable)
 }
 
 // TestPolicyDelay runs the same snapshots under a stricter and a looser
@@ -55,10 +46,9 @@ func TestPolicyDelay(t *testing.T) {
 }
 
 func TestProbes(t *testing.T) {
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		if len(New().Probes(goos)) == 0 {
-			t.Errorf("no probes for %s", goos)
-		}
+	checktest.ProbesAllOS(t, New())
+	if New().ID() != health.ScreenLock {
+		t.Errorf("ID = %s", New().ID())
 	}
 }
 

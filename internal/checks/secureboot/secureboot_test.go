@@ -9,16 +9,7 @@ import (
 )
 
 func TestSnapshots(t *testing.T) {
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		t.Run(goos, func(t *testing.T) {
-			seen := checktest.RunSnapshots(t, New(), "testdata/"+goos+"/*.json", checks.Env{})
-			for _, st := range []health.Status{health.Pass, health.Fail, health.Unknown, health.NotApplicable} {
-				if seen[st] == 0 {
-					t.Errorf("no %s case for %s", st, goos)
-				}
-			}
-		})
-	}
+	checktest.SnapshotsAllOS(t, New(), checks.Env{}, health.NotApplicable)
 }
 
 func TestEvidenceTrust(t *testing.T) {
@@ -34,11 +25,7 @@ func TestEvidenceTrust(t *testing.T) {
 }
 
 func TestProbes(t *testing.T) {
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		if len(New().Probes(goos)) == 0 {
-			t.Errorf("no probes for %s", goos)
-		}
-	}
+	checktest.ProbesAllOS(t, New())
 	if New().ID() != health.SecureBoot {
 		t.Errorf("ID = %s", New().ID())
 	}
