@@ -1,0 +1,21 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/herd-health/herd/internal/store"
+)
+
+var _ store.Feeds = (*Store)(nil)
+
+// TakeLease implements store.Feeds: the upsert takes the row lock, so
+// of several nodes racing for an ended lease exactly one takes it.
+func (s *Store) TakeLease(ctx context.Context, name string, now, until time.Time) (bool, error) {
+	return s.intel().TakeLease(ctx, name, now, until)
+}
+
+// TouchIndicators implements store.Feeds.
+func (s *Store) TouchIndicators(ctx context.Context, source string, now time.Time) (int64, error) {
+	return s.intel().TouchIndicators(ctx, source, now)
+}
