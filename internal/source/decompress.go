@@ -50,7 +50,8 @@ func Decompress(r io.Reader) (io.Reader, error) {
 type lz4Reader struct {
 	r    *bufio.Reader
 	hist []byte // output so far, trimmed to the 64 KiB window
-	out  []byte // decoded bytes not yet returned
+	out  []byte // decoded bytes not yet returned: the tail of hist
+	buf  []byte // the compressed block being read, reused
 	err  error
 
 	inFrame       bool
@@ -148,7 +149,10 @@ func (z *lz4Reader) next() error {
 	if int(n) > z.maxBlock {
 		return z.corrupt("block larger than the frame allows")
 	}
-	block := make([]byte, n)
+	if cap(z.buf) < int(n) {
+		z.buf = make([]byte, n)
+	}
+	block := z.buf[:n]
 	if _, err := io.ReadFull(z.r, block); err != nil {
 		return z.corrupt("truncated block")
 	}
@@ -156,6 +160,11 @@ func (z *lz4Reader) next() error {
 		if _, err := z.r.Discard(4); err != nil {
 			return z.corrupt("truncated block checksum")
 		}
+	}
+	// What was returned is consumed: keep only the window back
+	// references may reach.
+	if len(z.hist) > lz4Window {
+		z.hist = append(z.hist[:0], z.hist[len(z.hist)-lz4Window:]...)
 	}
 	start := len(z.hist)
 	if stored {
@@ -166,10 +175,7 @@ func (z *lz4Reader) next() error {
 			return err
 		}
 	}
-	z.out = append([]byte(nil), z.hist[start:]...)
-	if len(z.hist) > lz4Window {
-		z.hist = append(z.hist[:0], z.hist[len(z.hist)-lz4Window:]...)
-	}
+	z.out = z.hist[start:]
 	return nil
 }
 
