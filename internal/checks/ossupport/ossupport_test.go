@@ -12,16 +12,7 @@ import (
 )
 
 func TestSnapshots(t *testing.T) {
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		t.Run(goos, func(t *testing.T) {
-			seen := checktest.RunSnapshots(t, New(), "testdata/"+goos+"/*.json", checks.Env{})
-			for _, s := range []health.Status{health.Pass, health.Fail, health.Unknown} {
-				if seen[s] == 0 {
-					t.Errorf("no %s case for %s", s, goos)
-				}
-			}
-		})
-	}
+	checktest.SnapshotsAllOS(t, New(), checks.Env{})
 }
 
 func TestEmbeddedData(t *testing.T) {
