@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/webhook"
 )
 
@@ -47,6 +48,11 @@ type serveFile struct {
 	// Webhooks: max_attempts, initial_backoff, max_backoff, timeout,
 	// poll_interval.
 	Webhooks webhook.Config `json:"webhooks"`
+	// Feeds are threat-intelligence feeds refreshed on a schedule:
+	// [{"name", "url", "interval"}]; IndicatorExpiryDays expires
+	// indicators no feed has listed for that many days (0: never).
+	Feeds               []node.Feed `json:"feeds"`
+	IndicatorExpiryDays int         `json:"indicator_expiry_days"`
 }
 
 // loadServeFile reads path and sets every flag the file names that the

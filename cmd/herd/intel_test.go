@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"maps"
 	"net/http"
@@ -248,5 +249,17 @@ func TestIntelImportURL(t *testing.T) {
 				t.Errorf("exit %d, %+v; want an error with %q", code, res, tc.want)
 			}
 		})
+	}
+}
+
+func TestServeConfigFeeds(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "serve.json")
+	os.WriteFile(p, []byte(`{"feeds": [{"name": "feodo", "url": "https://feodotracker.abuse.ch/downloads/ipblocklist.csv", "interval": "6h"}], "indicator_expiry_days": 14}`), 0o600)
+	f, err := loadServeFile(flag.NewFlagSet("x", flag.ContinueOnError), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Feeds) != 1 || f.Feeds[0].Name != "feodo" || time.Duration(f.Feeds[0].Interval) != 6*time.Hour || f.IndicatorExpiryDays != 14 {
+		t.Errorf("config = %+v", f)
 	}
 }

@@ -65,6 +65,15 @@ type Config struct {
 	// DetectionInterval is how often outbreak detection runs (default
 	// 1 hour); of several nodes over one store, one runs each slot.
 	DetectionInterval time.Duration
+	// Feeds are refreshed on a schedule; IndicatorExpiryDays (0: never)
+	// expires indicators no feed has listed for that many days. FeedTick
+	// is how often due feeds are looked for (default a minute),
+	// FeedClient downloads them, FeedMaxBytes bounds one download.
+	Feeds               []Feed
+	IndicatorExpiryDays int
+	FeedTick            time.Duration
+	FeedClient          *http.Client
+	FeedMaxBytes        int64
 }
 
 // DefaultDataDir is where `herd serve` keeps its database by default.
@@ -110,6 +119,7 @@ type Node struct {
 	Population *population.Service
 	geo        *geoip.Resolver
 	cfg        Config
+	feeds      feeds
 }
 
 // Handler serves the authority's API and, beside it, the console.

@@ -16,6 +16,6 @@ func (s *Store) TakeLease(ctx context.Context, name string, now, until time.Time
 }
 
 // TouchIndicators implements store.Feeds.
-func (s *Store) TouchIndicators(ctx context.Context, source string, now time.Time) (int64, error) {
-	return s.intel().TouchIndicators(ctx, source, now)
+func (s *Store) TouchIndicators(ctx context.Context, source string, since, now time.Time) (int64, error) {
+	return s.intel().TouchIndicators(ctx, source, since, now)
 }

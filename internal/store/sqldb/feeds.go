@@ -20,11 +20,11 @@ func (s *IntelStore) TakeLease(ctx context.Context, name string, now, until time
 }
 
 // TouchIndicators implements store.Feeds.
-func (s *IntelStore) TouchIndicators(ctx context.Context, source string, now time.Time) (int64, error) {
+func (s *IntelStore) TouchIndicators(ctx context.Context, source string, since, now time.Time) (int64, error) {
 	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(source)
 	n, err := s.R.Exec(ctx, `UPDATE indicators SET refreshed_at = $1
-		WHERE removed_version IS NULL AND ($2 || sources || $2) LIKE $3 ESCAPE '\'`,
-		now.UnixMicro(), "\n", "%\n"+esc+"\n%")
+		WHERE removed_version IS NULL AND refreshed_at >= $4 AND ($2 || sources || $2) LIKE $3 ESCAPE '\'`,
+		now.UnixMicro(), "\n", "%\n"+esc+"\n%", since.UnixMicro())
 	if err != nil {
 		return 0, s.errf("touch indicators", err)
 	}

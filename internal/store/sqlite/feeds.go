@@ -21,6 +21,6 @@ func (s *Store) TakeLease(ctx context.Context, name string, now, until time.Time
 }
 
 // TouchIndicators implements store.Feeds.
-func (s *Store) TouchIndicators(ctx context.Context, source string, now time.Time) (int64, error) {
-	return s.intelWriter().TouchIndicators(ctx, source, now)
+func (s *Store) TouchIndicators(ctx context.Context, source string, since, now time.Time) (int64, error) {
+	return s.intelWriter().TouchIndicators(ctx, source, since, now)
 }

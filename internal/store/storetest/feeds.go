@@ -44,7 +44,10 @@ func testFeeds(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := f.TouchIndicators(ctx(t), "feed_a", base.Add(48*time.Hour))
+	if n, err := f.TouchIndicators(ctx(t), "feed_a", base.Add(time.Second), base.Add(48*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("TouchIndicators since after the import = %d, %v; want 0", n, err)
+	}
+	n, err := f.TouchIndicators(ctx(t), "feed_a", base, base.Add(48*time.Hour))
 	if err != nil || n != 2 {
 		t.Fatalf("TouchIndicators = %d, %v; want 2 (not feedXa's)", n, err)
 	}

@@ -1,0 +1,166 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/webhook"
+)
+
+// feedServer serves a Feodo-layout CSV with an ETag, answering 304 to a
+// matching If-None-Match.
+type feedServer struct {
+	mu       sync.Mutex
+	ips      []string
+	requests []string // "200" or "304"
+}
+
+func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var b bytes.Buffer
+	b.WriteString("# Feodo Tracker\n\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n")
+	for _, ip := range f.ips {
+		fmt.Fprintf(&b, "\"2026-11-01 10:00:00\",%q,\"443\",\"online\",\"2026-11-30\",\"QakBot\"\n", ip)
+	}
+	etag := fmt.Sprintf(`"%d"`, len(f.ips))
+	if r.Header.Get("If-None-Match") == etag {
+		f.requests = append(f.requests, "304")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	f.requests = append(f.requests, "200")
+	w.Header().Set("ETag", etag)
+	w.Write(b.Bytes())
+}
+
+func (f *feedServer) log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.requests...)
+}
+
+func liveValues(t *testing.T, st store.Store) []string {
+	t.Helper()
+	var out []string
+	if _, err := st.(store.Intel).LiveIndicators(context.Background(), nil, func(in store.Indicator) error {
+		out = append(out, in.Value)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestFeedRefreshAndExpiry(t *testing.T) {
+	ctx := context.Background()
+	fs := &feedServer{ips: []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"}}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+	open := func() *Node {
+		n, err := Open(ctx, Config{
+			DSN: dsn, KEK: bytes.Repeat([]byte{7}, 32), Now: now,
+			Authority:           authority.Config{Issuer: "http://127.0.0.1:1"},
+			Feeds:               []Feed{{Name: "feodo", URL: srv.URL, Interval: webhook.Duration(time.Hour)}},
+			IndicatorExpiryDays: 2,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	n := open()
+	defer n.Close()
+
+	if err := n.RefreshFeeds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := liveValues(t, n.Store); len(got) != 3 || fmt.Sprint(fs.log()) != "[200]" {
+		t.Fatalf("first refresh: %v stored, requests %v", got, fs.log())
+	}
+	// Not due yet: no request.
+	advance(30 * time.Minute)
+	n.RefreshFeeds(ctx)
+	if fmt.Sprint(fs.log()) != "[200]" {
+		t.Fatalf("refreshed before its interval: %v", fs.log())
+	}
+	// A second node over the same store finds the lease taken.
+	n2 := open()
+	defer n2.Close()
+	n2.RefreshFeeds(ctx)
+	if fmt.Sprint(fs.log()) != "[200]" {
+		t.Fatalf("second node imported while the first held the lease: %v", fs.log())
+	}
+	// Due: a conditional GET, not modified, indicators kept fresh; day
+	// after day of "not modified" never expires them.
+	for day := 0; day < 4; day++ {
+		advance(24 * time.Hour)
+		if err := n.RefreshFeeds(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := liveValues(t, n.Store); len(got) != 3 || fmt.Sprint(fs.log()) != "[200 304 304 304 304]" {
+		t.Fatalf("after not-modified refreshes: %v stored, requests %v", got, fs.log())
+	}
+	// The feed drops 192.0.2.3; it expires once stale for 2 days.
+	fs.mu.Lock()
+	fs.ips = fs.ips[:2]
+	fs.mu.Unlock()
+	advance(2 * time.Hour)
+	n.RefreshFeeds(ctx)
+	if got := liveValues(t, n.Store); len(got) != 3 {
+		t.Fatalf("expired too early: %v", got)
+	}
+	advance(49 * time.Hour)
+	n.RefreshFeeds(ctx)
+	if got := liveValues(t, n.Store); fmt.Sprint(got) != "[192.0.2.1 192.0.2.2]" {
+		t.Fatalf("after expiry: %v, want the two still listed", got)
+	}
+}
+
+// TestFeedLoop: the background loop refreshes on its own with a short tick.
+func TestFeedLoop(t *testing.T) {
+	fs := &feedServer{ips: []string{"192.0.2.9"}}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	n, err := Open(context.Background(), Config{
+		DSN: "sqlite:" + filepath.Join(t.TempDir(), "h.db"), KEK: bytes.Repeat([]byte{7}, 32),
+		Authority: authority.Config{Issuer: "http://127.0.0.1:1"},
+		Feeds:     []Feed{{Name: "f", URL: srv.URL, Interval: webhook.Duration(10 * time.Millisecond)}},
+		FeedTick:  10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.feedLoop(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(fs.log()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if l := fs.log(); len(l) < 3 || l[0] != "200" || l[1] != "304" {
+		t.Errorf("requests %v; want a full fetch then conditional ones", l)
+	}
+	if got := liveValues(t, n.Store); fmt.Sprint(got) != "[192.0.2.9]" {
+		t.Errorf("stored %v", got)
+	}
+}
