@@ -17,7 +17,7 @@ var _ store.PopulationStats = (*Store)(nil)
 
 // popStmts are the population statements RecordCheckin runs.
 type popStmts struct {
-	sel, upd, daily, mask *sql.Stmt
+	sel, upd, daily, total, mask *sql.Stmt
 }
 
 func (s *Store) preparePopulation(ctx context.Context) error {
@@ -29,6 +29,8 @@ func (s *Store) preparePopulation(ctx context.Context) error {
 		{&s.pop.upd, `UPDATE devices SET pop_at = ?, pop_verdict = ?, pop_os = ?, pop_os_version = ?, pop_agent = ?, pop_country = ?, fail_mask = ? WHERE id = ?`},
 		{&s.pop.daily, `INSERT INTO pop_daily (kind, day, os, os_version, agent, country, key, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (kind, day, os, os_version, agent, country, key) DO UPDATE SET n = n + excluded.n`},
+		{&s.pop.total, `INSERT INTO pop_daily_total (kind, day, key, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (kind, day, key) DO UPDATE SET n = n + excluded.n`},
 		{&s.pop.mask, `INSERT INTO pop_masks (mask, n) VALUES (?, ?) ON CONFLICT (mask) DO UPDATE SET n = n + excluded.n`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
@@ -68,6 +70,31 @@ func (s *Store) recordPopulation(ctx context.Context, tx *sql.Tx, c store.Checki
 			return fmt.Errorf("sqlite: population: %w", err)
 		}
 	}
+	// The whole-population cells: the deltas summed over segments (a
+	// device counted again today in the same state changes nothing).
+	type cell struct {
+		kind store.AggregateKind
+		day  string
+		key  string
+	}
+	sum := map[cell]int64{}
+	var order []cell
+	for _, d := range deltas {
+		k := cell{d.Kind, d.Day, d.Key}
+		if _, ok := sum[k]; !ok {
+			order = append(order, k)
+		}
+		sum[k] += d.N
+	}
+	total := tx.StmtContext(ctx, s.pop.total)
+	for _, k := range order {
+		if sum[k] == 0 {
+			continue
+		}
+		if _, err := total.ExecContext(ctx, string(k.kind), k.day, k.key, sum[k]); err != nil {
+			return fmt.Errorf("sqlite: population: %w", err)
+		}
+	}
 	if prev.At == 0 || prev.Mask != next.Mask {
 		m := tx.StmtContext(ctx, s.pop.mask)
 		if prev.At != 0 {
@@ -91,6 +118,10 @@ func (s *Store) Aggregate(ctx context.Context, kind store.AggregateKind, dim sto
 	group := strings.Join(append(append([]string{"day"}, cols...), "key"), ", ")
 	q := `SELECT ` + group + `, SUM(n) FROM pop_daily WHERE kind = ? AND day BETWEEN ? AND ?
 		GROUP BY ` + group + ` HAVING SUM(n) > 0 ORDER BY ` + group
+	if dim == store.DimNone {
+		// The same cells, kept summed over segments.
+		q = `SELECT day, key, n FROM pop_daily_total WHERE kind = ? AND day BETWEEN ? AND ? AND n > 0 ORDER BY day, key`
+	}
 	rows, err := s.r.QueryContext(ctx, q, string(kind), from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: aggregate: %w", err)
