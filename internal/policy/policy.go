@@ -37,7 +37,12 @@ type File struct {
 	Required map[health.CheckID]string `json:"required"`
 	// Tiers are tried in order; the first whose `when` holds is the
 	// verdict. `when` is a CEL expression over `device` and `checks`, a
-	// list of {id, status, trust, required}.
+	// list of {id, status, trust, source, required}: source is the
+	// result's evidence source, e.g. "sighting" for a malware failure
+	// the authority added because the device's own history confirmed an
+	// outside sighting (trust "self_reported"), or the command or file a
+	// check read; it is "" for a required check the device did not
+	// report.
 	Tiers []TierRule `json:"tiers"`
 }
 
@@ -196,6 +201,7 @@ func (p *Policy) Evaluate(s *health.Statement, now time.Time) (Appraisal, error)
 			"id":       string(r.ID),
 			"status":   string(r.Status),
 			"trust":    string(r.Evidence.Trust),
+			"source":   r.Evidence.Source,
 			"required": required[r.ID],
 		})
 		if r.Status == health.Fail || (r.Status == health.Unknown && required[r.ID]) {
@@ -205,7 +211,7 @@ func (p *Policy) Evaluate(s *health.Statement, now time.Time) (Appraisal, error)
 	// A required check the device did not report at all is unknown.
 	for _, id := range a.Required {
 		if !reported(s, id) {
-			list = append(list, map[string]any{"id": string(id), "status": string(health.Unknown), "trust": "", "required": true})
+			list = append(list, map[string]any{"id": string(id), "status": string(health.Unknown), "trust": "", "source": "", "required": true})
 			a.Findings = append(a.Findings, health.Finding{ID: id, Status: health.Unknown})
 		}
 	}

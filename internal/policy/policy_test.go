@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,12 +13,17 @@ import (
 )
 
 type vector struct {
-	Name       string                    `json:"name"`
+	Name string `json:"name"`
+	// Policy is a policy file under testdata; empty is the default policy.
+	Policy     string                    `json:"policy"`
 	OS         string                    `json:"os"`
 	Indicators int64                     `json:"indicators"`
 	Checks     map[health.CheckID]string `json:"checks"`
-	Tier       health.Tier               `json:"tier"`
-	Findings   []string                  `json:"findings"`
+	// Evidence sets a check's evidence source and trust; the others
+	// have source "test" and trust os_reported.
+	Evidence map[health.CheckID]health.Evidence `json:"evidence"`
+	Tier     health.Tier                        `json:"tier"`
+	Findings []string                           `json:"findings"`
 }
 
 var now = time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
@@ -26,13 +32,19 @@ func statement(v vector) *health.Statement {
 	s := &health.Statement{Version: 1, DeviceID: "d", Nonce: "n", IssuedAt: now, CollectedAt: now, OS: v.OS, IndicatorsVersion: v.Indicators}
 	for _, id := range health.CheckIDs { // a stable order, as an agent sends them
 		if st, ok := v.Checks[id]; ok {
-			s.Checks = append(s.Checks, health.Result{ID: id, Status: health.Status(st), Evidence: health.Evidence{Source: "test", Trust: health.OSReported}})
+			ev, ok := v.Evidence[id]
+			if !ok {
+				ev = health.Evidence{Source: "test", Trust: health.OSReported}
+			}
+			s.Checks = append(s.Checks, health.Result{ID: id, Status: health.Status(st), Evidence: ev})
 		}
 	}
 	return s
 }
 
-func TestDefaultPolicyVectors(t *testing.T) {
+// TestPolicyVectors runs the vectors against the default policy, or the
+// policy file under testdata a vector names.
+func TestPolicyVectors(t *testing.T) {
 	b, err := os.ReadFile("testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
@@ -44,9 +56,17 @@ func TestDefaultPolicyVectors(t *testing.T) {
 	if len(vectors) < 10 {
 		t.Fatalf("only %d vectors", len(vectors))
 	}
-	p := Default()
+	policies := map[string]*Policy{"": Default()}
 	for _, v := range vectors {
 		t.Run(v.Name, func(t *testing.T) {
+			p, ok := policies[v.Policy]
+			if !ok {
+				var err error
+				if p, err = Load(filepath.Join("testdata", v.Policy)); err != nil {
+					t.Fatal(err)
+				}
+				policies[v.Policy] = p
+			}
 			a, err := p.Evaluate(statement(v), now)
 			if err != nil {
 				t.Fatal(err)
@@ -64,8 +84,12 @@ func TestDefaultPolicyVectors(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Errorf("findings = %v, want %v", got, want)
 			}
-			if a.PolicyID != "herd-default@1" {
-				t.Errorf("policy id = %q", a.PolicyID)
+			wantID := "herd-default@1"
+			if v.Policy != "" {
+				wantID = "test-sighting-self-reported@2"
+			}
+			if a.PolicyID != wantID {
+				t.Errorf("policy id = %q, want %q", a.PolicyID, wantID)
 			}
 		})
 	}
