@@ -202,6 +202,13 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "herd-agent status: %v\n", err)
 		return 1
 	}
+	// Only a notice whose signature verifies against the authority's
+	// keys, for this device and unexpired, is shown.
+	goos := last.OS
+	if goos == "" {
+		goos = a.Source.OS()
+	}
+	notice, _ := a.NoticeFor(goos, lang)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -210,9 +217,12 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"authority": st.Authority, "device_id": st.DeviceID, "checked_at": last.CheckedAt,
 			"verdict": last.Response.Verdict, "policy_id": last.Response.PolicyID,
 			"findings": last.Response.Findings, "certificates": certSummary(last),
-			"checks": checks.Render(last.Outcomes, lang),
+			"checks": checks.Render(last.Outcomes, lang), "notice": notice,
 		})
 		return 0
+	}
+	if notice != nil {
+		agent.PrintNotice(stdout, notice, lang)
 	}
 	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Authority:", "健康机构：").In(lang), st.Authority)
 	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Last check-in:", "上次签到：").In(lang), last.CheckedAt.Local().Format(time.RFC1123))

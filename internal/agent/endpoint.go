@@ -14,7 +14,9 @@ import (
 const DefaultEndpointAddr = "127.0.0.1:47321"
 
 // Endpoint serves audience-bound certificates to relying parties on the
-// loopback interface: GET /v1/certificate?aud=AUD.
+// loopback interface: GET /v1/certificate?aud=AUD; and GET / (?lang=en or
+// zh-CN) is a status page for the device's user: the authority's
+// verified notice, the verdict, and how to fix each finding.
 //
 // A request carrying an Origin header (a web page) is answered only when
 // that origin is allowed for the audience, with CORS headers and the
@@ -51,6 +53,10 @@ func LoopbackHost(host string) bool {
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !LoopbackHost(r.Host) {
 		writeEndpointJSON(w, http.StatusMisdirectedRequest, protocol.Error{Error: "this endpoint answers only to localhost, 127.0.0.1 or [::1]", Code: "bad_host"})
+		return
+	}
+	if r.URL.Path == "/" {
+		e.servePage(w, r)
 		return
 	}
 	if r.URL.Path != protocol.PathCertificate {

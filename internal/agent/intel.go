@@ -397,6 +397,12 @@ func (a *Agent) VerifyNotice(ctx context.Context, st *State, jws string) (*proto
 	if err := a.verifyJWS(ctx, st, c, protocol.NoticeType); err != nil {
 		return nil, err
 	}
+	return a.noticeClaims(st, c)
+}
+
+// noticeClaims reads a verified notice and checks that it is for this
+// device, from its authority and unexpired.
+func (a *Agent) noticeClaims(st *State, c *healthcert.Compact) (*protocol.Notice, error) {
 	var n protocol.Notice
 	if err := json.Unmarshal(c.Payload, &n); err != nil {
 		return nil, err
@@ -407,16 +413,44 @@ func (a *Agent) VerifyNotice(ctx context.Context, st *State, jws string) (*proto
 	return &n, nil
 }
 
-// Notice returns the verified notice kept for the user, if any.
+// Notice returns the verified notice kept for the user, if any. The kept
+// JWS is verified again, without the network, against the authority's
+// keys kept beside it, and what is shown is read from the signed payload
+// only: a notice file written by anything but the agent is never shown.
 func (a *Agent) Notice() (*ShownNotice, bool) {
-	var n ShownNotice
-	if a.Store.readJSON(noticeFile, &n) != nil || n.JWS == "" {
+	var kept ShownNotice
+	if a.Store.readJSON(noticeFile, &kept) != nil || kept.JWS == "" {
 		return nil, false
 	}
-	if a.now().Unix() > n.Notice.Expiry {
+	st, err := a.Store.LoadState()
+	if err != nil {
 		return nil, false
 	}
-	return &n, true
+	c, err := healthcert.ParseCompact(kept.JWS)
+	if err != nil || c.Header.Typ != protocol.NoticeType {
+		return nil, false
+	}
+	b, err := os.ReadFile(a.Store.path(jwksFile))
+	if err != nil {
+		return nil, false
+	}
+	set, err := healthcert.ParseJWKS(b)
+	if err != nil {
+		return nil, false
+	}
+	ks, err := set.KeySet()
+	if err != nil {
+		return nil, false
+	}
+	key, ok := ks[c.Header.Kid]
+	if !ok || c.Verify(key) != nil {
+		return nil, false
+	}
+	n, err := a.noticeClaims(st, c)
+	if err != nil {
+		return nil, false
+	}
+	return &ShownNotice{Notice: *n, JWS: kept.JWS}, true
 }
 
 // desktopNotify shows a notification when a desktop session exists and

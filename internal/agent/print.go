@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/i18n"
@@ -107,4 +108,21 @@ func VerdictText(t health.Tier) i18n.Text {
 		return i18n.T("contraindicated: this device shows signs of infection", "禁忌：此设备有感染迹象")
 	}
 	return i18n.T("none: nothing could be appraised", "无：无法评估任何内容")
+}
+
+// PrintNotice writes a verified notice so it stands out at the top of
+// the agent's output: its title between rules, the message, and the
+// numbered steps.
+func PrintNotice(w io.Writer, n *UserNotice, lang i18n.Lang) {
+	rule := strings.Repeat("=", 72)
+	fmt.Fprintf(w, "!! %s\n!! %s\n!! %s\n", rule, n.Title, rule)
+	fmt.Fprintf(w, "   %s\n", wrap(n.Message, 72, "   "))
+	if len(n.Steps) > 0 {
+		fmt.Fprintf(w, "\n   %s\n", i18n.T("What to do:", "怎么做：").In(lang))
+		for i, s := range n.Steps {
+			fmt.Fprintf(w, "   %2d. %s\n", i+1, wrap(s, 68, "       "))
+		}
+	}
+	fmt.Fprintf(w, "\n   %s %s\n!! %s\n\n", i18n.T("Signed by your health authority on", "由你的健康认证机构签发于").In(lang),
+		n.IssuedAt.Local().Format(time.RFC1123), rule)
 }
