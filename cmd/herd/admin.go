@@ -19,6 +19,7 @@ const adminUsage = `usage:
   herd admin enrollment-token create --db DSN --name NAME [--single-use] [--ttl 24h]
   herd admin enrollment-token list --db DSN
   herd admin enrollment-token revoke --db DSN --name NAME
+  herd admin user create --db DSN --name NAME   (console account; password from stdin or a prompt)
 `
 
 // runAdmin manages admin API tokens and enrollment tokens in the store.
@@ -32,7 +33,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var name, ttl string
 	var single bool
 	st, _, code := subcommand(ctx, "admin "+kind+" "+verb, args[2:], stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&name, "name", "", "token name")
+		fs.StringVar(&name, "name", "", "token or user name")
 		if kind == "enrollment-token" && verb == "create" {
 			fs.BoolVar(&single, "single-use", false, "the token enrolls one device only")
 			fs.StringVar(&ttl, "ttl", "", "the token expires after this long (e.g. 72h); default never")
@@ -134,6 +135,13 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", name)
+	case "user create":
+		if !needName() {
+			return 2
+		}
+		if err := createConsoleUser(ctx, st, name, stdout, stderr); err != nil {
+			return fail(err)
+		}
 	default:
 		fmt.Fprint(stderr, adminUsage)
 		return 2
