@@ -61,6 +61,15 @@ type Checkin struct {
 	// EventsOnChange queues Events only when the device's verdict before
 	// this check-in differs from Verdict: a repeated verdict is no news.
 	EventsOnChange bool
+	// NonceKey, when not empty, is the key of the challenge nonce the
+	// check-in answers: it is recorded as used (until NonceExpires) in the
+	// check-in's own transaction, and RecordCheckin fails with
+	// ErrNonceUnknown, recording nothing, when it was used before.
+	NonceKey     []byte
+	NonceExpires time.Time
+	// Certificates are the certificates issued for the check-in, recorded
+	// (as StatusLists.RecordCertificates does) in its transaction.
+	Certificates []IssuedCertificate
 }
 
 // SigningKey is one of the authority's certificate signing keys.
@@ -126,6 +135,7 @@ type Secrets interface {
 // Store is everything the authority needs.
 type Store interface {
 	Nonces
+	UsedNonces
 	Devices
 	Checkins
 	Keys

@@ -17,9 +17,13 @@ import (
 
 var _ store.PopulationStats = (*Store)(nil)
 
-// popBefore locks the device row for the check-in's transaction and
-// reads the state the population aggregates hold for it.
-func popBefore(ctx context.Context, tx pgx.Tx, deviceID string) (sqldb.PopState, string, error) {
+// popSelect reads, and locks for the check-in's transaction, the device
+// state the population aggregates hold and the device's enrolled OS.
+const popSelect = `SELECT pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, os
+	FROM devices WHERE id = $1 FOR UPDATE`
+
+// scanPop reads popSelect's row.
+func scanPop(row pgx.Row, deviceID string) (sqldb.PopState, string, error) {
 	var (
 		prev    sqldb.PopState
 		at      pgtype.Timestamptz
@@ -27,8 +31,7 @@ func popBefore(ctx context.Context, tx pgx.Tx, deviceID string) (sqldb.PopState,
 		mask    int32
 		devOS   string
 	)
-	err := tx.QueryRow(ctx, `SELECT pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, os
-		FROM devices WHERE id = $1 FOR UPDATE`, deviceID).Scan(&at, &verdict,
+	err := row.Scan(&at, &verdict,
 		&prev.Segment.OS, &prev.Segment.OSVersion, &prev.Segment.Agent, &prev.Segment.Country, &mask, &devOS)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return prev, "", fmt.Errorf("device %s: %w", deviceID, store.ErrNotFound)
@@ -43,17 +46,18 @@ func popBefore(ctx context.Context, tx pgx.Tx, deviceID string) (sqldb.PopState,
 	return prev, devOS, nil
 }
 
-// popAfter applies the check-in's changes to the aggregates, in one
-// round trip.
-func popAfter(ctx context.Context, tx pgx.Tx, c store.Checkin, prev sqldb.PopState, deviceOS string) error {
+// queuePopulation queues the check-in's changes to the aggregates in b
+// and says how many statements it queued. Deltas that cancel out (a
+// device counted again today in the same state) write nothing.
+func queuePopulation(b *pgx.Batch, c store.Checkin, prev sqldb.PopState, deviceOS string) int {
 	next, deltas, ok := sqldb.PopStep(prev, c, deviceOS)
 	if !ok {
-		return nil
+		return 0
 	}
-	b := &pgx.Batch{}
+	n := b.Len()
 	b.Queue(`UPDATE devices SET pop_at = $1, pop_verdict = $2, pop_os = $3, pop_os_version = $4, pop_agent = $5, pop_country = $6, fail_mask = $7 WHERE id = $8`,
 		time.UnixMicro(next.At).UTC(), string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int32(next.Mask), c.DeviceID)
-	for _, d := range deltas {
+	for _, d := range sqldb.NetDeltas(deltas) {
 		b.Queue(`INSERT INTO pop_daily (kind, day, os, os_version, agent, country, key, shard, n)
 			VALUES ($1, $2::text::date, $3, $4, $5, $6, $7, `+shardExpr+`, $8)
 			ON CONFLICT (kind, day, os, os_version, agent, country, key, shard) DO UPDATE SET n = pop_daily.n + excluded.n`,
@@ -67,10 +71,7 @@ func popAfter(ctx context.Context, tx pgx.Tx, c store.Checkin, prev sqldb.PopSta
 		}
 		b.Queue(upMask, int32(next.Mask), 1)
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("postgres: population: %w", err)
-	}
-	return nil
+	return b.Len() - n
 }
 
 // Aggregate returns one table's cells, as store.PopulationStats describes.

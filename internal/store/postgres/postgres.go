@@ -195,14 +195,18 @@ func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) e
 	return nil
 }
 
-// DeleteExpiredNonces removes nonces that expired before now and were
-// never used, and says how many.
+// DeleteExpiredNonces removes nonces that expired before now, stored
+// challenges never used and used nonces alike, and says how many.
 func (s *Store) DeleteExpiredNonces(ctx context.Context, now time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM nonces WHERE expires_at < $1`, now)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete expired nonces: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	used, err := s.pool.Exec(ctx, `DELETE FROM used_nonces WHERE expires_at < $1`, now)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete expired used nonces: %w", err)
+	}
+	return tag.RowsAffected() + used.RowsAffected(), nil
 }
 
 const createDevice = `
@@ -264,7 +268,7 @@ func (s *Store) Device(ctx context.Context, id string) (store.Device, error) {
 // device row, so the previous verdict it reads is the one this check-in
 // replaces even when check-ins of one device race. When the device does
 // not exist prev is empty and so is every insert that selects from it.
-const recordCheckin = `
+const recordCheckinSQL = `
 WITH prev AS (
 	SELECT id, last_verdict, os FROM devices WHERE id = $1 FOR UPDATE
 ), upd AS (
@@ -292,8 +296,9 @@ WITH prev AS (
 )
 SELECT id FROM ins`
 
-// RecordCheckin appends c and updates the device's latest state, the
-// daily aggregates and the counters, atomically, in one statement.
+// RecordCheckin appends c, uses its nonce, records its certificates and
+// events and updates the device's latest state, the daily aggregates and
+// the counters, atomically, in two round trips (challenges.go).
 func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, error) {
 	if c.ReceivedAt.IsZero() {
 		return 0, errors.New("postgres: record check-in: no receive time")
@@ -302,39 +307,7 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	// The population aggregates (population.go) need the device's state
-	// before this check-in, so the statement runs in a transaction that
-	// locks the device row first.
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: record check-in: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	prev, devOS, err := popBefore(ctx, tx, c.DeviceID)
-	if err != nil {
-		return 0, err
-	}
-	var id int64
-	err = tx.QueryRow(ctx, recordCheckin,
-		c.DeviceID, c.ReceivedAt, string(c.Verdict), c.PolicyID, findings,
-		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP,
-	).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("postgres: record check-in: %w", err)
-	}
-	if err := popAfter(ctx, tx, c, prev, devOS); err != nil {
-		return 0, err
-	}
-	if err := checkinEvents(ctx, tx, c, prev.Verdict); err != nil {
-		return 0, fmt.Errorf("postgres: record check-in: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("postgres: record check-in: %w", err)
-	}
-	return id, nil
+	return s.recordCheckin(ctx, c, findings)
 }
 
 // Checkins returns a device's history, newest first, at most limit.

@@ -42,28 +42,13 @@ func (s *Store) preparePopulation(ctx context.Context) error {
 	return nil
 }
 
-// recordPopulation updates the population aggregates for c inside the
-// check-in's transaction.
-func (s *Store) recordPopulation(ctx context.Context, tx *sql.Tx, c store.Checkin, deviceOS string) error {
-	var (
-		prev    sqldb.PopState
-		at      sql.NullInt64
-		verdict string
-		mask    int64
-	)
-	if err := tx.StmtContext(ctx, s.pop.sel).QueryRowContext(ctx, c.DeviceID).Scan(&at, &verdict,
-		&prev.Segment.OS, &prev.Segment.OSVersion, &prev.Segment.Agent, &prev.Segment.Country, &mask); err != nil {
-		return fmt.Errorf("sqlite: population: %w", err)
-	}
-	prev.At, prev.Verdict, prev.Mask = at.Int64, health.Tier(verdict), store.FailMask(mask)
-	next, deltas, ok := sqldb.PopStep(prev, c, deviceOS)
-	if !ok {
-		return nil
-	}
-	if _, err := tx.StmtContext(ctx, s.pop.upd).ExecContext(ctx, next.At, string(next.Verdict),
-		next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int64(next.Mask), c.DeviceID); err != nil {
-		return fmt.Errorf("sqlite: population: %w", err)
-	}
+// recordPopulation applies a check-in's step of the population
+// aggregates (sqldb.PopStep from the device's state prev to next) inside
+// the check-in's transaction; recordCheckin has stored next in the device
+// row. Deltas that cancel out (a device counted again today in the same
+// state) write nothing.
+func (s *Store) recordPopulation(ctx context.Context, tx *sql.Tx, prev, next sqldb.PopState, deltas []sqldb.PopDelta) error {
+	deltas = sqldb.NetDeltas(deltas)
 	daily := tx.StmtContext(ctx, s.pop.daily)
 	for _, d := range deltas {
 		if _, err := daily.ExecContext(ctx, string(d.Kind), d.Day, d.Segment.OS, d.Segment.OSVersion, d.Segment.Agent, d.Segment.Country, d.Key, d.N); err != nil {

@@ -41,6 +41,7 @@ type Store struct {
 	upsDaily    *sql.Stmt
 	upsCounters *sql.Stmt
 	pop         popStmts   // population.go
+	ck          ckStmts    // challenges.go
 	gc          *committer // groupcommit.go
 }
 
@@ -86,6 +87,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.preparePopulation(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepareCheckin(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -181,7 +186,7 @@ func (s *Store) Close() error {
 		s.gc.close()
 	}
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insNonce, s.delNonce, s.selDevice, s.updDevice, s.insCheckin, s.upsDaily, s.upsCounters} {
+	for _, st := range []*sql.Stmt{s.insNonce, s.delNonce, s.selDevice, s.updDevice, s.insCheckin, s.upsDaily, s.upsCounters, s.ck.useNonce, s.ck.sel, s.ck.upd, s.ck.insCert} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -252,14 +257,19 @@ func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) e
 	return nil
 }
 
-// DeleteExpiredNonces removes nonces that expired before now and were
-// never used, and says how many.
+// DeleteExpiredNonces removes nonces that expired before now, stored
+// challenges never used and used nonces alike, and says how many.
 func (s *Store) DeleteExpiredNonces(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM nonces WHERE expires_at < ?`, now.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete expired nonces: %w", err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	used, err := s.deleteExpiredUsedNonces(ctx, now)
+	return n + used, err
 }
 
 // CreateDevice enrolls d; ErrConflict when its id exists.
@@ -350,15 +360,35 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 }
 
 func (s *Store) recordCheckin(ctx context.Context, tx *sql.Tx, c store.Checkin, at int64, findings string) (int64, error) {
-	var prev, devOS string
-	err := tx.StmtContext(ctx, s.selDevice).QueryRowContext(ctx, c.DeviceID).Scan(&prev, &devOS)
+	if err := s.useNonceTx(ctx, tx, c.NonceKey, c.NonceExpires); err != nil {
+		return 0, err
+	}
+	// One read of the device row: the verdict this check-in replaces, its
+	// OS, and the state the population aggregates hold for it.
+	var (
+		prev, devOS string
+		pop         sqldb.PopState
+		popAt       sql.NullInt64
+		popVerdict  string
+		mask        int64
+	)
+	err := tx.StmtContext(ctx, s.ck.sel).QueryRowContext(ctx, c.DeviceID).Scan(&prev, &devOS,
+		&popAt, &popVerdict, &pop.Segment.OS, &pop.Segment.OSVersion, &pop.Segment.Agent, &pop.Segment.Country, &mask)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: record check-in: %w", err)
 	}
-	if _, err := tx.StmtContext(ctx, s.updDevice).ExecContext(ctx, at, string(c.Verdict), c.PolicyID, c.DeviceID); err != nil {
+	pop.At, pop.Verdict, pop.Mask = popAt.Int64, health.Tier(popVerdict), store.FailMask(mask)
+	next, deltas, popOK := sqldb.PopStep(pop, c, devOS)
+	if popOK {
+		_, err = tx.StmtContext(ctx, s.ck.upd).ExecContext(ctx, at, string(c.Verdict), c.PolicyID,
+			next.At, string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int64(next.Mask), c.DeviceID)
+	} else {
+		_, err = tx.StmtContext(ctx, s.updDevice).ExecContext(ctx, at, string(c.Verdict), c.PolicyID, c.DeviceID)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("sqlite: record check-in: %w", err)
 	}
 	var id int64
@@ -375,7 +405,12 @@ func (s *Store) recordCheckin(ctx context.Context, tx *sql.Tx, c store.Checkin, 
 		c.ReceivedAt.UTC().Format(time.DateOnly), string(c.Verdict), segOS); err != nil {
 		return 0, fmt.Errorf("sqlite: record check-in: %w", err)
 	}
-	if err := s.recordPopulation(ctx, tx, c, devOS); err != nil {
+	if popOK {
+		if err := s.recordPopulation(ctx, tx, pop, next, deltas); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.recordCertificatesTx(ctx, tx, c.Certificates); err != nil {
 		return 0, err
 	}
 	gain, loss := 0, 0

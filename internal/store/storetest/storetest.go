@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Population", func(t *testing.T) { Population(t, open) })
 	t.Run("ConsoleUsers", func(t *testing.T) { ConsoleUsers(t, open) })
 	t.Run("CheckinEvents", func(t *testing.T) { CheckinEvents(t, open) })
+	t.Run("UsedNonces", func(t *testing.T) { UsedNonces(t, open) })
 }
 
 // base is a fixed instant with sub-microsecond digits and a non-UTC zone,

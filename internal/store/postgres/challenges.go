@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/herd-health/herd/internal/store"
+)
+
+var _ store.UsedNonces = (*Store)(nil)
+
+const useNonce = `INSERT INTO used_nonces (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`
+
+// UseNonce records a used challenge nonce, as store.UsedNonces describes.
+// Two nodes using one nonce at once race on one primary key: the second
+// insert waits for the first transaction and then inserts nothing.
+func (s *Store) UseNonce(ctx context.Context, key []byte, expires time.Time) error {
+	if len(key) == 0 {
+		return errors.New("postgres: use nonce: empty key")
+	}
+	tag, err := s.pool.Exec(ctx, useNonce, key, expires)
+	if err != nil {
+		return fmt.Errorf("postgres: use nonce: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("nonce: %w", store.ErrNonceUnknown)
+	}
+	return nil
+}
+
+// recordCheckin is RecordCheckin in two round trips on one connection:
+// the first begins the transaction, uses the nonce and locks and reads
+// the device row (the aggregates' step depends on it); the second sends
+// every write of the check-in and the commit.
+func (s *Store) recordCheckin(ctx context.Context, c store.Checkin, findings string) (id int64, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: record check-in: %w", err)
+	}
+	open := false // a transaction may be open on conn
+	defer func() {
+		if open && err != nil {
+			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				conn.Conn().Close(context.WithoutCancel(ctx)) // the pool drops it
+			}
+		}
+		conn.Release()
+	}()
+
+	open = true
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	if len(c.NonceKey) > 0 {
+		b.Queue(useNonce, c.NonceKey, c.NonceExpires)
+	}
+	b.Queue(popSelect, c.DeviceID)
+	br := conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return 0, fmt.Errorf("postgres: record check-in: begin: %w", err)
+	}
+	if len(c.NonceKey) > 0 {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return 0, fmt.Errorf("postgres: record check-in: use nonce: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			br.Close()
+			return 0, fmt.Errorf("nonce: %w", store.ErrNonceUnknown)
+		}
+	}
+	prev, devOS, err := scanPop(br.QueryRow(), c.DeviceID)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("postgres: record check-in: %w", cerr)
+	}
+	if err != nil {
+		return 0, err
+	}
+
+	b = &pgx.Batch{}
+	b.Queue(recordCheckinSQL,
+		c.DeviceID, c.ReceivedAt, string(c.Verdict), c.PolicyID, findings,
+		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP)
+	npop := queuePopulation(b, c, prev, devOS)
+	ncert := queueCertificates(b, c.Certificates)
+	nev := queueCheckinEvents(b, c, prev.Verdict)
+	b.Queue("COMMIT")
+	br = conn.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("postgres: record check-in: %w", cerr)
+		}
+	}()
+	if err := br.QueryRow().Scan(&id); errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
+	} else if err != nil {
+		return 0, fmt.Errorf("postgres: record check-in: %w", err)
+	}
+	for range npop {
+		if _, err := br.Exec(); err != nil {
+			return 0, fmt.Errorf("postgres: population: %w", err)
+		}
+	}
+	for range ncert {
+		if _, err := br.Exec(); err != nil {
+			return 0, certError(err)
+		}
+	}
+	for range nev {
+		if _, err := br.Exec(); err != nil {
+			return 0, fmt.Errorf("postgres: record check-in: %w", err)
+		}
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return 0, fmt.Errorf("postgres: record check-in: commit: %w", err)
+	}
+	if tag.String() != "COMMIT" {
+		return 0, fmt.Errorf("postgres: record check-in: the transaction did not commit (%s)", tag)
+	}
+	open = false
+	return id, nil
+}
+
+// queueCertificates queues the insert of certificates in b and says how
+// many statements it queued.
+func queueCertificates(b *pgx.Batch, certs []store.IssuedCertificate) int {
+	if len(certs) == 0 {
+		return 0
+	}
+	n := len(certs)
+	jti, dev, aud := make([]string, n), make([]string, n), make([]string, n)
+	list, idx := make([]int64, n), make([]int64, n)
+	iat, exp := make([]time.Time, n), make([]time.Time, n)
+	for i, c := range certs {
+		jti[i], dev[i], aud[i], list[i], idx[i], iat[i], exp[i] = c.JTI, c.DeviceID, c.Audience, c.ListID, c.Index, c.IssuedAt, c.ExpiresAt
+	}
+	b.Queue(`INSERT INTO issued_certificates (jti, device_id, audience, list_id, idx, issued_at, expires_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::timestamptz[], $7::timestamptz[])`,
+		jti, dev, aud, list, idx, iat, exp)
+	return 1
+}
+
+// certError maps an error recording certificates to the store's errors.
+func certError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("device of certificate: %w", store.ErrNotFound)
+		case "23505": // unique_violation
+			return fmt.Errorf("certificate: %w", store.ErrConflict)
+		}
+	}
+	return fmt.Errorf("postgres: record certificates: %w", err)
+}
+
