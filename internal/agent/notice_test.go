@@ -232,6 +232,9 @@ func TestStatusPage(t *testing.T) {
 			"How to fix: Stop the program that opened the connection.",
 			`<a href="` + auth.URL() + `/learn/malware">Learn more</a>`,
 			"<h2>Other checks</h2>", "<strong>Firewall</strong>",
+			// A required check the device did not report, with the guide's help.
+			"<strong>Automatic updates</strong>: This device did not report this check",
+			`<a href="` + auth.URL() + `/learn/auto_update">Learn more</a>`,
 			`<a href="?lang=zh-CN">中文</a>`,
 		}},
 		{"chinese by query", "/?lang=zh-CN", nil, []string{

@@ -221,9 +221,10 @@ func (e *Endpoint) pageData(lang i18n.Lang) pageData {
 		if seen[f.ID] {
 			continue
 		}
-		c := pageCheck{ID: string(f.ID), Title: string(f.ID), Status: statusWords[f.Status].In(lang), Class: string(f.Status)}
+		c := pageCheck{ID: string(f.ID), Title: string(f.ID), Status: statusWords[f.Status].In(lang), Class: string(f.Status),
+			Reason: i18n.T("This device did not report this check, and the policy requires it.", "此设备没有报告这项检查，而策略要求这项检查。").In(lang)}
 		if e, ok := guide.For(f.ID); ok {
-			c.Title, c.Reason = e.Title.In(lang), guide.What(f.ID).In(lang)
+			c.Title = e.Title.In(lang)
 			c.Steps, c.Learn = guide.Steps(f.ID, goos, lang), guide.LearnURL(base, f.ID)
 		}
 		d.Findings = append(d.Findings, c)
