@@ -147,6 +147,7 @@ type Authority struct {
 	log      *slog.Logger
 	now      func() time.Time
 	pairwise []byte
+	nonceKey []byte // nonce.go
 	mux      *http.ServeMux
 	ops      *operations
 	intelS   *intelState  // nil: no indicators or sightings (SetIntel)
@@ -176,6 +177,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Authority, error) {
 		return nil, fmt.Errorf("authority: pairwise secret: %w", err)
 	}
 	a := &Authority{cfg: cfg, store: d.Store, keys: d.Keys, policy: d.Policy, log: d.Logger, now: d.Now, pairwise: secret}
+	if err := a.initNonces(ctx); err != nil {
+		return nil, fmt.Errorf("authority: %w", err)
+	}
 	if d.Status != nil {
 		a.status = &statusState{lists: d.Status, cache: map[int64]cachedStatus{}}
 	}

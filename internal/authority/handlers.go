@@ -114,10 +114,8 @@ func (a *Authority) handleHealth(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Authority) handleChallenge(w http.ResponseWriter, r *http.Request) error {
 	now := a.now()
-	c := protocol.Challenge{Nonce: randomID(24), ExpiresAt: now.Add(a.cfg.NonceLifetime).UTC()}
-	if err := a.store.CreateNonce(r.Context(), c.Nonce, c.ExpiresAt); err != nil {
-		return fmt.Errorf("creating a nonce: %w", err)
-	}
+	// Nothing is stored: the nonce carries its own time and MAC (nonce.go).
+	c := protocol.Challenge{Nonce: a.newNonce(now), ExpiresAt: now.Add(a.cfg.NonceLifetime).UTC()}
 	writeJSON(w, http.StatusOK, c)
 	return nil
 }
@@ -135,19 +133,6 @@ func decodeJSON(b []byte, v any) error {
 	}
 	if dec.More() {
 		return errorf(http.StatusBadRequest, "malformed_json", "the body has data after its JSON value")
-	}
-	return nil
-}
-
-func (a *Authority) consumeNonce(r *http.Request, nonce string) error {
-	err := a.store.ConsumeNonce(r.Context(), nonce, a.now())
-	switch {
-	case errors.Is(err, store.ErrNonceExpired):
-		return errorf(http.StatusBadRequest, "nonce_expired", "the challenge nonce has expired; ask for a new one")
-	case errors.Is(err, store.ErrNonceUnknown):
-		return errorf(http.StatusBadRequest, "nonce_invalid", "the challenge nonce is unknown or was already used; ask for a new one")
-	case err != nil:
-		return fmt.Errorf("consuming a nonce: %w", err)
 	}
 	return nil
 }
@@ -187,7 +172,7 @@ func (a *Authority) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 	if !ed25519.Verify(pub, protocol.EnrollProof(req.Nonce, req.PublicKey), sig) {
 		return errorf(http.StatusUnauthorized, "bad_signature", "the signature does not prove possession of the key")
 	}
-	if err := a.consumeNonce(r, req.Nonce); err != nil {
+	if err := a.useNonce(r, req.Nonce); err != nil {
 		return err
 	}
 	if err := a.checkEnrollment(r.Context(), req.Token); err != nil {
@@ -256,7 +241,11 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if d := now.Sub(st.IssuedAt); d > a.cfg.ClockSkew || d < -a.cfg.ClockSkew {
 		return errorf(http.StatusBadRequest, "clock_skew", "issued_at %s is more than %s from the authority's time %s; check the device clock", st.IssuedAt.UTC().Format(time.RFC3339), a.cfg.ClockSkew, now.UTC().Format(time.RFC3339))
 	}
-	if err := a.consumeNonce(r, st.Nonce); err != nil {
+	// The nonce's MAC and age are checked now; it is used up in the
+	// check-in's own transaction (RecordCheckin), so a replay is refused
+	// there and leaves nothing behind.
+	nonceKey, nonceExp, err := a.checkNonce(st.Nonce, now)
+	if err != nil {
 		return err
 	}
 	intel, err := a.intelBeforePolicy(r.Context(), dev.ID, &st, now)
@@ -278,7 +267,8 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if resp.Findings == nil {
 		resp.Findings = []health.Finding{}
 	}
-	if err := a.issueAll(r.Context(), dev.ID, st.Audiences, ap, now, &resp); err != nil {
+	certs, err := a.issueAll(r.Context(), dev.ID, st.Audiences, ap, now, &resp)
+	if err != nil {
 		return err
 	}
 	if err := intel.respond(r.Context(), &resp, ap, st.OS, now); err != nil {
@@ -308,7 +298,13 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 		// changes: nothing is lost between the two.
 		Events:         events,
 		EventsOnChange: true,
+		NonceKey:       nonceKey,
+		NonceExpires:   nonceExp,
+		Certificates:   certs,
 	})
+	if errors.Is(err, store.ErrNonceUnknown) {
+		return nonceUseError(err)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		a.forgetDevice(dev.ID)
 		return errorf(http.StatusUnauthorized, "unknown_device", "device %q is no longer enrolled; enroll again", dev.ID)

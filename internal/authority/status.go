@@ -239,16 +239,18 @@ func (a *Authority) signStatusList(l store.StatusList, now time.Time) (string, e
 // issueAll issues the check-in's certificates. A contraindicated verdict
 // first revokes the device's earlier live certificates (the new ones
 // carry the verdict themselves). With revocation on, every certificate
-// gets a status list index and is recorded before it is handed out.
-func (a *Authority) issueAll(ctx context.Context, deviceID string, audiences []string, ap policy.Appraisal, now time.Time, resp *protocol.CheckinResponse) error {
+// gets a status list index; the records of the certificates are returned
+// for the check-in to store in its own transaction, before they are
+// handed out.
+func (a *Authority) issueAll(ctx context.Context, deviceID string, audiences []string, ap policy.Appraisal, now time.Time, resp *protocol.CheckinResponse) ([]store.IssuedCertificate, error) {
 	if a.status != nil && ap.Tier == health.Contraindicated {
 		if _, err := a.Revoke(ctx, deviceID, "contraindicated at check-in"); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	slots, err := a.reserveStatus(ctx, len(audiences))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	recs := make([]store.IssuedCertificate, 0, len(audiences))
 	for i, aud := range audiences {
@@ -258,15 +260,20 @@ func (a *Authority) issueAll(ctx context.Context, deviceID string, audiences []s
 		}
 		c, rec, err := a.issue(deviceID, aud, ap, now, slot)
 		if err != nil {
-			return fmt.Errorf("signing a certificate: %w", err)
+			return nil, fmt.Errorf("signing a certificate: %w", err)
 		}
 		resp.Certificates = append(resp.Certificates, c)
 		recs = append(recs, rec)
 	}
-	if a.status != nil {
-		if err := a.status.lists.RecordCertificates(ctx, recs); err != nil {
-			return fmt.Errorf("recording certificates: %w", err)
-		}
+	if a.status == nil {
+		return nil, nil
 	}
-	return nil
+	if sl, ok := a.store.(store.StatusLists); !ok || sl != a.status.lists {
+		// Status lists kept apart from the check-ins: recorded on their own.
+		if err := a.status.lists.RecordCertificates(ctx, recs); err != nil {
+			return nil, fmt.Errorf("recording certificates: %w", err)
+		}
+		return nil, nil
+	}
+	return recs, nil
 }

@@ -160,4 +160,3 @@ func certError(err error) error {
 	}
 	return fmt.Errorf("postgres: record certificates: %w", err)
 }
-
