@@ -21,8 +21,31 @@ import (
 var templateFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"in": func(t i18n.Text, l i18n.Lang) string { return t.In(l) },
+	"in":       func(t i18n.Text, l i18n.Lang) string { return t.In(l) },
+	"commands": commands,
 }).ParseFS(templateFS, "templates/*.html"))
+
+// commands renders a fix text, setting the `quoted` commands in it as
+// code whose words never break inside (a line may break only between
+// words, never at the hyphen of an option such as --now).
+func commands(s string) template.HTML {
+	var b strings.Builder
+	for i, part := range strings.Split(s, "`") {
+		if i%2 == 0 {
+			b.WriteString(template.HTMLEscapeString(part))
+			continue
+		}
+		b.WriteString(`<code class="cmd">`)
+		for j, w := range strings.Fields(part) {
+			if j > 0 {
+				b.WriteString(" ")
+			}
+			b.WriteString("<span>" + template.HTMLEscapeString(w) + "</span>")
+		}
+		b.WriteString("</code>")
+	}
+	return template.HTML(b.String())
+}
 
 // Shop is the demo relying party: a checkout that lets a healthy device
 // pay, warns about a device with findings (the user may continue), keeps
@@ -70,7 +93,6 @@ type Decision struct {
 // Handler returns the shop's routes.
 func (s *Shop) Handler() http.Handler {
 	protected := http.NewServeMux()
-	protected.HandleFunc("GET /checkout", s.checkout)
 	protected.HandleFunc("POST /pay", s.pay)
 	protected.HandleFunc("GET /account", s.account)
 	protected.HandleFunc("GET /help/{id}", s.help)
@@ -82,6 +104,9 @@ func (s *Shop) Handler() http.Handler {
 	observe := s.Rules
 	observe.Enforce = false
 	m.Handle("GET /api/decision", verify.Middleware(s.Verifier, observe, http.HandlerFunc(s.decision)))
+	// The checkout page explains a restriction itself (with its banner
+	// and the help links), still answering 403; paying stays enforced.
+	m.Handle("GET /checkout", verify.Middleware(s.Verifier, observe, http.HandlerFunc(s.checkout)))
 	m.Handle("/", verify.Middleware(s.Verifier, s.Rules, protected))
 	return securityHeaders(m)
 }
@@ -182,7 +207,12 @@ func (s *Shop) index(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
-	render(w, http.StatusOK, "checkout.html", s.data(r))
+	d := s.data(r)
+	status := http.StatusOK
+	if d.Decision == verify.Restrict || d.Decision == verify.Block {
+		status = http.StatusForbidden
+	}
+	render(w, status, "checkout.html", d)
 }
 
 func (s *Shop) pay(w http.ResponseWriter, r *http.Request) {
