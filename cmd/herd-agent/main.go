@@ -217,7 +217,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"authority": st.Authority, "device_id": st.DeviceID, "checked_at": last.CheckedAt,
 			"verdict": last.Response.Verdict, "policy_id": last.Response.PolicyID,
 			"findings": last.Response.Findings, "certificates": certSummary(last),
-			"checks": checks.Render(last.Outcomes, lang), "notice": notice,
+			"checks": withLearnMore(checks.Render(last.Outcomes, lang), st.Authority), "notice": notice,
 		})
 		return 0
 	}
@@ -228,6 +228,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Last check-in:", "上次签到：").In(lang), last.CheckedAt.Local().Format(time.RFC1123))
 	fmt.Fprintf(stdout, "%s %s\n\n", i18n.T("Verdict:", "结论：").In(lang), agent.VerdictText(last.Response.Verdict).In(lang))
 	agent.PrintResults(stdout, checks.Render(last.Outcomes, lang), lang)
+	printLearnMore(stdout, checks.Render(last.Outcomes, lang), st.Authority, lang)
 	if len(last.Response.Certificates) > 0 {
 		fmt.Fprintln(stdout)
 		for _, c := range last.Response.Certificates {
