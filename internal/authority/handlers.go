@@ -248,6 +248,13 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	// A replay is refused here, before anything below (revocation,
+	// sighting answers) can act on it.
+	if used, err := a.store.NonceUsed(r.Context(), nonceKey); err != nil {
+		return fmt.Errorf("checking the nonce: %w", err)
+	} else if used {
+		return nonceUseError(store.ErrNonceUnknown)
+	}
 	intel, err := a.intelBeforePolicy(r.Context(), dev.ID, &st, now)
 	if err != nil {
 		return err

@@ -357,3 +357,41 @@ func testRevocationThroughStatusList(t *testing.T, st store.Store) {
 		r.Body.Close()
 	}
 }
+
+// A replayed statement is refused before it can act: replaying an earlier
+// "infected" statement must not revoke the certificates the device holds
+// now.
+func TestReplayedInfectedStatementRevokesNothing(t *testing.T) {
+	for _, sk := range stores {
+		t.Run(sk.name, func(t *testing.T) {
+			st := sk.open(t)
+			e := newStatusEnv(t, st, authority.Config{StatusListSize: 16})
+			const bank = "https://bank.example"
+			d := e.enroll()
+			infectedBody := sign(t, d, e.statement(d, e.nonce(), infected, bank))
+			var first protocol.CheckinResponse
+			if code, perr := e.post(protocol.PathCheckin, protocol.ContentTypeJOSE, infectedBody, &first); code != 200 || first.Verdict != health.Contraindicated {
+				t.Fatalf("infected check-in: %d %v %s", code, perr, first.Verdict)
+			}
+			clean := e.checkin(d, healthy, bank).Certificates[0]
+			before := e.checkins()
+
+			code, perr := e.post(protocol.PathCheckin, protocol.ContentTypeJOSE, infectedBody, nil)
+			if code != 400 || perr.Code != "nonce_invalid" {
+				t.Fatalf("replay: %d %q, want 400 nonce_invalid", code, perr.Code)
+			}
+			if n := e.checkins(); n != before {
+				t.Fatalf("the replay was recorded: %d check-ins, want %d", n, before)
+			}
+			ref := statusOf(t, clean.Token)
+			id, _ := strconv.ParseInt(ref.URI[strings.LastIndexByte(ref.URI, '/')+1:], 10, 64)
+			l, err := st.(store.StatusLists).StatusList(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Revoked(int64(ref.Index)) {
+				t.Fatal("the replayed infected statement revoked the device's current certificate")
+			}
+		})
+	}
+}

@@ -17,4 +17,8 @@ type UsedNonces interface {
 	// UseNonce records key as used until expires. It succeeds once per
 	// key; a key already used gives ErrNonceUnknown.
 	UseNonce(ctx context.Context, key []byte, expires time.Time) error
+	// NonceUsed reports whether key was recorded as used. It lets a
+	// replay be refused before the check-in does any work; the insert in
+	// the check-in's transaction still decides a race between two copies.
+	NonceUsed(ctx context.Context, key []byte) (bool, error)
 }

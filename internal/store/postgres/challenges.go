@@ -33,6 +33,19 @@ func (s *Store) UseNonce(ctx context.Context, key []byte, expires time.Time) err
 	return nil
 }
 
+// NonceUsed reports whether key was used.
+func (s *Store) NonceUsed(ctx context.Context, key []byte) (bool, error) {
+	var one int
+	err := s.pool.QueryRow(ctx, `SELECT 1 FROM used_nonces WHERE key = $1`, key).Scan(&one)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("postgres: nonce used: %w", err)
+	}
+	return true, nil
+}
+
 // recordCheckin is RecordCheckin in two round trips on one connection:
 // the first begins the transaction, uses the nonce and locks and reads
 // the device row (the aggregates' step depends on it); the second sends

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,6 +48,19 @@ func (s *Store) UseNonce(ctx context.Context, key []byte, expires time.Time) err
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return s.useNonceTx(ctx, tx, key, expires)
 	})
+}
+
+// NonceUsed reports whether key was used, from the read pool.
+func (s *Store) NonceUsed(ctx context.Context, key []byte) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM used_nonces WHERE key = ?`, key).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sqlite: nonce used: %w", err)
+	}
+	return true, nil
 }
 
 // useNonceTx records key as used in tx; ErrNonceUnknown when it was. An

@@ -34,8 +34,14 @@ func UsedNonces(t *testing.T, open func(t *testing.T) store.Store) {
 
 func testUseNonceOnce(t *testing.T, s store.Store) {
 	k := []byte("key-1\x00\xff")
+	if used, err := s.NonceUsed(ctx(t), k); err != nil || used {
+		t.Fatalf("NonceUsed before use = %v, %v; want false", used, err)
+	}
 	if err := s.UseNonce(ctx(t), k, base.Add(time.Minute)); err != nil {
 		t.Fatalf("first UseNonce: %v", err)
+	}
+	if used, err := s.NonceUsed(ctx(t), k); err != nil || !used {
+		t.Fatalf("NonceUsed after use = %v, %v; want true", used, err)
 	}
 	if err := s.UseNonce(ctx(t), k, base.Add(time.Minute)); !errors.Is(err, store.ErrNonceUnknown) {
 		t.Fatalf("second UseNonce = %v, want ErrNonceUnknown", err)
