@@ -129,7 +129,7 @@ func fill(ctx context.Context, db *sql.DB, sh Shape) error {
 		for range cnt {
 			n++
 			v, m := deviceState(r)
-			seen := sh.Today.Add(-time.Duration(r.Int64N(int64(7*24*time.Hour)))).Add(12 * time.Hour).UnixMicro()
+			seen := sh.Today.Add(-time.Duration(r.Int64N(int64(7 * 24 * time.Hour)))).Add(12 * time.Hour).UnixMicro()
 			byVerdict[v]++
 			masks[m]++
 			if _, err := dev.ExecContext(ctx, fmt.Sprintf("dev-%08x%08x", r.Uint32(), n), pub, sg.OS, enrolled, seen, string(v),
