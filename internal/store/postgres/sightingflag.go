@@ -1,0 +1,11 @@
+package postgres
+
+import (
+	"context"
+	"time"
+)
+
+// SightingsActive implements store.SightingsActivity.
+func (s *Store) SightingsActive(ctx context.Context, since time.Time) (bool, error) {
+	return s.intel().SightingsActive(ctx, since)
+}
