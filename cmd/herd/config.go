@@ -11,6 +11,7 @@ import (
 
 	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/node"
+	"github.com/herd-health/herd/internal/population"
 	"github.com/herd-health/herd/internal/webhook"
 )
 
@@ -37,10 +38,16 @@ type serveFile struct {
 	// TrustedProxies are CIDRs of reverse proxies whose X-Forwarded-For
 	// is believed (its rightmost untrusted address is the client).
 	TrustedProxies []string `json:"trusted_proxies"`
-	// MinCount is K for what the TAXII API shares: no count under it is
-	// published (default 10). Epsilon > 0 adds Laplace noise.
+	// MinCount is K for what the TAXII API and the public /population
+	// page publish: no count under it is shown (default 10, at least 2).
+	// Epsilon > 0 adds Laplace noise to what TAXII shares.
 	MinCount int64   `json:"min_count"`
 	Epsilon  float64 `json:"epsilon"`
+	// Cohorts are the operator's named at-risk cohorts, counted on the
+	// console's cohorts page: [{"name", "expr"}], expr a cohort
+	// expression over failing checks ("firewall && os_support"). Each is
+	// checked at start.
+	Cohorts []cohortConfig `json:"cohorts"`
 
 	// Operations: rate_limits, trusted_networks, enrollment_mode,
 	// metrics_from_loopback, retention.
@@ -68,6 +75,12 @@ func loadServeFile(fs *flag.FlagSet, path string) (serveFile, error) {
 	if err := dec.Decode(&f); err != nil {
 		return f, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := checkCohorts(f.Cohorts); err != nil {
+		return f, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.MinCount != 0 && f.MinCount < 2 {
+		return f, fmt.Errorf("%s: min_count must be at least 2", path)
+	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	vals := map[string]string{
@@ -87,4 +100,42 @@ func loadServeFile(fs *flag.FlagSet, path string) (serveFile, error) {
 		}
 	}
 	return f, nil
+}
+
+// cohortConfig is one named cohort of the config file.
+type cohortConfig struct {
+	Name string `json:"name"`
+	Expr string `json:"expr"`
+}
+
+// checkCohorts refuses a cohort without a name, a name given twice and an
+// expression that does not compile.
+func checkCohorts(cs []cohortConfig) error {
+	seen := map[string]bool{}
+	for i, c := range cs {
+		name := strings.TrimSpace(c.Name)
+		if name == "" {
+			return fmt.Errorf("cohorts[%d]: a cohort needs a name", i)
+		}
+		if seen[name] {
+			return fmt.Errorf("cohorts: %q is named twice", name)
+		}
+		seen[name] = true
+		if _, err := population.CohortMasks(c.Expr); err != nil {
+			return fmt.Errorf("cohorts: %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// cohortMap is the cohorts as the console takes them (nil when none).
+func cohortMap(cs []cohortConfig) map[string]string {
+	if len(cs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(cs))
+	for _, c := range cs {
+		m[strings.TrimSpace(c.Name)] = strings.TrimSpace(c.Expr)
+	}
+	return m
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/console"
 	"github.com/herd-health/herd/internal/node"
 )
 
@@ -101,6 +102,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		GeoIPDatabase: *geoipDB,
 		MinCount:      file.MinCount,
 		Epsilon:       file.Epsilon,
+		Console:       console.Config{Cohorts: cohortMap(file.Cohorts)},
 	})
 	if err != nil {
 		ln.Close()

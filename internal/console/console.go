@@ -53,16 +53,31 @@ type FeedStatus struct {
 	// IndicatorsVersion is the live indicator set's version (0: none).
 	IndicatorsVersion int64
 	Feeds             []FeedRow
-	// Sightings counts outside sightings and the questions they raised.
-	Sightings, Questions, Confirmed int64
+	// SightingDays is the window of the sighting counts: the outside
+	// sightings seen in it, the devices they asked and the devices that
+	// confirmed.
+	SightingDays                       int
+	Sightings, DevicesAsked, Confirmed int64
 }
 
 // FeedRow is one feed's state.
 type FeedRow struct {
-	Name       string
-	Indicators int64
-	LastImport time.Time
-	LastError  string
+	Name, URL string
+	// Configured: the feed is in the serve configuration (else only its
+	// indicators or a past import are known).
+	Configured bool
+	// Indicators is how many live indicators it listed, ByType by type.
+	Indicators  int64
+	ByType      []TypeCount
+	LastImport  time.Time // last successful import
+	LastAttempt time.Time
+	LastError   string
+}
+
+// TypeCount is a count of indicators of one type.
+type TypeCount struct {
+	Type  string
+	Count int64
 }
 
 // Config configures the console. Zero values mean the defaults.

@@ -96,9 +96,13 @@ func (n *Node) RefreshFeeds(ctx context.Context) error {
 			log.Debug("feed refreshed by another node", "feed", f.Name)
 			continue
 		}
-		if err := n.refreshFeed(ctx, is, fs, client, f, s, now); err != nil {
+		err = n.refreshFeed(ctx, is, fs, client, f, s, now)
+		if err != nil {
 			log.Warn("feed refresh failed", "feed", f.Name, "err", err)
 			errs = append(errs, fmt.Errorf("feed %s: %w", f.Name, err))
+		}
+		if rerr := n.recordFeedRun(ctx, f, now, err); rerr != nil {
+			errs = append(errs, fmt.Errorf("feed %s: %w", f.Name, rerr))
 		}
 	}
 	if days := n.cfg.IndicatorExpiryDays; days > 0 {

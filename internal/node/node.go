@@ -198,6 +198,9 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Authority.IntelCacheTTL == 0 {
+		cfg.Authority.IntelCacheTTL = 2 * time.Second // read intel state every 2 s, not per check-in
+	}
 	a, err := authority.New(ctx, cfg.Authority, deps)
 	if err != nil {
 		geo.Close()
@@ -271,7 +274,14 @@ func (n *Node) openConsole(cfg Config, st store.Store) error {
 	if cc.Now == nil {
 		cc.Now = cfg.Now
 	}
-	c, err := console.New(cc, console.Deps{Store: cs, Population: &population.Service{Store: ps, Now: cfg.Now, Logger: cfg.Logger}})
+	if cc.MinCount == 0 {
+		cc.MinCount = cfg.MinCount
+	}
+	d := console.Deps{Store: cs, Population: &population.Service{Store: ps, Now: cfg.Now, Logger: cfg.Logger}}
+	if f := n.consoleFeeds(); f != nil {
+		d.Feeds = f
+	}
+	c, err := console.New(cc, d)
 	if err != nil {
 		return err
 	}

@@ -32,16 +32,7 @@ func populationDeps(ctx context.Context, cfg Config, st store.Store, deps *autho
 	nodeID := make([]byte, 16)
 	rand.Read(nodeID)
 	svc := &population.Service{Store: ps, Now: cfg.Now, Logger: cfg.Logger}
-	svc.Lease = func(ctx context.Context, slot time.Time) (bool, error) {
-		// The first node to name itself for a slot holds it: Secret
-		// stores a value once, and every caller gets the stored one.
-		name := "lease/outbreak-detection/" + slot.UTC().Format(time.RFC3339)
-		v, err := st.Secret(ctx, name, func() []byte { return nodeID })
-		if err != nil {
-			return false, err
-		}
-		return hex.EncodeToString(v) == hex.EncodeToString(nodeID), nil
-	}
+	svc.Lease = detectionLease(st, nodeID)
 	deps.Population = svc
 	noise, err := st.Secret(ctx, "taxii-noise", func() []byte {
 		b := make([]byte, 32)
@@ -54,6 +45,20 @@ func populationDeps(ctx context.Context, cfg Config, st store.Store, deps *autho
 	}
 	deps.TAXII = &taxii.Population{Stats: ps, MinCount: cfg.MinCount, Epsilon: cfg.Epsilon, Issuer: cfg.Authority.Issuer, NoiseKey: noise, Now: cfg.Now}
 	return geo, nil
+}
+
+// detectionLease is the outbreak-detection lease of the node named
+// nodeID: the first node to name itself for a slot holds it, since
+// Secret stores a value once and every caller gets the stored one.
+func detectionLease(st store.Store, nodeID []byte) func(ctx context.Context, slot time.Time) (bool, error) {
+	return func(ctx context.Context, slot time.Time) (bool, error) {
+		name := "lease/outbreak-detection/" + slot.UTC().Format(time.RFC3339)
+		v, err := st.Secret(ctx, name, func() []byte { return nodeID })
+		if err != nil {
+			return false, err
+		}
+		return hex.EncodeToString(v) == hex.EncodeToString(nodeID), nil
+	}
 }
 
 // runDetection runs outbreak detection until ctx ends.
