@@ -1,0 +1,4 @@
+package node
+
+// DetectionLease is the outbreak-detection lease, for the external tests.
+var DetectionLease = detectionLease
