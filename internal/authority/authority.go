@@ -61,6 +61,12 @@ type Config struct {
 	// StatusCacheTime is how long a node serves the same signed status
 	// list token before signing a fresh one (default 5 seconds).
 	StatusCacheTime time.Duration
+	// IntelCacheTTL is how long a node trusts what it last read of the
+	// indicator bundle version and of whether any sighting question is
+	// open or recently confirmed (intelcache.go). Zero reads both on every
+	// check-in; herd serve uses 2 seconds, so an import or a sighting made
+	// on another node or by the CLI reaches devices within that time.
+	IntelCacheTTL time.Duration
 	// TrustedProxies are CIDRs of reverse proxies in front of the
 	// authority. Only for a request from one of them is X-Forwarded-For
 	// read: its rightmost address that is not a trusted proxy is the

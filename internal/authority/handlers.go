@@ -248,12 +248,29 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	// A replay is refused here, before anything below (revocation,
-	// sighting answers) can act on it.
-	if used, err := a.store.NonceUsed(r.Context(), nonceKey); err != nil {
-		return fmt.Errorf("checking the nonce: %w", err)
-	} else if used {
-		return nonceUseError(store.ErrNonceUnknown)
+	// A replay must be refused before it can act outside the check-in's
+	// transaction: record sighting answers, revoke certificates (a
+	// contraindicated verdict) or note new audiences. Only then is the
+	// used nonce read beforehand; a check-in that does none of these
+	// writes nothing outside its transaction, so its replay is refused by
+	// the transaction alone and leaves nothing behind.
+	prechecked := false
+	refuseReplay := func() error {
+		if prechecked {
+			return nil
+		}
+		prechecked = true
+		if used, err := a.store.NonceUsed(r.Context(), nonceKey); err != nil {
+			return fmt.Errorf("checking the nonce: %w", err)
+		} else if used {
+			return nonceUseError(store.ErrNonceUnknown)
+		}
+		return nil
+	}
+	if len(st.Sightings) > 0 {
+		if err := refuseReplay(); err != nil {
+			return err
+		}
 	}
 	intel, err := a.intelBeforePolicy(r.Context(), dev.ID, &st, now)
 	if err != nil {
@@ -262,6 +279,11 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	ap, err := a.policy.Evaluate(&st, now)
 	if err != nil {
 		return fmt.Errorf("evaluating policy: %w", err)
+	}
+	if ap.Tier == health.Contraindicated {
+		if err := refuseReplay(); err != nil {
+			return err
+		}
 	}
 	resp := protocol.CheckinResponse{
 		Verdict:            ap.Tier,
@@ -281,7 +303,7 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if err := intel.respond(r.Context(), &resp, ap, st.OS, now); err != nil {
 		return err
 	}
-	if err := a.noteAudiences(r.Context(), dev, st.Audiences, now); err != nil {
+	if err := a.noteAudiences(r.Context(), dev, st.Audiences, now, refuseReplay); err != nil {
 		return err
 	}
 	events, err := a.checkinEvents(r.Context(), dev, ap, now)

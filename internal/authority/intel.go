@@ -59,6 +59,7 @@ type intelState struct {
 	secret []byte
 	full   []byte // cached full bundle
 	fullV  int64
+	cache  intelCache // intelcache.go
 }
 
 // SetIntel turns on indicator bundles and sightings; call it before
@@ -243,6 +244,8 @@ func (a *Authority) signDetached(body []byte) (string, error) {
 type intelCheckin struct {
 	a        *Authority
 	deviceID string
+	// sightings: the device's questions must be read (intelcache.go).
+	sightings bool
 }
 
 // beforePolicy records the device's sighting answers and, when its own
@@ -264,6 +267,19 @@ func (a *Authority) intelBeforePolicy(ctx context.Context, deviceID string, st *
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("recording a sighting answer: %w", err)
 		}
+		if err == nil && ans.Seen {
+			a.markSightingsActive(now)
+		}
+	}
+	// With no question open or recently confirmed anywhere (intelcache.go),
+	// a check-in without answers has nothing to read.
+	active := len(st.Sightings) > 0
+	if !active {
+		active, _ = a.sightingsActive(ctx, now)
+	}
+	ic := &intelCheckin{a: a, deviceID: deviceID, sightings: active}
+	if !active {
+		return ic, nil
 	}
 	conf, err := s.ConfirmedSince(ctx, deviceID, now.Add(-SightingHold))
 	if err != nil {
@@ -290,7 +306,7 @@ func (a *Authority) intelBeforePolicy(ctx context.Context, deviceID string, st *
 			st.Checks = append(st.Checks, res)
 		}
 	}
-	return &intelCheckin{a: a, deviceID: deviceID}, nil
+	return ic, nil
 }
 
 // respond adds the bundle offer, open questions and a signed notice to
@@ -300,7 +316,7 @@ func (ic *intelCheckin) respond(ctx context.Context, resp *protocol.CheckinRespo
 		return nil
 	}
 	a, s := ic.a, ic.a.intelS.store
-	v, err := s.IndicatorsVersion(ctx)
+	v, err := a.indicatorsVersion(ctx, now)
 	if err != nil {
 		return fmt.Errorf("indicator version: %w", err)
 	}
@@ -312,9 +328,12 @@ func (ic *intelCheckin) respond(ctx context.Context, resp *protocol.CheckinRespo
 		}
 		resp.Indicators = &protocol.IndicatorsOffer{Version: v, URI: a.indicatorsURI(), Token: tok, ExpiresAt: exp}
 	}
-	qs, err := s.OpenQuestions(ctx, ic.deviceID)
-	if err != nil {
-		return fmt.Errorf("open questions: %w", err)
+	var qs []store.Question
+	if ic.sightings {
+		qs, err = s.OpenQuestions(ctx, ic.deviceID)
+		if err != nil {
+			return fmt.Errorf("open questions: %w", err)
+		}
 	}
 	for _, q := range qs {
 		resp.Questions = append(resp.Questions, protocol.SightingQuestion{ID: q.ID, C2: q.C2, Family: q.Family, Around: q.SeenAt, WindowSeconds: int64(q.Window / time.Second)})

@@ -311,8 +311,9 @@ func (a *Authority) afterCheckin(ap policy.Appraisal, events int) {
 
 // noteAudiences records which audiences the device uses (once per node),
 // before its check-in is recorded, so relying parties it asks for now
-// are told if this very check-in turns it contraindicated.
-func (a *Authority) noteAudiences(ctx context.Context, dev store.Device, audiences []string, now time.Time) error {
+// are told if this very check-in turns it contraindicated. before runs
+// first when there is something to record.
+func (a *Authority) noteAudiences(ctx context.Context, dev store.Device, audiences []string, now time.Time, before func() error) error {
 	if a.ops.store == nil {
 		return nil
 	}
@@ -324,6 +325,9 @@ func (a *Authority) noteAudiences(ctx context.Context, dev store.Device, audienc
 		}
 	}
 	if len(fresh) > 0 {
+		if err := before(); err != nil {
+			return err
+		}
 		if err := a.ops.store.RecordAudiences(ctx, dev.ID, fresh, now); err != nil {
 			return err
 		}
