@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -126,7 +127,7 @@ func (a *Authority) readBody(w http.ResponseWriter, r *http.Request) ([]byte, er
 }
 
 func decodeJSON(b []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, "malformed_json", "the body is not the expected JSON: %v", err)
