@@ -24,6 +24,7 @@ import (
 	"github.com/herd-health/herd/healthcert"
 	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/console"
+	"github.com/herd-health/herd/internal/intel"
 	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/protocol"
 	"github.com/herd-health/herd/internal/store"
@@ -306,6 +307,32 @@ func TestBrowserConsole(t *testing.T) {
 	if !sawShow {
 		t.Errorf("opening a device was not audited: %+v", log)
 	}
+
+	// The feeds page: a feed imported as `herd intel import` does, one
+	// that failed, and the indicator counts by type.
+	feed := "# Feodo Tracker\n\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n" +
+		"\"2026-11-01 10:00:00\",\"192.0.2.1\",\"443\",\"online\",\"2026-11-30\",\"QakBot\"\n" +
+		"\"2026-11-01 10:00:00\",\"192.0.2.2\",\"8080\",\"online\",\"2026-11-30\",\"Emotet\"\n"
+	now := time.Now()
+	if _, _, err := intel.Load(t.Context(), s.n.Store.(store.Intel), strings.NewReader(feed), "ipblocklist.csv", intel.Options{Source: "feodo"}, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	fr := s.n.Store.(store.FeedReports)
+	fr.RecordFeedRun(t.Context(), store.FeedRun{Name: "feodo", URL: "https://feodotracker.abuse.ch/downloads/ipblocklist.csv", At: now})
+	fr.RecordFeedRun(t.Context(), store.FeedRun{Name: "urlhaus", URL: "https://urlhaus.abuse.ch/downloads/csv_recent/", At: now, Err: "GET https://urlhaus.abuse.ch/downloads/csv_recent/: HTTP 503 Service Unavailable"})
+	var feodoCount string
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/console/feeds"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-feed="feodo"]`)),
+		into(chromedp.Text(chromedp.CSS(`tr[data-feed="feodo"] td[data-col="indicators"]`)), &feodoCount),
+		into(chromedp.FullScreenshot(100), &shot),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if feodoCount != "2" {
+		t.Errorf("feodo's indicators on the feeds page = %q, want 2", feodoCount)
+	}
+	os.WriteFile(screenshotPath(t, "console-feeds.png"), shot, 0o644)
 
 	// Log out: the console asks for a sign-in again.
 	var loc string
