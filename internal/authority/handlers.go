@@ -229,7 +229,7 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var st health.Statement
-	if err := decodeJSON(jws.Payload, &st); err != nil {
+	if err := decodeStatement(jws.Payload, &st); err != nil {
 		return err
 	}
 	if err := st.Validate(); err != nil {
