@@ -12,7 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -57,6 +60,9 @@ type Policy struct {
 	file     File
 	required map[health.CheckID]cel.Program
 	tiers    []compiledTier
+	// reqCache maps a deviceKey to its requiredSet (requiredFor).
+	reqCache  sync.Map
+	reqCached atomic.Int64
 }
 
 type compiledTier struct {
@@ -177,18 +183,12 @@ func (p *Policy) Evaluate(s *health.Statement, now time.Time) (Appraisal, error)
 		"indicators_version": s.IndicatorsVersion,
 	}
 	vars := map[string]any{"device": device}
-	required := map[health.CheckID]bool{}
-	for id, prg := range p.required {
-		out, _, err := prg.Eval(vars)
-		if err != nil {
-			return a, fmt.Errorf("policy %s: required[%s]: %w", a.PolicyID, id, err)
-		}
-		if out.Value() == true {
-			required[id] = true
-			a.Required = append(a.Required, id)
-		}
+	req, err := p.requiredFor(s, vars)
+	if err != nil {
+		return a, fmt.Errorf("policy %s: %w", a.PolicyID, err)
 	}
-	sort.Slice(a.Required, func(i, j int) bool { return a.Required[i] < a.Required[j] })
+	required := req.set
+	a.Required = slices.Clone(req.ids)
 
 	if !s.CollectedAt.IsZero() && now.Sub(s.CollectedAt) > 24*time.Hour {
 		a.Tier = health.None
@@ -228,6 +228,50 @@ func (p *Policy) Evaluate(s *health.Statement, now time.Time) (Appraisal, error)
 	}
 	a.Tier = health.None
 	return a, nil
+}
+
+// requiredSet is the outcome of the `required` rules for one device.
+type requiredSet struct {
+	ids []health.CheckID // sorted
+	set map[health.CheckID]bool
+}
+
+// deviceKey is everything the `required` rules can read: `device`.
+type deviceKey struct {
+	os, osVersion, agent string
+	indicators           int64
+}
+
+// maxRequiredCache bounds the remembered devices' shapes; past it, rules
+// are evaluated each time.
+const maxRequiredCache = 4096
+
+// requiredFor evaluates the `required` rules for s's device, or returns
+// their remembered outcome: they read only `device`, so the outcome is a
+// function of its four fields, and the cache keeps Evaluate pure.
+func (p *Policy) requiredFor(s *health.Statement, vars map[string]any) (requiredSet, error) {
+	k := deviceKey{s.OS, s.OSVersion, s.AgentVersion, s.IndicatorsVersion}
+	if v, ok := p.reqCache.Load(k); ok {
+		return v.(requiredSet), nil
+	}
+	r := requiredSet{set: map[health.CheckID]bool{}}
+	for id, prg := range p.required {
+		out, _, err := prg.Eval(vars)
+		if err != nil {
+			return r, fmt.Errorf("required[%s]: %w", id, err)
+		}
+		if out.Value() == true {
+			r.set[id] = true
+			r.ids = append(r.ids, id)
+		}
+	}
+	sort.Slice(r.ids, func(i, j int) bool { return r.ids[i] < r.ids[j] })
+	if p.reqCached.Load() < maxRequiredCache {
+		if _, loaded := p.reqCache.LoadOrStore(k, r); !loaded {
+			p.reqCached.Add(1)
+		}
+	}
+	return r, nil
 }
 
 func reported(s *health.Statement, id health.CheckID) bool {
