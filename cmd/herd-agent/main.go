@@ -154,6 +154,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		src = source.NewReplay(snap)
 	}
 	a := newAgent(*f.dir, src, nil)
+	loadIndicators(a, "check", stderr)
 	outcomes := a.RunChecks(ctx)
 	report := health.Report{
 		OS:          src.OS(),
@@ -178,6 +179,14 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "%s (%s %s)\n\n", title, report.OS, report.OSVersion)
 	agent.PrintResults(stdout, report.Checks, lang)
 	return 0
+}
+
+// loadIndicators loads the indicator bundle the agent downloaded and
+// verified, as run does; a bundle that does not verify is never used.
+func loadIndicators(a *agent.Agent, cmd string, stderr io.Writer) {
+	if err := a.LoadIndicators(); err != nil {
+		fmt.Fprintf(stderr, "herd-agent %s: the kept indicator bundle is not used: %v\n", cmd, err)
+	}
 }
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -430,7 +439,9 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// The checks first, so what they read is kept as they read it (some
 	// read only a file's head); then every probe they did not reach on
 	// this run, so support sees it too.
-	checks.RunAll(ctx, rec, list, checks.Env{})
+	a := newAgent(*f.dir, rec, nil)
+	loadIndicators(a, "collect", stderr)
+	checks.RunAll(ctx, rec, list, a.Env)
 	for _, p := range checks.AllProbes(list, rec.OS()) {
 		rec.ReadProbe(ctx, p.Probe)
 	}

@@ -27,11 +27,12 @@ import (
 
 // Files the agent keeps beside its state.
 const (
-	indicatorsFile = "indicators.bin" // the verified bundle, Encode form
-	jwksFile       = "jwks.json"      // the authority's keys
-	historyFile    = "endpoints.json" // remote endpoints seen; never sent
-	questionsFile  = "questions.json" // sighting questions to answer
-	noticeFile     = "notice.json"    // the last verified notice
+	indicatorsFile     = "indicators.bin"  // the verified bundle, Encode form
+	indicatorsSealFile = "indicators.seal" // device-key signature over it
+	jwksFile           = "jwks.json"       // the authority's keys
+	historyFile        = "endpoints.json"  // remote endpoints seen; never sent
+	questionsFile      = "questions.json"  // sighting questions to answer
+	noticeFile         = "notice.json"     // the last verified notice
 )
 
 // MaxBundleBytes bounds a downloaded indicator bundle.
@@ -45,7 +46,10 @@ const (
 )
 
 // LoadIndicators loads the bundle kept in the state directory into
-// Env.Indicators; no bundle is not an error.
+// Env.Indicators; no bundle is not an error. Only a bundle sealed by this
+// agent after it verified the authority's signature is loaded: the seal
+// is an Ed25519 signature by the device key over the kept bytes, so a
+// file dropped into the state directory by anything else is refused.
 func (a *Agent) LoadIndicators() error {
 	b, err := os.ReadFile(a.Store.path(indicatorsFile))
 	if errors.Is(err, os.ErrNotExist) {
@@ -54,11 +58,40 @@ func (a *Agent) LoadIndicators() error {
 	if err != nil {
 		return err
 	}
+	seal, err := os.ReadFile(a.Store.path(indicatorsSealFile))
+	if err != nil {
+		return fmt.Errorf("%s is not sealed by this agent: %w", indicatorsFile, err)
+	}
+	key, err := a.Store.LoadKey()
+	if err != nil {
+		return fmt.Errorf("device key: %w", err)
+	}
+	if !ed25519.Verify(key.Public().(ed25519.PublicKey), b, seal) {
+		return fmt.Errorf("%s does not match its seal; it is ignored until the next download", indicatorsFile)
+	}
 	s, err := indicators.Decode(b)
 	if err != nil {
 		return fmt.Errorf("%s: %w", indicatorsFile, err)
 	}
 	a.Env.Indicators = s
+	return nil
+}
+
+// KeepIndicators keeps a verified bundle in the state directory, sealed
+// with the device key, and loads it.
+func (a *Agent) KeepIndicators(set *indicators.Set) error {
+	key, err := a.Store.LoadKey()
+	if err != nil {
+		return fmt.Errorf("device key: %w", err)
+	}
+	b := set.Encode()
+	if err := a.Store.writeFile(indicatorsFile, b); err != nil {
+		return err
+	}
+	if err := a.Store.writeFile(indicatorsSealFile, ed25519.Sign(key, b)); err != nil {
+		return err
+	}
+	a.Env.Indicators = set
 	return nil
 }
 
@@ -165,10 +198,9 @@ func (a *Agent) fetchIndicators(ctx context.Context, st *State, offer *protocol.
 	} else if set, err = indicators.Decode(body); err != nil {
 		return err
 	}
-	if err := a.Store.writeFile(indicatorsFile, set.Encode()); err != nil {
+	if err := a.KeepIndicators(set); err != nil {
 		return err
 	}
-	a.Env.Indicators = set
 	a.log().Info("indicator bundle updated", "version", set.Version(), "entries", set.Len())
 	return nil
 }
