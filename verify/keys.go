@@ -143,14 +143,21 @@ func (s *keySource) fetch(ctx context.Context) (healthcert.KeySet, error) {
 }
 
 // parseKeySet reads a JWKS document; from names it in errors.
+// An empty from adds nothing (healthcert's errors already say "key set").
 func parseKeySet(b []byte, from string) (healthcert.KeySet, error) {
+	wrap := func(err error) error {
+		if from == "" {
+			return fmt.Errorf("%w: %v", ErrKeySet, err)
+		}
+		return fmt.Errorf("%w: %s: %v", ErrKeySet, from, err)
+	}
 	jwks, err := healthcert.ParseJWKS(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrKeySet, from, err)
+		return nil, wrap(err)
 	}
 	ks, err := jwks.KeySet()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrKeySet, from, err)
+		return nil, wrap(err)
 	}
 	return ks, nil
 }
@@ -160,5 +167,5 @@ func parseKeySet(b []byte, from string) (healthcert.KeySet, error) {
 // types are skipped; a set with no usable key is an error wrapping
 // ErrKeySet.
 func ParseKeySet(jwks []byte) (healthcert.KeySet, error) {
-	return parseKeySet(jwks, "key set")
+	return parseKeySet(jwks, "")
 }

@@ -13,18 +13,24 @@ import (
 )
 
 const adminUsage = `usage:
-  herd admin token create --db DSN --name NAME
-  herd admin token list --db DSN
-  herd admin token revoke --db DSN --name NAME
-  herd admin enrollment-token create --db DSN --name NAME [--single-use] [--ttl 24h]
-  herd admin enrollment-token list --db DSN
-  herd admin enrollment-token revoke --db DSN --name NAME
-  herd admin user create --db DSN --name NAME   (console account; password from stdin or a prompt)
+  herd admin token create [--db DSN] --name NAME
+  herd admin token list [--db DSN]
+  herd admin token revoke [--db DSN] --name NAME
+  herd admin enrollment-token create [--db DSN] --name NAME [--single-use] [--ttl DURATION]
+  herd admin enrollment-token list [--db DSN]
+  herd admin enrollment-token revoke [--db DSN] --name NAME
+  herd admin user create [--db DSN] --name NAME   (console account; password from stdin or a prompt)
+
+--db defaults to the SQLite database in the data directory. An enrollment
+token never expires unless --ttl gives it a lifetime (e.g. --ttl 72h).
 `
 
 // runAdmin manages admin API tokens and enrollment tokens in the store.
 // Tokens are printed once, at creation; only their hashes are kept.
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if code, done := usageFor(args, []string{"token", "enrollment-token", "user"}, adminUsage, stdout, stderr); done {
+		return code
+	}
 	if len(args) < 2 {
 		fmt.Fprint(stderr, adminUsage)
 		return 2
@@ -36,7 +42,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fs.StringVar(&name, "name", "", "token or user name")
 		if kind == "enrollment-token" && verb == "create" {
 			fs.BoolVar(&single, "single-use", false, "the token enrolls one device only")
-			fs.StringVar(&ttl, "ttl", "", "the token expires after this long (e.g. 72h); default never")
+			fs.StringVar(&ttl, "ttl", "", "the token expires after this long (e.g. 72h); default: never expires")
 		}
 	})
 	if st == nil {

@@ -96,7 +96,7 @@ func loadServeFile(fs *flag.FlagSet, path string) (serveFile, error) {
 			continue
 		}
 		if err := fs.Set(name, v); err != nil {
-			return f, fmt.Errorf("%s: %s: %w", path, strings.ReplaceAll(name, "-", "_"), err)
+			return f, fmt.Errorf("%s: %s: invalid value %q (%v)", path, strings.ReplaceAll(name, "-", "_"), v, err)
 		}
 	}
 	return f, nil

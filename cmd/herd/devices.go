@@ -14,16 +14,18 @@ import (
 )
 
 const devicesUsage = `usage:
-  herd devices list --db DSN [--prefix P] [--verdict V] [--after ID] [--limit N]
-  herd devices show --db DSN --id ID [--history N]
-  herd devices delete --db DSN --id ID
+  herd devices list [--db DSN] [--prefix P] [--verdict V] [--after ID] [--limit N]
+  herd devices show [--db DSN] --id ID [--history N]
+  herd devices delete [--db DSN] --id ID
+
+--db defaults to the SQLite database in the data directory; --verdict is
+one of affirming, warning, contraindicated, none.
 `
 
 // runDevices lists, shows and deletes enrolled devices.
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) < 1 {
-		fmt.Fprint(stderr, devicesUsage)
-		return 2
+	if code, done := usageFor(args, []string{"list", "show", "delete"}, devicesUsage, stdout, stderr); done {
+		return code
 	}
 	verb := args[0]
 	var (
@@ -42,6 +44,10 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return code
 	}
 	defer st.Close()
+	if verdict != "" && !knownVerdict(health.Tier(verdict)) {
+		fmt.Fprintf(stderr, "herd devices %s: --verdict %q is not one of affirming, warning, contraindicated, none\n", verb, verdict)
+		return 2
+	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "herd devices %s: %v\n", verb, err)
 		return 1
@@ -124,4 +130,12 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+func knownVerdict(v health.Tier) bool {
+	switch v {
+	case health.Affirming, health.Warning, health.Contraindicated, health.None:
+		return true
+	}
+	return false
 }

@@ -8,18 +8,12 @@ import (
 	"io"
 	"time"
 
-	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/population"
 	"github.com/herd-health/herd/internal/store"
-	"github.com/herd-health/herd/internal/store/storeopen"
 )
 
 func openPopulation(ctx context.Context, db string) (population.Store, func() error, error) {
-	dsn, err := node.Config{DSN: db}.StoreDSN()
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := storeopen.Open(ctx, dsn)
+	st, err := openExisting(ctx, db, "")
 	if err != nil {
 		return nil, nil, err
 	}

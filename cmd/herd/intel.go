@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/herd-health/herd/internal/intel"
-	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/store"
-	"github.com/herd-health/herd/internal/store/storeopen"
 )
 
 // intelNow is the time imports are made at (STIX valid_until is compared
@@ -55,12 +53,7 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "herd intel import: name at least one FILE or URL")
 		return 2
 	}
-	dsn, err := node.Config{DSN: *db}.StoreDSN()
-	if err != nil {
-		fmt.Fprintf(stderr, "herd intel import: %v\n", err)
-		return 1
-	}
-	st, err := storeopen.Open(ctx, dsn)
+	st, err := openExisting(ctx, *db, "")
 	if err != nil {
 		fmt.Fprintf(stderr, "herd intel import: %v\n", err)
 		return 1

@@ -13,7 +13,6 @@ import (
 	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/store"
-	"github.com/herd-health/herd/internal/store/storeopen"
 )
 
 const keysUsage = `usage: herd keys rotate [--db DSN] [--alg EdDSA|ES256] [--kek-file FILE]
@@ -48,15 +47,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "herd keys %s: %v\n", sub, err)
 		return 1
 	}
-	dsn, err := node.Config{DSN: *db, DataDir: *dataDir}.StoreDSN()
-	if err != nil {
-		return fail(err)
-	}
 	kek, _, err := keyring.LoadKEK(kekPath(*kekFile, *dataDir), false)
 	if err != nil {
 		return fail(err)
 	}
-	st, err := storeopen.Open(ctx, dsn)
+	st, err := openExisting(ctx, *db, *dataDir)
 	if err != nil {
 		return fail(err)
 	}
@@ -129,12 +124,7 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "usage: herd revoke [--db DSN] --device ID [--reason TEXT]")
 		return 2
 	}
-	dsn, err := node.Config{DSN: *db}.StoreDSN()
-	if err != nil {
-		fmt.Fprintf(stderr, "herd revoke: %v\n", err)
-		return 1
-	}
-	st, err := storeopen.Open(ctx, dsn)
+	st, err := openExisting(ctx, *db, "")
 	if err != nil {
 		fmt.Fprintf(stderr, "herd revoke: %v\n", err)
 		return 1
@@ -146,7 +136,7 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	if _, err := st.Device(ctx, *device); err != nil {
-		fmt.Fprintf(stderr, "herd revoke: device %s: %v\n", *device, err)
+		fmt.Fprintf(stderr, "herd revoke: %v\n", err) // the store names the device
 		return 1
 	}
 	revoked, err := sl.RevokeDevice(ctx, *device, *reason, time.Now())

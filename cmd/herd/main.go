@@ -47,8 +47,12 @@ var commands = []command{
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: herd COMMAND [flags]")
 	fmt.Fprintln(w, "\ncommands:")
+	width := 0
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.usage)
 	}
 	fmt.Fprintln(w, "\nRun 'herd COMMAND -h' for a command's flags.")
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os/user"
 	"time"
 
+	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/store"
 	"github.com/herd-health/herd/internal/store/storeopen"
 )
@@ -19,10 +21,7 @@ type opsStore interface {
 }
 
 func openOps(ctx context.Context, dsn string) (opsStore, error) {
-	if dsn == "" {
-		return nil, fmt.Errorf("--db is required (sqlite:PATH or postgres://…)")
-	}
-	st, err := storeopen.Open(ctx, dsn)
+	st, err := openExisting(ctx, dsn, "")
 	if err != nil {
 		return nil, err
 	}
@@ -32,6 +31,20 @@ func openOps(ctx context.Context, dsn string) (opsStore, error) {
 		return nil, fmt.Errorf("this store does not support operator commands")
 	}
 	return o, nil
+}
+
+// dbFlagUsage documents every command's --db flag.
+const dbFlagUsage = "store: sqlite:PATH or postgres://… (default SQLite in the data directory)"
+
+// openExisting opens the store that db names, or the data directory's
+// SQLite database when db is empty. It never creates one: only `herd
+// serve` (and `herd demo`) make a new database.
+func openExisting(ctx context.Context, db, dataDir string) (store.Store, error) {
+	dsn, err := node.Config{DSN: db, DataDir: dataDir}.StoreDSN()
+	if err != nil {
+		return nil, err
+	}
+	return storeopen.OpenWith(ctx, dsn, storeopen.Options{Existing: true})
 }
 
 // cliActor names the operator of a command-line action in the audit log.
@@ -46,11 +59,14 @@ func cliActor() string {
 func subcommand(ctx context.Context, name string, args []string, stderr io.Writer, define func(fs *flag.FlagSet)) (opsStore, *flag.FlagSet, int) {
 	fs := flag.NewFlagSet("herd "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", "", "store: sqlite:PATH or postgres://…")
+	db := fs.String("db", "", dbFlagUsage)
 	if define != nil {
 		define(fs)
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, 0
+		}
 		return nil, nil, 2
 	}
 	st, err := openOps(ctx, *db)
@@ -64,4 +80,26 @@ func subcommand(ctx context.Context, name string, args []string, stderr io.Write
 // auditCLI records a command-line operator action.
 func auditCLI(ctx context.Context, st opsStore, action, target string) error {
 	return st.AppendAudit(ctx, store.AuditEntry{At: time.Now().UTC(), Actor: cliActor(), Action: action, Target: target, SourceIP: "local"})
+}
+
+// usageFor answers a command given no verb or asking for help: usage on
+// stdout with 0 for -h, --help or help; on stderr with 2 when the verb is
+// missing or not one of verbs. ok is false when the verb is fine.
+func usageFor(args []string, verbs []string, usage string, stdout, stderr io.Writer) (code int, ok bool) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2, true
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0, true
+	}
+	for _, v := range verbs {
+		if args[0] == v {
+			return 0, false
+		}
+	}
+	fmt.Fprintf(stderr, "unknown subcommand %q\n%s", args[0], usage)
+	return 2, true
 }

@@ -16,9 +16,8 @@ const partnerPrefix = "herd_partner_"
 
 // runPartners manages the sharing partners who read the TAXII API.
 func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) < 1 || args[0] != "add" {
-		fmt.Fprintln(stderr, "usage: herd partners add --db DSN --name NAME")
-		return 2
+	if code, done := usageFor(args, []string{"add"}, "usage: herd partners add [--db DSN] --name NAME\n", stdout, stderr); done {
+		return code
 	}
 	var name string
 	st, _, code := subcommand(ctx, "partners add", args[1:], stderr, func(fs *flag.FlagSet) {

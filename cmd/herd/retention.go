@@ -13,9 +13,8 @@ import (
 
 // runRetention runs the retention job once: herd retention run --db DSN.
 func runRetention(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) < 1 || args[0] != "run" {
-		fmt.Fprintln(stderr, "usage: herd retention run --db DSN [--source-address-days 30] [--history-days 0]")
-		return 2
+	if code, done := usageFor(args, []string{"run"}, "usage: herd retention run [--db DSN] [--source-address-days 30] [--history-days 0]\n", stdout, stderr); done {
+		return code
 	}
 	var c retention.Config
 	st, _, code := subcommand(ctx, "retention run", args[1:], stderr, func(fs *flag.FlagSet) {

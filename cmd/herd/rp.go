@@ -12,16 +12,19 @@ import (
 )
 
 const rpUsage = `usage:
-  herd rp add --db DSN --audience AUD --webhook URL
-  herd rp list --db DSN
-  herd rp remove --db DSN --audience AUD
+  herd rp add [--db DSN] --audience AUD [--webhook URL]
+  herd rp list [--db DSN]
+  herd rp remove [--db DSN] --audience AUD
+
+--db defaults to the SQLite database in the data directory. --webhook is
+the relying party's webhook_url: https, or http to a loopback address only
+(the serve config's allow_insecure_webhooks lifts that for the server).
 `
 
 // runRP registers relying parties and their webhooks.
 func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) < 1 {
-		fmt.Fprint(stderr, rpUsage)
-		return 2
+	if code, done := usageFor(args, []string{"add", "list", "remove"}, rpUsage, stdout, stderr); done {
+		return code
 	}
 	verb := args[0]
 	var aud, hook string

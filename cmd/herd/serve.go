@@ -67,6 +67,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 	}
+	if _, _, err := net.SplitHostPort(*addr); err != nil {
+		fmt.Fprintf(stderr, "herd serve: --addr %q is not a valid address: give HOST:PORT, e.g. 127.0.0.1:8080 (%v)\n", *addr, err)
+		return 2
+	}
+	if *lifetime <= 0 {
+		fmt.Fprintf(stderr, "herd serve: --cert-lifetime %s is out of range: give a positive duration such as 4h\n", *lifetime)
+		return 2
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprintln(stderr, "herd serve: --tls-cert and --tls-key go together")
 		return 2

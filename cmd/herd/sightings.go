@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/herd-health/herd/internal/intel"
-	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/store"
-	"github.com/herd-health/herd/internal/store/storeopen"
 )
 
 // sightingsImportResult is `herd sightings import --json`'s output.
@@ -53,12 +51,7 @@ func runSightings(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	defer f.Close()
-	dsn, err := node.Config{DSN: *db}.StoreDSN()
-	if err != nil {
-		fmt.Fprintf(stderr, "herd sightings import: %v\n", err)
-		return 1
-	}
-	st, err := storeopen.Open(ctx, dsn)
+	st, err := openExisting(ctx, *db, "")
 	if err != nil {
 		fmt.Fprintf(stderr, "herd sightings import: %v\n", err)
 		return 1

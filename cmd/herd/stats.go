@@ -8,8 +8,6 @@ import (
 	"io"
 
 	"github.com/herd-health/herd/health"
-	"github.com/herd-health/herd/internal/node"
-	"github.com/herd-health/herd/internal/store/storeopen"
 )
 
 func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -20,12 +18,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	dsn, err := node.Config{DSN: *db}.StoreDSN()
-	if err != nil {
-		fmt.Fprintf(stderr, "herd stats: %v\n", err)
-		return 1
-	}
-	st, err := storeopen.Open(ctx, dsn)
+	st, err := openExisting(ctx, *db, "")
 	if err != nil {
 		fmt.Fprintf(stderr, "herd stats: %v\n", err)
 		return 1

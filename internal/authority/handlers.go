@@ -87,9 +87,7 @@ func (a *Authority) routes() {
 	a.routesIntel(m)
 	a.routesOperations(m)
 	a.routesPopulation(m)
-	m.HandleFunc("/", a.serve(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)
-	}))
+	m.HandleFunc("/", a.serve(a.notFound(m)))
 	a.mux = m
 }
 

@@ -260,6 +260,9 @@ func (a *Authority) checkEnrollment(ctx context.Context, token string) error {
 			return fmt.Errorf("checking the enrollment token: %w", err)
 		}
 	}
+	if token == "" {
+		return errorf(http.StatusForbidden, "enrollment_token", "this authority requires an enrollment token and none was given; ask the fleet's operator for one")
+	}
 	return errorf(http.StatusForbidden, "enrollment_token", "this authority needs a valid enrollment token (unknown, revoked, expired or already used); ask the fleet's operator for one")
 }
 

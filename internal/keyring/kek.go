@@ -179,3 +179,18 @@ func LoadKEK(path string, create bool) (kek []byte, created bool, err error) {
 	}
 	return kek, true, nil
 }
+
+// HasSealedKeys reports whether ks holds any signing key sealed with a
+// key-encryption key: such a store must never be given a new KEK.
+func HasSealedKeys(ctx context.Context, ks store.Keys) (bool, error) {
+	list, err := ks.SigningKeys(ctx)
+	if err != nil {
+		return false, fmt.Errorf("keyring: %w", err)
+	}
+	for _, k := range list {
+		if bytes.HasPrefix(k.Private, sealedPrefix) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -90,7 +90,9 @@ func DefaultDataDir() string {
 	return ".herd"
 }
 
-// DSN returns the store DSN the configuration names.
+// StoreDSN returns the store DSN the configuration names. It creates
+// nothing: Open makes the data directory, other commands open an
+// existing store only.
 func (c Config) StoreDSN() (string, error) {
 	if c.DSN != "" {
 		return c.DSN, nil
@@ -98,9 +100,6 @@ func (c Config) StoreDSN() (string, error) {
 	dir := c.DataDir
 	if dir == "" {
 		dir = DefaultDataDir()
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("data directory: %w", err)
 	}
 	return "sqlite:" + filepath.Join(dir, "herd.db"), nil
 }
@@ -142,6 +141,12 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.DSN == "" {
+		dir := filepath.Dir(strings.TrimPrefix(dsn, "sqlite:"))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory %s: %w", dir, err)
+		}
+	}
 	st, err := storeopen.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
@@ -171,12 +176,7 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if kek == nil {
 		var created bool
 		var err error
-		if cfg.KEKFile != "" {
-			if err := os.MkdirAll(filepath.Dir(cfg.KEKFile), 0o700); err != nil {
-				return nil, fmt.Errorf("key-encryption key: %w", err)
-			}
-		}
-		if kek, created, err = keyring.LoadKEK(cfg.KEKFile, cfg.KEKFile != ""); err != nil {
+		if kek, err = loadOrMakeKEK(ctx, cfg.KEKFile, st, &created); err != nil {
 			return nil, err
 		}
 		if created && cfg.Logger != nil {
@@ -215,6 +215,29 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// loadOrMakeKEK finds the key-encryption key (HERD_KEK or path). Only a
+// store that holds no sealed signing key gets a new one written to path:
+// a store whose keys are sealed under a KEK that cannot be found fails
+// with an error naming where it was looked for, and nothing is written.
+func loadOrMakeKEK(ctx context.Context, path string, st store.Keys, created *bool) ([]byte, error) {
+	kek, _, err := keyring.LoadKEK(path, false)
+	if err != nil || kek != nil || path == "" {
+		return kek, err
+	}
+	sealed, err := keyring.HasSealedKeys(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if sealed {
+		return nil, fmt.Errorf("the store's signing keys are sealed with a key-encryption key, but there is none at %s and %s is unset: restore that file or set %s (a new key would not open them)", path, keyring.KEKEnv, keyring.KEKEnv)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	kek, *created, err = keyring.LoadKEK(path, true)
+	return kek, err
 }
 
 // Close closes the store and the GeoIP database.
