@@ -45,6 +45,7 @@ var commands = []command{
 	{"enroll", "enroll this device with a health authority: enroll URL", runEnroll},
 	{"run", "check in on a schedule and serve certificates on the loopback endpoint", runRun},
 	{"trust", "get certificates for a relying party: trust --audience AUD [--origin ORIGIN]", runTrust},
+	{"untrust", "stop getting certificates for a relying party: untrust --audience AUD", runUntrust},
 	{"collect", "record what the checks read as a snapshot (for support)", runCollect},
 	{"probes", "list everything each check reads", runProbes},
 	{"install", "install and start the agent as a system service: install [--root DIR] [--authority URL]", runInstall},
@@ -197,19 +198,35 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	a := newAgent(*f.dir, source.NewLive(), nil)
-	st, err := a.Store.LoadState()
-	if err != nil {
-		fmt.Fprintf(stderr, "herd-agent status: %v\n", err)
+	fail := func(err error) int {
+		if *asJSON {
+			code := "error"
+			if errors.Is(err, agent.ErrNotEnrolled) {
+				code = "not_enrolled"
+			}
+			writeJSON(stdout, map[string]any{"error": err.Error(), "code": code})
+		} else {
+			fmt.Fprintf(stderr, "herd-agent status: %v\n", err)
+		}
 		return 1
 	}
+	st, err := a.Store.LoadState()
+	if err != nil {
+		return fail(err)
+	}
+	cerr := a.Store.LoadCheckinError()
 	last, err := a.Store.LoadLast()
 	if errors.Is(err, fs.ErrNotExist) {
+		if *asJSON {
+			writeJSON(stdout, map[string]any{"authority": st.Authority, "device_id": st.DeviceID, "checked_at": nil, "last_error": cerr})
+			return 0
+		}
 		fmt.Fprintf(stdout, "%s %s\n", i18n.T("Enrolled with", "已注册到").In(lang), st.Authority)
+		printCheckinError(stdout, cerr, lang)
 		fmt.Fprintln(stdout, i18n.T("No check-in yet: run `herd-agent run`.", "尚未签到：请运行 `herd-agent run`。").In(lang))
 		return 0
 	} else if err != nil {
-		fmt.Fprintf(stderr, "herd-agent status: %v\n", err)
-		return 1
+		return fail(err)
 	}
 	// Only a notice whose signature verifies against the authority's
 	// keys, for this device and unexpired, is shown.
@@ -219,14 +236,12 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	notice, _ := a.NoticeFor(goos, lang)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		enc.Encode(map[string]any{
+		writeJSON(stdout, map[string]any{
 			"authority": st.Authority, "device_id": st.DeviceID, "checked_at": last.CheckedAt,
 			"verdict": last.Response.Verdict, "policy_id": last.Response.PolicyID,
-			"findings": last.Response.Findings, "certificates": certSummary(last),
+			"findings": last.Response.Findings, "certificates": certSummary(a, last),
 			"checks": withLearnMore(checks.Render(last.Outcomes, lang), st.Authority), "notice": notice,
+			"last_error": cerr,
 		})
 		return 0
 	}
@@ -234,26 +249,49 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		agent.PrintNotice(stdout, notice, lang)
 	}
 	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Authority:", "健康机构：").In(lang), st.Authority)
-	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Last check-in:", "上次签到：").In(lang), last.CheckedAt.Local().Format(time.RFC1123))
+	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Last check-in:", "上次签到：").In(lang), agent.FormatTime(last.CheckedAt))
+	printCheckinError(stdout, cerr, lang)
 	fmt.Fprintf(stdout, "%s %s\n\n", i18n.T("Verdict:", "结论：").In(lang), agent.VerdictText(last.Response.Verdict).In(lang))
 	agent.PrintResults(stdout, checks.Render(last.Outcomes, lang), lang)
 	printLearnMore(stdout, checks.Render(last.Outcomes, lang), st.Authority, lang)
 	if len(last.Response.Certificates) > 0 {
 		fmt.Fprintln(stdout)
 		for _, c := range last.Response.Certificates {
+			state := i18n.T("valid until", "有效期至")
+			switch a.CertificateState(c) {
+			case agent.CertRevoked:
+				state = i18n.T("revoked by the authority; it was to expire", "已被认证机构吊销；原到期时间")
+			case agent.CertExpired:
+				state = i18n.T("expired", "已过期")
+			}
 			fmt.Fprintf(stdout, "%s %s%s%s %s\n", i18n.T("Certificate for", "证书用于").In(lang), c.Audience,
-				i18n.T(", ", "，").In(lang), i18n.T("valid until", "有效期至").In(lang), c.ExpiresAt.Local().Format(time.RFC1123))
+				i18n.T(", ", "，").In(lang), state.In(lang), agent.FormatTime(c.ExpiresAt))
 		}
 	}
 	return 0
 }
 
-func certSummary(l *agent.Last) []map[string]any {
+func certSummary(a *agent.Agent, l *agent.Last) []map[string]any {
 	out := []map[string]any{}
 	for _, c := range l.Response.Certificates {
-		out = append(out, map[string]any{"aud": c.Audience, "expires_at": c.ExpiresAt})
+		out = append(out, map[string]any{"aud": c.Audience, "expires_at": c.ExpiresAt, "state": a.CertificateState(c)})
 	}
 	return out
+}
+
+// printCheckinError tells when the last check-in failed and why.
+func printCheckinError(w io.Writer, e *agent.CheckinError, lang i18n.Lang) {
+	if e == nil {
+		return
+	}
+	fmt.Fprintf(w, "%s %s: %s\n", i18n.T("Last check-in failed at", "上次签到失败于").In(lang), agent.FormatTime(e.At), e.Error)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 func runEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -288,6 +326,10 @@ func runTrust(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "usage: herd-agent trust --audience AUD [--origin https://site.example]...")
 		return 2
 	}
+	if err := agent.ValidAudience(*aud); err != nil {
+		fmt.Fprintf(stderr, "herd-agent trust: %v\n", err)
+		return 2
+	}
 	for _, o := range origins {
 		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.Count(o, "/") != 2 {
 			fmt.Fprintf(stderr, "herd-agent trust: %q is not an origin like https://site.example\n", o)
@@ -306,6 +348,34 @@ func runTrust(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	fmt.Fprintf(stdout, "certificates for %s will be requested at the next check-in\n", *aud)
+	return 0
+}
+
+func runUntrust(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlags("untrust", stderr)
+	aud := f.String("audience", "", "the relying party's audience to forget (required)")
+	if _, ok := f.parse(args, stderr); !ok {
+		return 2
+	}
+	if *aud == "" || f.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: herd-agent untrust --audience AUD")
+		return 2
+	}
+	s := agent.Store{Dir: *f.dir}
+	st, err := s.LoadState()
+	if err != nil {
+		fmt.Fprintf(stderr, "herd-agent untrust: %v\n", err)
+		return 1
+	}
+	if !st.Untrust(*aud) {
+		fmt.Fprintf(stderr, "herd-agent untrust: %q is not a trusted audience (trusted: %s)\n", *aud, strings.Join(st.Audiences(), ", "))
+		return 1
+	}
+	if err := s.SaveState(st); err != nil {
+		fmt.Fprintf(stderr, "herd-agent untrust: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "certificates for %s will no longer be requested\n", *aud)
 	return 0
 }
 

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -186,7 +187,9 @@ func (a *Agent) CheckIn(ctx context.Context) (*Last, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device key: %w", err)
 	}
-	return a.send(ctx, st, key, a.RunChecks(ctx))
+	last, err := a.send(ctx, st, key, a.RunChecks(ctx))
+	a.Store.noteCheckin(a.now(), err)
+	return last, err
 }
 
 // checkIn is CheckIn with the outcomes from run, which is called only
@@ -248,6 +251,8 @@ func (a *Agent) send(ctx context.Context, st *State, key ed25519.PrivateKey, out
 	if err := a.Store.SaveLast(last); err != nil {
 		return nil, err
 	}
+	os.Remove(a.Store.path(revokedFile)) // the certificates are new
+
 	a.log().Info("checked in", "verdict", resp.Verdict, "findings", len(resp.Findings), "certificates", len(resp.Certificates))
 	return last, nil
 }
@@ -260,6 +265,9 @@ func (a *Agent) Certificate(aud string) (protocol.Certificate, error) {
 	}
 	for _, c := range last.Response.Certificates {
 		if c.Audience == aud {
+			if a.CertificateState(c) == CertRevoked {
+				return protocol.Certificate{}, errors.New("the authority revoked the certificate; the agent is asking for a new one")
+			}
 			if !a.now().Before(c.ExpiresAt) {
 				return c, errors.New("the certificate has expired; the agent will renew it at its next check-in")
 			}
@@ -285,6 +293,10 @@ type RunOptions struct {
 	// machine spends 2–8 s in one package-manager simulation; the other
 	// checks take milliseconds.
 	WatchBudget time.Duration
+	// StatusEvery is how often, on a watch round, the status lists of
+	// the held certificates are checked; a revoked one checks in at once
+	// for fresh certificates (default DefaultStatusEvery).
+	StatusEvery time.Duration
 	// Sleep waits; nil means a timer honouring ctx (tests replace it).
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter gives a number in [0, 1) for spreading waits; nil means
@@ -458,12 +470,17 @@ func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 	if jitter == nil {
 		jitter = rand.Float64
 	}
+	if opt.StatusEvery == 0 {
+		opt.StatusEvery = DefaultStatusEvery
+	}
+	var statusAt time.Time // when the certificates' status was last checked
 	w := &Watcher{Budget: opt.WatchBudget}
 	failures := 0
 	var pending []checks.Outcome // outcomes to send instead of a full run
 	for {
 		outcomes := pending
 		pending = nil
+		stateMod := a.Store.StateModTime()
 		last, err := a.checkIn(ctx, func() []checks.Outcome {
 			if outcomes != nil {
 				w.Accept(outcomes)
@@ -476,6 +493,7 @@ func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 		if errors.Is(err, ErrNotEnrolled) {
 			return err
 		}
+		a.Store.noteCheckin(a.now(), err)
 		var wait time.Duration
 		switch {
 		case err != nil:
@@ -488,17 +506,41 @@ func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 			a.log().Info("next check-in", "in", wait.Round(time.Second), "watching", len(w.cheap))
 		}
 		// Wait, watching between check-ins when the last one succeeded.
+		// A trust or untrust (state.json changed) checks in at once, also
+		// while backing off.
 		for wait > 0 {
 			step := wait
-			if err == nil && opt.Watch > 0 && opt.Watch < step {
+			if opt.Watch > 0 && opt.Watch < step {
 				step = opt.Watch
 			}
 			if serr := sleep(ctx, step); serr != nil || ctx.Err() != nil {
 				return nil
 			}
 			wait -= step
-			if wait <= 0 || err != nil || opt.Watch < 0 {
+			if opt.Watch < 0 {
 				continue
+			}
+			if mod := a.Store.StateModTime(); !mod.Equal(stateMod) {
+				a.log().Info("the relying parties changed; checking in now")
+				if err == nil {
+					pending = w.last
+				}
+				break
+			}
+			if wait <= 0 || err != nil {
+				continue
+			}
+			if now := a.now(); now.Sub(statusAt) >= opt.StatusEvery {
+				statusAt = now
+				revoked, serr := a.CheckRevocation(ctx)
+				if serr != nil {
+					a.log().Debug("certificate status not checked", "err", serr)
+				}
+				if revoked {
+					a.log().Warn("a held certificate was revoked; checking in now for fresh ones")
+					pending = w.last
+					break
+				}
 			}
 			if merged, changed := w.Round(ctx, a); changed != nil {
 				a.log().Info("a watched check changed; checking in now", "checks", fmt.Sprint(changed))

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/checks"
@@ -175,13 +174,13 @@ func (e *Endpoint) pageData(lang i18n.Lang) pageData {
 		goos = last.OS
 	}
 	if n, ok := a.NoticeFor(goos, lang); ok {
-		d.Notice, d.NoticeSigned = n, n.IssuedAt.Local().Format(time.RFC1123)
+		d.Notice, d.NoticeSigned = n, FormatTime(n.IssuedAt)
 	}
 	if err != nil {
 		return d
 	}
 	d.CheckedIn = true
-	d.CheckedAt = last.CheckedAt.Local().Format(time.RFC1123)
+	d.CheckedAt = FormatTime(last.CheckedAt)
 	d.Verdict, d.VerdictTier = VerdictText(last.Response.Verdict).In(lang), string(last.Response.Verdict)
 	if d.VerdictTier == "" {
 		d.VerdictTier = string(health.None)

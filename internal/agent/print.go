@@ -76,23 +76,105 @@ func DecisionText(d string) i18n.Text {
 	return i18n.T(d, d)
 }
 
-// wrap breaks long text at spaces; Chinese text without spaces is left as is.
+// TimeLayout is how the agent shows a time, in every language: an
+// unambiguous date, the minute and the zone.
+const TimeLayout = "2006-01-02 15:04 MST"
+
+// FormatTime shows t in the local zone with TimeLayout.
+func FormatTime(t time.Time) string { return t.Local().Format(TimeLayout) }
+
+// noLineStart are the closing marks that never begin a line in Chinese
+// text; they stay with the character before them.
+const noLineStart = "，。、；：！？）」』》】〉”’…%,.;:!?)]}"
+
+// token is a piece of text wrap never breaks inside.
+type token struct {
+	text  string
+	space bool // a space stood before it
+}
+
+// tokens splits s into the pieces a line may break between: words
+// separated by spaces, each wide (CJK) character on its own, and a
+// backticked command whole.
+func tokens(s string) []token {
+	var out []token
+	var cur strings.Builder
+	space := false
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, token{cur.String(), space})
+			cur.Reset()
+			space = false
+		}
+	}
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case r == '`':
+			// A command stays whole, with what is attached to it.
+			j := i + 1
+			for j < len(rs) && rs[j] != '`' {
+				j++
+			}
+			if j == len(rs) {
+				cur.WriteString(string(rs[i:]))
+				i = j
+				continue
+			}
+			if cur.Len() > 0 && width(string(rs[i-1])) == 2 {
+				flush()
+			}
+			cur.WriteString(string(rs[i : j+1]))
+			i = j
+		case r == ' ' || r == '\t' || r == '\n':
+			flush()
+			space = len(out) > 0
+		case strings.ContainsRune(noLineStart, r):
+			if cur.Len() == 0 && len(out) > 0 && !space {
+				out[len(out)-1].text += string(r)
+				continue
+			}
+			cur.WriteRune(r)
+		case width(string(r)) == 2:
+			flush()
+			cur.WriteRune(r)
+			flush()
+		default:
+			if cur.Len() > 0 {
+				if last := []rune(cur.String()); width(string(last[len(last)-1])) == 2 {
+					flush()
+				}
+			}
+			cur.WriteRune(r)
+		}
+	}
+	flush()
+	return out
+}
+
+// wrap breaks long text to lines of at most max columns (by display
+// width, wide characters counting two): at spaces, and between Chinese
+// characters, never inside a backticked command; lines after the first
+// start with indent.
 func wrap(s string, max int, indent string) string {
-	words := strings.Fields(s)
 	var b strings.Builder
 	line := 0
-	for i, w := range words {
-		if i > 0 {
-			if line+1+width(w) > max {
-				b.WriteString("\n" + indent)
-				line = 0
-			} else {
-				b.WriteByte(' ')
-				line++
-			}
+	for _, t := range tokens(s) {
+		w := width(t.text)
+		sep := 0
+		if t.space {
+			sep = 1
 		}
-		b.WriteString(w)
-		line += width(w)
+		if line > 0 && line+sep+w > max {
+			b.WriteString("\n" + indent)
+			line = 0
+		} else if line > 0 && t.space {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(t.text)
+		line += w
 	}
 	return b.String()
 }
@@ -124,5 +206,5 @@ func PrintNotice(w io.Writer, n *UserNotice, lang i18n.Lang) {
 		}
 	}
 	fmt.Fprintf(w, "\n   %s %s\n!! %s\n\n", i18n.T("Signed by your health authority on", "由你的健康认证机构签发于").In(lang),
-		n.IssuedAt.Local().Format(time.RFC1123), rule)
+		FormatTime(n.IssuedAt), rule)
 }

@@ -13,11 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/protocol"
@@ -28,6 +31,8 @@ const (
 	keyFile   = "device.key"
 	stateFile = "state.json"
 	lastFile  = "last.json"
+	// errorFile keeps the last check-in's failure until one succeeds.
+	errorFile = "checkin-error.json"
 )
 
 // ErrNotEnrolled: the agent has no enrollment yet.
@@ -100,6 +105,96 @@ func (s *State) Trust(aud string, origins ...string) {
 		}
 	}
 	s.RelyingParties = append(s.RelyingParties, RelyingParty{Audience: aud, Origins: origins})
+}
+
+// Untrust removes a relying party; false when it was not there.
+func (s *State) Untrust(aud string) bool {
+	n := len(s.RelyingParties)
+	s.RelyingParties = slices.DeleteFunc(s.RelyingParties, func(rp RelyingParty) bool { return rp.Audience == aud })
+	return len(s.RelyingParties) != n
+}
+
+// MaxAudience is the longest audience the authority accepts.
+const MaxAudience = 256
+
+// ValidAudience checks an audience before it is kept: 1 to MaxAudience
+// printable characters, and either an http(s) URL with a host or an
+// identifier with a scheme such as urn: or tag:, or a plain name like
+// shop.example. Schemes that run code or carry data (javascript:,
+// data:, file:, …) are refused.
+func ValidAudience(aud string) error {
+	if aud == "" {
+		return errors.New("the audience is empty")
+	}
+	if n := len(aud); n > MaxAudience {
+		return fmt.Errorf("the audience is %d bytes long; at most %d are accepted", n, MaxAudience)
+	}
+	for _, r := range aud {
+		if r < 0x21 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			return fmt.Errorf("the audience %q holds a space or control character", aud)
+		}
+	}
+	scheme, rest, hasScheme := strings.Cut(aud, ":")
+	if !hasScheme || strings.ContainsAny(scheme, "/?#") {
+		// A plain name such as shop.example.
+		if strings.ContainsAny(aud, "<>\"'`\\") {
+			return fmt.Errorf("the audience %q holds characters a name does not need", aud)
+		}
+		return nil
+	}
+	switch strings.ToLower(scheme) {
+	case "https", "http":
+		u, err := url.Parse(aud)
+		if err != nil || u.Host == "" || u.User != nil {
+			return fmt.Errorf("the audience %q is not a URL like https://bank.example", aud)
+		}
+		return nil
+	case "urn", "tag":
+		if rest == "" {
+			return fmt.Errorf("the audience %q names no identifier after %s:", aud, scheme)
+		}
+		return nil
+	}
+	return fmt.Errorf("the audience %q is neither an http(s) URL nor an identifier like urn:… or tag:…", aud)
+}
+
+// CheckinError is the last failed check-in, kept until one succeeds.
+type CheckinError struct {
+	At    time.Time `json:"at"`
+	Error string    `json:"error"`
+}
+
+// LoadCheckinError returns the last check-in failure, or nil when the
+// last check-in succeeded.
+func (s Store) LoadCheckinError() *CheckinError {
+	var e CheckinError
+	if s.readJSON(errorFile, &e) != nil || e.Error == "" {
+		return nil
+	}
+	return &e
+}
+
+// noteCheckin keeps a check-in's failure, or forgets the last one when
+// it succeeded.
+func (s Store) noteCheckin(at time.Time, err error) {
+	if err == nil {
+		os.Remove(s.path(errorFile))
+		return
+	}
+	if errors.Is(err, ErrNotEnrolled) {
+		return
+	}
+	s.writeJSON(errorFile, CheckinError{At: at.UTC(), Error: err.Error()})
+}
+
+// StateModTime is when state.json last changed (zero when absent), so a
+// running agent notices a trust or untrust.
+func (s Store) StateModTime() time.Time {
+	st, err := os.Stat(s.path(stateFile))
+	if err != nil {
+		return time.Time{}
+	}
+	return st.ModTime()
 }
 
 // Last is the latest check-in, kept in last.json, so `herd-agent status`
