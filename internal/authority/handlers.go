@@ -342,7 +342,7 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	}
 	a.afterCheckin(ap, len(events))
 	resp.CheckinID = id
-	writeJSON(w, http.StatusOK, resp)
+	writeCheckinResponse(w, &resp)
 	return nil
 }
 
