@@ -26,6 +26,8 @@ type Chart struct {
 	Level      *Tick
 	Stacked    bool
 	LegendOnly bool
+	// WithheldText is shown in the table for a withheld count.
+	WithheldText string
 }
 
 // ChartSeries is one series.
@@ -44,6 +46,9 @@ type Point struct {
 	Day   string
 	Value int64
 	Label string
+	// Withheld: the count is not published (Value is meaningless); the
+	// chart leaves a gap and the table says so.
+	Withheld bool
 }
 
 // Tick is an axis label.
@@ -58,6 +63,10 @@ func (c Chart) Rows() [][]string {
 	for i, d := range c.Days {
 		row := []string{d}
 		for _, s := range c.Series {
+			if s.Points[i].Withheld {
+				row = append(row, c.withheldText())
+				continue
+			}
 			row = append(row, thousands(s.Points[i].Value))
 		}
 		rows[i] = row
@@ -65,10 +74,21 @@ func (c Chart) Rows() [][]string {
 	return rows
 }
 
+func (c Chart) withheldText() string {
+	if c.WithheldText == "" {
+		return "withheld"
+	}
+	return c.WithheldText
+}
+
 type seriesIn struct {
 	key, label, class string
 	values            []int64
+	// withheld marks days whose count is not published (nil: none).
+	withheld []bool
 }
+
+func (s seriesIn) isWithheld(i int) bool { return i < len(s.withheld) && s.withheld[i] }
 
 // niceMax rounds m up to 1, 2 or 5 times a power of ten.
 func niceMax(m float64) float64 {
@@ -114,40 +134,73 @@ func newChart(id, title, desc string, days []string, in []seriesIn, stacked bool
 		return c.Left + c.PlotW*float64(i)/float64(n-1)
 	}
 	y := func(v float64) float64 { return c.Top + c.PlotH - c.PlotH*v/ymax }
+	// A withheld cell is a gap, never a zero: its series has no point and
+	// no line there; in a stacked chart the whole day is a gap, since the
+	// series above it cannot be placed.
+	gap := make([]bool, n)
+	for _, s := range in {
+		for i := range n {
+			if stacked && s.isWithheld(i) {
+				gap[i] = true
+			}
+		}
+	}
 	base := make([]int64, n)
 	for _, s := range in {
 		cs := ChartSeries{Key: s.key, Label: s.label, Class: s.class}
-		var line, back strings.Builder
+		var line, area strings.Builder
+		var run []int
+		top := func(i int) float64 {
+			if stacked {
+				return y(float64(base[i] + s.values[i]))
+			}
+			return y(float64(s.values[i]))
+		}
+		flush := func() {
+			if len(run) == 0 {
+				return
+			}
+			var seg strings.Builder
+			for k, i := range run {
+				cmd := " L"
+				if k == 0 {
+					cmd = " M"
+				}
+				fmt.Fprintf(&seg, "%s%s,%s", cmd, f1(x(i)), f1(top(i)))
+			}
+			line.WriteString(seg.String())
+			if stacked {
+				area.WriteString(seg.String())
+				for k := len(run) - 1; k >= 0; k-- {
+					fmt.Fprintf(&area, " L%s,%s", f1(x(run[k])), f1(y(float64(base[run[k]]))))
+				}
+				area.WriteString(" Z")
+			}
+			run = run[:0]
+		}
 		for i := range n {
 			v := s.values[i]
-			lo, hi := int64(0), v
-			if stacked {
-				lo, hi = base[i], base[i]+v
+			pt := Point{X: x(i), Y: top(i), Day: days[i], Value: v, Label: fmt.Sprintf("%s %s: %s", days[i], s.label, thousands(v))}
+			if s.isWithheld(i) {
+				pt.Withheld, pt.Value, pt.Label = true, 0, fmt.Sprintf("%s %s: withheld", days[i], s.label)
 			}
-			px, py := x(i), y(float64(hi))
-			cs.Points = append(cs.Points, Point{X: px, Y: py, Day: days[i], Value: v, Label: fmt.Sprintf("%s %s: %s", days[i], s.label, thousands(v))})
-			if i == 0 {
-				fmt.Fprintf(&line, "M%s,%s", f1(px), f1(py))
+			if pt.Withheld || gap[i] {
+				flush()
 			} else {
-				fmt.Fprintf(&line, " L%s,%s", f1(px), f1(py))
+				run = append(run, i)
 			}
-			j := n - 1 - i
-			blo := base[j]
-			if !stacked {
-				blo = 0
-			}
-			fmt.Fprintf(&back, " L%s,%s", f1(x(j)), f1(y(float64(blo))))
-			_ = lo
+			cs.Points = append(cs.Points, pt)
 		}
+		flush()
 		var sum int64
 		for _, v := range s.values {
 			sum += v
 		}
 		if sum > 0 || !stacked {
-			cs.Line = line.String()
+			cs.Line = strings.TrimSpace(line.String())
 		}
 		if stacked {
-			cs.Area = line.String() + back.String() + " Z"
+			cs.Area = strings.TrimSpace(area.String())
 			for i := range n {
 				base[i] += s.values[i]
 			}

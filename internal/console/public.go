@@ -125,8 +125,8 @@ func (c *Console) publicData(ctx context.Context, p Page) (*PublicData, error) {
 		switch t.Name {
 		case string(store.AggVerdict):
 			d.Verdicts = cells(t, d.Day, tier)
-			// Trend from published cells only: a withheld cell draws as 0
-			// and is marked in the table.
+			// Trend from published cells only: a withheld cell is a gap
+			// in the chart and says "withheld" in the table, never 0.
 			days := []string{}
 			for day := now().UTC().AddDate(0, 0, -29); !day.After(now().UTC()); day = day.AddDate(0, 0, 1) {
 				days = append(days, day.Format("2006-01-02"))
@@ -138,16 +138,24 @@ func (c *Console) publicData(ctx context.Context, p Page) (*PublicData, error) {
 			var in []seriesIn
 			for _, tr := range tiers {
 				vs := make([]int64, len(days))
+				held := make([]bool, len(days))
 				for _, cl := range t.Cells {
-					if cl.Key == string(tr) && cl.Count != nil {
-						if i, ok := idx[cl.Day]; ok {
+					if cl.Key != string(tr) {
+						continue
+					}
+					if i, ok := idx[cl.Day]; ok {
+						if cl.Count == nil {
+							held[i] = true
+						} else {
 							vs[i] = *cl.Count
 						}
 					}
 				}
-				in = append(in, seriesIn{key: string(tr), label: tierLabel(p, string(tr)), class: string(tr), values: vs})
+				in = append(in, seriesIn{key: string(tr), label: tierLabel(p, string(tr)), class: string(tr), values: vs, withheld: held})
 			}
-			ch := newChart("public-trend", p.T("Devices per day by verdict (counts under K withheld)", "每日设备数（按判定，低于 K 的计数不公布）"), "", days, in, true)
+			ch := newChart("public-trend", p.T("Devices per day by verdict (counts under K withheld)", "每日设备数（按判定，低于 K 的计数不公布）"),
+				p.T("A day with a withheld count is left blank.", "含不公布计数的日期留空。"), days, in, true)
+			ch.WithheldText = p.T("withheld", "不公布")
 			d.Trend = &ch
 		case string(store.AggFailing):
 			d.Failing = cells(t, d.Day, func(k string) string { return checkTitle(p, k) })

@@ -186,6 +186,30 @@ func TestPopulationPageSuppression(t *testing.T) {
 			if !strings.Contains(body, "data-k>10<") {
 				t.Error("K is not stated")
 			}
+			// The trend never shows a withheld cell as 0: the table says
+			// withheld, the chart has no point (a gap) that day.
+			day := at.UTC().Format("2006-01-02")
+			trend := body[strings.Index(body, `data-table="public-trend"`):]
+			row := regexp.MustCompile(`<th scope="row">` + day + `</th>(.*?)</tr>`).FindStringSubmatch(trend)
+			if row == nil {
+				t.Fatalf("no trend row for %s", day)
+			}
+			var cells []string
+			for _, m := range regexp.MustCompile(`<td[^>]*>(.*?)</td>`).FindAllStringSubmatch(row[1], -1) {
+				cells = append(cells, m[1])
+			}
+			if len(cells) < 3 || cells[0] != "25" || cells[1] != withheld || cells[2] != withheld {
+				t.Errorf("trend row %s = %q, want 25, %s, %s first", day, cells, withheld, withheld)
+			}
+			for _, tier := range []string{"warning", "contraindicated"} {
+				g := regexp.MustCompile(`(?s)data-series="` + tier + `">(.*?)</g>`).FindStringSubmatch(body)
+				if g == nil {
+					t.Fatalf("no %s series in the chart", tier)
+				}
+				if strings.Contains(g[1], `data-day="`+day+`"`) {
+					t.Errorf("the chart draws a point for the withheld %s count of %s", tier, day)
+				}
+			}
 		})
 	}
 }
