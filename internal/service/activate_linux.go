@@ -25,7 +25,10 @@ func systemctl(w io.Writer, args ...string) error {
 
 func activate(c Config, w io.Writer) error {
 	if !systemdRunning() {
-		fmt.Fprintln(w, "systemd is not running here: the unit will start at the next boot under systemd")
+		if err := enableUnit(c, w); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "systemd is not running here: the unit is enabled and will start at the next boot under systemd")
 		return nil
 	}
 	if err := systemctl(w, "daemon-reload"); err != nil {
@@ -36,7 +39,7 @@ func activate(c Config, w io.Writer) error {
 
 func deactivate(c Config, w io.Writer) error {
 	if !systemdRunning() {
-		return nil
+		return nil // Uninstall removes the unit and its enabling link
 	}
 	if _, err := os.Stat(UnitPath); err != nil {
 		return nil // not installed

@@ -273,10 +273,15 @@ func Install(c Config, w io.Writer) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if err := copyBinary(c); err != nil {
-		return err
+	if c.goos() == runtime.GOOS {
+		if err := copyBinary(c); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "installed %s\n", c.inRoot(c.BinaryPath()))
+	} else {
+		fmt.Fprintf(w, "this program is built for %s, not %s: copy a %s build of herd-agent to %s by hand\n",
+			runtime.GOOS, c.goos(), c.goos(), c.inRoot(c.BinaryPath()))
 	}
-	fmt.Fprintf(w, "installed %s\n", c.inRoot(c.BinaryPath()))
 	fs, err := files(c)
 	if err != nil {
 		return err
@@ -288,6 +293,9 @@ func Install(c Config, w io.Writer) error {
 		fmt.Fprintf(w, "wrote %s\n", c.inRoot(f.path))
 	}
 	if c.Root != "" {
+		if c.goos() == "linux" {
+			return enableUnit(c, w)
+		}
 		return nil
 	}
 	return activate(c, w)
@@ -318,7 +326,15 @@ func Uninstall(c Config, w io.Writer) error {
 			errs = append(errs, err)
 		}
 	}
+	if c.goos() == "linux" {
+		if err := os.Remove(c.inRoot(WantsLink)); err == nil {
+			fmt.Fprintf(w, "removed %s\n", c.inRoot(WantsLink))
+		}
+	}
 	p := c.inRoot(c.BinaryPath())
+	if c.goos() != runtime.GOOS {
+		return errors.Join(errs...) // the binary was not installed by Install
+	}
 	if err := os.Remove(p); err == nil {
 		fmt.Fprintf(w, "removed %s\n", p)
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -388,4 +404,27 @@ func writeFile(name string, data []byte, mode fs.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), name)
+}
+
+// WantsLink is the symlink `systemctl enable` makes for the unit.
+const WantsLink = "/etc/systemd/system/multi-user.target.wants/herd-agent.service"
+
+// enableUnit enables the unit as `systemctl enable` would without a
+// running systemd: a symlink in multi-user.target.wants, so the unit
+// starts at the next boot.
+func enableUnit(c Config, w io.Writer) error {
+	link := c.inRoot(WantsLink)
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return err
+	}
+	if target, err := os.Readlink(link); err == nil && target == UnitPath {
+		fmt.Fprintf(w, "enabled: %s -> %s\n", link, UnitPath)
+		return nil
+	}
+	os.Remove(link)
+	if err := os.Symlink(UnitPath, link); err != nil {
+		return fmt.Errorf("enabling the unit: %w", err)
+	}
+	fmt.Fprintf(w, "enabled: %s -> %s (the unit starts at the next boot)\n", link, UnitPath)
+	return nil
 }

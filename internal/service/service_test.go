@@ -109,11 +109,13 @@ func TestInstallUninstallRoot(t *testing.T) {
 	for _, c := range []struct {
 		goos   string
 		files  []string // relative to the root
-		binary string
+		binary string   // empty: another OS than this one, copied by hand
+		link   string   // the enabling symlink
 	}{
-		{"linux", []string{"etc/systemd/system/herd-agent.service"}, "usr/local/bin/herd-agent"},
-		{"darwin", []string{"Library/LaunchDaemons/org.herd.agent.plist"}, "usr/local/bin/herd-agent"},
-		{"windows", []string{WindowsConfigFile}, "C/Program Files/herd/herd-agent.exe"},
+		// This machine is Linux: the binary is copied for Linux only.
+		{"linux", []string{"etc/systemd/system/herd-agent.service"}, "usr/local/bin/herd-agent", "etc/systemd/system/multi-user.target.wants/herd-agent.service"},
+		{"darwin", []string{"Library/LaunchDaemons/org.herd.agent.plist"}, "", ""},
+		{"windows", []string{WindowsConfigFile}, "", ""},
 	} {
 		t.Run(c.goos, func(t *testing.T) {
 			root := t.TempDir()
@@ -139,8 +141,18 @@ func TestInstallUninstallRoot(t *testing.T) {
 				b, _ := os.ReadFile(p)
 				return b
 			}
-			if b := check(c.binary, 0o755); string(b) != "#!/bin/sh\necho agent\n" {
-				t.Errorf("binary not copied: %q", b)
+			if c.binary != "" {
+				if b := check(c.binary, 0o755); string(b) != "#!/bin/sh\necho agent\n" {
+					t.Errorf("binary not copied: %q", b)
+				}
+			} else if !strings.Contains(out.String(), "by hand") {
+				t.Errorf("install for another OS did not say the binary is copied by hand: %s", out.String())
+			}
+			if c.link != "" {
+				target, err := os.Readlink(filepath.Join(root, filepath.FromSlash(c.link)))
+				if err != nil || target != UnitPath {
+					t.Errorf("unit not enabled: link to %q (%v)", target, err)
+				}
 			}
 			for _, f := range c.files {
 				b := check(f, 0o644)
@@ -160,7 +172,13 @@ func TestInstallUninstallRoot(t *testing.T) {
 				}
 				return nil
 			})
-			if len(all) != len(c.files)+1 {
+			want := len(c.files)
+			for _, x := range []string{c.binary, c.link} {
+				if x != "" {
+					want++
+				}
+			}
+			if len(all) != want {
 				t.Errorf("files in root: %q", all)
 			}
 			// Installing again replaces the files in place.
@@ -171,8 +189,11 @@ func TestInstallUninstallRoot(t *testing.T) {
 			if err := Uninstall(cfg, &out); err != nil {
 				t.Fatal(err)
 			}
-			for _, f := range append(c.files, c.binary) {
-				if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(f))); !os.IsNotExist(err) {
+			for _, f := range append(c.files, c.binary, c.link) {
+				if f == "" {
+					continue
+				}
+				if _, err := os.Lstat(filepath.Join(root, filepath.FromSlash(f))); !os.IsNotExist(err) {
 					t.Errorf("%s still there after uninstall (%v)", f, err)
 				}
 			}
