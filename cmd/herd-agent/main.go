@@ -177,7 +177,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *snapshot != "" {
 		title = i18n.T("Security checks on the snapshot ", "快照的安全检查：").In(lang) + *snapshot
 	}
-	fmt.Fprintf(stdout, "%s (%s %s)\n\n", title, report.OS, report.OSVersion)
+	fmt.Fprintf(stdout, "%s (%s)\n\n", title, strings.TrimSpace(report.OS+" "+report.OSVersion))
 	agent.PrintResults(stdout, report.Checks, lang)
 	return 0
 }

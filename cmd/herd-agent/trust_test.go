@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,25 @@ func TestStatusJSONNotEnrolled(t *testing.T) {
 	var v struct{ Error, Code string }
 	if code != 1 || json.Unmarshal([]byte(out), &v) != nil || v.Code != "not_enrolled" || v.Error == "" || stderr != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}
+
+func TestCheckSnapshotTitleAndOS(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		os, want string
+		code     int
+	}{
+		{"windows", "Security checks on the snapshot " + dir + "/windows.json (windows)\n", 0},
+		{"plan9", "only linux, windows and darwin", 1},
+	} {
+		t.Run(c.os, func(t *testing.T) {
+			name := dir + "/" + c.os + ".json"
+			os.WriteFile(name, []byte(`{"version":1,"os":"`+c.os+`","collected_at":"2026-01-02T03:04:05Z","files":{},"dirs":{}}`), 0o600)
+			out, stderr, code := runCmd(t, "check", "--dir", t.TempDir(), "--snapshot", name, "--lang", "en")
+			if code != c.code || !strings.Contains(out+stderr, c.want) {
+				t.Errorf("exit %d, want %d; output lacks %q:\n%s%s", code, c.code, c.want, out, stderr)
+			}
+		})
 	}
 }

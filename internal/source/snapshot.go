@@ -273,8 +273,12 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 	if s.Version != SnapshotVersion {
 		return nil, fmt.Errorf("snapshot: format version %d is not supported (want %d)", s.Version, SnapshotVersion)
 	}
-	if s.OS == "" {
+	switch s.OS {
+	case "linux", "windows", "darwin":
+	case "":
 		return nil, errors.New(`snapshot: "os" is missing`)
+	default:
+		return nil, fmt.Errorf(`snapshot: "os" is %q; only linux, windows and darwin are supported`, s.OS)
 	}
 	if s.CollectedAt.IsZero() {
 		return nil, errors.New(`snapshot: "collected_at" is missing`)
