@@ -3,9 +3,11 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +26,7 @@ const (
 type Recorder struct {
 	inner  Source
 	redact *strings.Replacer
-	words  []string // short names, replaced only as whole words
+	words  []wordPair // names replaced only as whole words
 
 	mu   sync.Mutex
 	snap *Snapshot
@@ -54,7 +56,19 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 	// a shorter one ("vm", "pc") only as a whole word, so that it does not
 	// eat into "vmlinuz" or "pcie". A one-character name is kept: as a word
 	// it is an article or an option letter ("a", "-A").
-	var words []string
+	var words []wordPair
+	if !privileged(inner.User()) {
+		words = append(words, wordPair{inner.User(), UserPlaceholder})
+	}
+	// The other people with an account here: each gets a numbered
+	// placeholder, the same wherever the name occurs (passwd lines,
+	// home paths, file contents), so a replay reads consistent paths.
+	for i, name := range humanAccounts(inner) {
+		if name == inner.User() || privileged(name) || len(name) < 2 {
+			continue
+		}
+		words = append(words, wordPair{name, fmt.Sprintf("%s%d", UserPlaceholder, i+1)})
+	}
 	if h, err := hostname(inner); err == nil {
 		names := []string{h}
 		if short, _, ok := strings.Cut(h, "."); ok {
@@ -65,7 +79,7 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 			case len(n) >= 3:
 				add(n, HostPlaceholder)
 			case len(n) == 2 && n != HostPlaceholder:
-				words = append(words, n)
+				words = append(words, wordPair{n, HostPlaceholder})
 			}
 		}
 	}
@@ -82,6 +96,61 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 		snap:   NewSnapshot(inner.OS(), inner.Now(), user, home),
 		cmds:   map[string]int{},
 	}
+}
+
+// wordPair is a name replaced only where it is a whole word.
+type wordPair struct{ from, to string }
+
+// humanAccounts lists the people with an account on the system inner
+// reads, in a stable order: on Linux the passwd entries with a uid of
+// 1000 or more (not nobody) or a home under /home, and the names under
+// /home; on macOS the names under /Users; on Windows under C:\Users.
+func humanAccounts(inner Source) []string {
+	var names []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if n != "" && !seen[n] && !strings.HasPrefix(n, ".") && n != "Shared" && n != "Public" && n != "Default" &&
+			n != "Default User" && n != "All Users" && n != "lost+found" && n != "Guest" {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	switch inner.OS() {
+	case "linux":
+		if b, err := inner.ReadFile("/etc/passwd"); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				f := strings.Split(line, ":")
+				if len(f) < 7 {
+					continue
+				}
+				uid, err := strconv.Atoi(f[2])
+				if err == nil && (uid >= 1000 && uid != 65534 || strings.HasPrefix(f[5], "/home/")) {
+					add(f[0])
+				}
+			}
+		}
+		if ds, err := inner.ReadDir("/home"); err == nil {
+			sort.Strings(ds)
+			for _, d := range ds {
+				add(d)
+			}
+		}
+	case "darwin":
+		if ds, err := inner.ReadDir("/Users"); err == nil {
+			sort.Strings(ds)
+			for _, d := range ds {
+				add(d)
+			}
+		}
+	case "windows":
+		if ds, err := inner.ReadDir(`C:\Users`); err == nil {
+			sort.Strings(ds)
+			for _, d := range ds {
+				add(d)
+			}
+		}
+	}
+	return names
 }
 
 // hostname asks inner for the host's name when it can tell it (a test's
@@ -109,7 +178,7 @@ func sortPairsByLength(p []string) {
 func (r *Recorder) Redact(s string) string {
 	s = r.redact.Replace(s)
 	for _, w := range r.words {
-		s = replaceWord(s, w, HostPlaceholder)
+		s = replaceWord(s, w.from, w.to)
 	}
 	return s
 }
@@ -140,8 +209,10 @@ func replaceWord(s, w, to string) string {
 	return b.String()
 }
 
+// isWordByte: letters, digits and the characters names are made of
+// ("-", "." and "_"), so "vm" is not found in "open-vm-tools".
 func isWordByte(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+	return c == '_' || c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
 // Snapshot returns what was recorded so far.

@@ -284,7 +284,7 @@ func TestRecorderRedactsHostNames(t *testing.T) {
 	}{
 		{"two letters only as a word", "vm",
 			"HOSTNAME pc1 alice-laptop alice-laptop.corp.example\n" +
-				"Linux HOSTNAME 6.1.0 /boot/vmlinuz-6.1.0 HOSTNAME.local vmvm kvm (HOSTNAME) host=HOSTNAME\n" +
+				"Linux HOSTNAME 6.1.0 /boot/vmlinuz-6.1.0 vm.local vmvm kvm (HOSTNAME) host=HOSTNAME\n" +
 				"pc1: on pc1-dock pc10 epc1 alice-laptop-2 myalice-laptop\n"},
 		{"three letters everywhere", "pc1",
 			"vm HOSTNAME alice-laptop alice-laptop.corp.example\n" +
@@ -317,7 +317,8 @@ func TestReplaceWord(t *testing.T) {
 		{"start and end", "vm and vm", "X and X"},
 		{"inside words", "vmlinuz kvm vmvm", "vmlinuz kvm vmvm"},
 		{"after a word match", "vmvm vm", "vmvm X"},
-		{"punctuation", "(vm),vm.vm-vm/vm", "(X),X.X-X/X"},
+		{"punctuation", "(vm),vm:vm/vm", "(X),X:X/X"},
+		{"names go on through - . and _", "open-vm-tools vm.local vm_x (vm).", "open-vm-tools vm.local vm_x (X)."},
 		{"underscore and digits", "vm_1 vm2 2vm", "vm_1 vm2 2vm"},
 		{"non-ASCII neighbours", "évm vmé 主机vm", "évm vmé 主机vm"},
 		{"empty", "", ""},
@@ -330,3 +331,56 @@ func TestReplaceWord(t *testing.T) {
 		})
 	}
 }
+
+// Every person with an account is redacted as a numbered placeholder,
+// the same in passwd, home paths, directory listings and file keys, and
+// a replay of the snapshot reads the redacted paths consistently.
+func TestRecorderRedactsHumanAccounts(t *testing.T) {
+	s := NewSnapshot("linux", time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC), "root", "/root")
+	passwd := "root:x:0:0:root:/root:/bin/bash\n" +
+		"daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n" +
+		"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" +
+		"cloudsdk:x:1000:1000::/home/cloudsdk:/bin/bash\n" +
+		"mia:x:1001:1001:Mia,,,:/home/mia:/bin/bash\n"
+	s.Files["/etc/passwd"] = FileEntry{Data: []byte(passwd)}
+	s.Dirs["/home"] = DirEntry{Names: []string{"cloudsdk", "mia"}}
+	s.Files["/home/mia/.config/autostart/x.desktop"] = FileEntry{Data: []byte("Exec=/home/mia/bin/x --user mia\n")}
+	s.Commands = []CommandEntry{{Argv: []string{"open-vm-tools", "--version"}, Stdout: "open-vm-tools 12 for cloudsdk\n"}}
+	rec := NewRecorder(namedHost{NewReplay(s), "vm"})
+	rec.ReadFile("/etc/passwd")
+	names, _ := rec.ReadDir("/home")
+	for _, n := range names {
+		rec.ReadDir("/home/" + n)
+		rec.ReadFile("/home/" + n + "/.config/autostart/x.desktop")
+	}
+	rec.Run(context.Background(), "open-vm-tools", "--version")
+	got := rec.Snapshot()
+	wantPasswd := "root:x:0:0:root:/root:/bin/bash\n" +
+		"daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n" +
+		"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" +
+		"USER1:x:1000:1000::/home/USER1:/bin/bash\n" +
+		"USER2:x:1001:1001:Mia,,,:/home/USER2:/bin/bash\n"
+	if p := string(got.Files["/etc/passwd"].Data); p != wantPasswd {
+		t.Errorf("passwd recorded as\n%s\nwant\n%s", p, wantPasswd)
+	}
+	if d := got.Dirs["/home"].Names; len(d) != 2 || d[0] != "USER1" || d[1] != "USER2" {
+		t.Errorf("/home recorded as %q", d)
+	}
+	f, ok := got.Files["/home/USER2/.config/autostart/x.desktop"]
+	if !ok || string(f.Data) != "Exec=/home/USER2/bin/x --user USER2\n" {
+		t.Errorf("home file recorded as %q (present %v); files %d", f.Data, ok, len(got.Files))
+	}
+	if c := got.Commands[0]; c.Argv[0] != "open-vm-tools" || c.Stdout != "open-vm-tools 12 for USER1\n" {
+		t.Errorf("command recorded as %+v", c)
+	}
+	// The replay walks the same redacted names to the same files.
+	rp := NewReplay(got)
+	ds, err := rp.ReadDir("/home")
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("replay /home: %v %v", ds, err)
+	}
+	if b, err := rp.ReadFile("/home/" + ds[1] + "/.config/autostart/x.desktop"); err != nil || !strings.Contains(string(b), "/home/USER2/bin/x") {
+		t.Errorf("replay of the home file: %q %v", b, err)
+	}
+}
+
