@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -273,4 +274,52 @@ func FuzzParseCompact(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A base64url part whose last character carries non-zero padding bits
+// decodes to the same bytes as the canonical one; such a token must be
+// refused, or one certificate would have many spellings.
+func TestParseCompactRejectsNonCanonicalBase64(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	// bump sets the lowest padding bit of the last character of a part
+	// whose length leaves padding bits (length mod 4 of 2 or 3).
+	bump := func(part string) string {
+		last := strings.IndexByte(alphabet, part[len(part)-1])
+		return part[:len(part)-1] + string(alphabet[last|1])
+	}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	keys := KeySet{"k": priv.Public()}
+	tok, err := Sign(priv, "k", sampleClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(tok, keys); err != nil {
+		t.Fatalf("the canonical token does not verify: %v", err)
+	}
+	parts := strings.Split(tok, ".")
+	hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"EdDSA","kid":"k"}`))
+	tests := []struct{ name, token string }{
+		// An Ed25519 signature is 64 bytes: 86 characters, 4 padding bits.
+		{"signature", parts[0] + "." + parts[1] + "." + bump(parts[2])},
+		// This header is 25 bytes: 34 characters, 4 padding bits. The
+		// RFC 8037 example's payload is 26 bytes: 35 characters, 2 bits.
+		{"header", bump(hdr) + ".e30.AAAA"},
+		{"payload", "eyJhbGciOiJFZERTQSJ9." + bump("RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc") + ".AAAA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := base64.RawURLEncoding.DecodeString(strings.Split(tt.token, ".")[0]); err != nil {
+				t.Fatalf("the lax decoder refuses the header too: %v", err)
+			}
+			if _, err := ParseCompact(tt.token); !errors.Is(err, ErrMalformed) {
+				t.Errorf("ParseCompact: err %v, want ErrMalformed", err)
+			}
+		})
+	}
+	if len(parts[2])%4 == 0 || bump(parts[2]) == parts[2] {
+		t.Fatalf("the signature %q has no padding bits to change", parts[2])
+	}
+	if _, err := Parse(parts[0]+"."+parts[1]+"."+bump(parts[2]), keys); err == nil {
+		t.Error("Parse accepted a signature spelled in non-canonical base64url")
+	}
 }

@@ -33,7 +33,7 @@ var (
 	ErrUnsupportedK = errors.New("unsupported key type")
 )
 
-var b64 = base64.RawURLEncoding
+var b64 = base64.RawURLEncoding.Strict()
 
 // Header is the protected header of a compact JWS.
 type Header struct {

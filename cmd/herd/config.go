@@ -48,6 +48,10 @@ type serveFile struct {
 	// expression over failing checks ("firewall && os_support"). Each is
 	// checked at start.
 	Cohorts []cohortConfig `json:"cohorts"`
+	// AllowInsecureWebhooks lets relying parties register plain-http
+	// webhook URLs to any host (default: https, or http to loopback
+	// only). Link-local, unspecified and multicast are refused anyway.
+	AllowInsecureWebhooks bool `json:"allow_insecure_webhooks"`
 
 	// Operations: rate_limits, trusted_networks, enrollment_mode,
 	// metrics_from_loopback, retention.

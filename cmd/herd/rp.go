@@ -12,13 +12,15 @@ import (
 )
 
 const rpUsage = `usage:
-  herd rp add [--db DSN] --audience AUD [--webhook URL]
+  herd rp add [--db DSN] --audience AUD --webhook URL [--allow-insecure-webhook]
   herd rp list [--db DSN]
   herd rp remove [--db DSN] --audience AUD
 
 --db defaults to the SQLite database in the data directory. --webhook is
 the relying party's webhook_url: https, or http to a loopback address only
-(the serve config's allow_insecure_webhooks lifts that for the server).
+(--allow-insecure-webhook here, allow_insecure_webhooks in the serve
+config for the admin API, lift that); link-local, unspecified and
+multicast destinations are always refused.
 `
 
 // runRP registers relying parties and their webhooks.
@@ -28,9 +30,13 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	verb := args[0]
 	var aud, hook string
+	var insecure bool
 	st, _, code := subcommand(ctx, "rp "+verb, args[1:], stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&aud, "audience", "", "the relying party's audience (as devices ask certificates for it)")
-		fs.StringVar(&hook, "webhook", "", "URL webhook events are POSTed to")
+		fs.StringVar(&hook, "webhook", "", "URL webhook events are POSTed to (the webhook_url): https, or http to loopback")
+		if verb == "add" {
+			fs.BoolVar(&insecure, "allow-insecure-webhook", false, "accept a plain-http webhook URL to a host other than loopback")
+		}
 	})
 	if st == nil {
 		return code
@@ -42,7 +48,11 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch verb {
 	case "add":
-		rp, err := authority.NewRelyingParty(aud, hook, time.Now())
+		newRP := authority.NewRelyingParty
+		if insecure {
+			newRP = authority.NewRelyingPartyInsecure
+		}
+		rp, err := newRP(aud, hook, time.Now())
 		if err != nil {
 			return fail(err)
 		}

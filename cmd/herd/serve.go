@@ -104,7 +104,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Logger:     log,
 		KEKFile:    kekPath(*kekFile, *dataDir),
 		Authority: authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version,
-			Operations: file.OperationsConfig, TrustedProxies: file.TrustedProxies},
+			Operations: file.OperationsConfig, TrustedProxies: file.TrustedProxies, AllowInsecureWebhooks: file.AllowInsecureWebhooks},
 		Webhooks: file.Webhooks,
 		Feeds:    file.Feeds, IndicatorExpiryDays: file.IndicatorExpiryDays,
 		GeoIPDatabase: *geoipDB,

@@ -30,16 +30,22 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	byVerdict := map[string]int64{}
+	var withVerdict int64
 	for _, t := range []health.Tier{health.Affirming, health.Warning, health.Contraindicated, health.None} {
 		byVerdict[string(t)] = s.ByVerdict[t]
+		withVerdict += s.ByVerdict[t]
 	}
+	// A device enrolled but never checked in has no verdict yet: counted
+	// apart, so that the verdicts and not_checked_in add up to devices.
+	notCheckedIn := max(s.Devices-withVerdict, 0)
 	if *asJSON {
-		json.NewEncoder(stdout).Encode(map[string]any{"devices": s.Devices, "checkins": s.Checkins, "by_verdict": byVerdict})
+		json.NewEncoder(stdout).Encode(map[string]any{"devices": s.Devices, "checkins": s.Checkins, "by_verdict": byVerdict, "not_checked_in": notCheckedIn})
 		return 0
 	}
 	fmt.Fprintf(stdout, "devices:   %d\ncheck-ins: %d\n", s.Devices, s.Checkins)
 	for _, t := range []string{"affirming", "warning", "contraindicated", "none"} {
 		fmt.Fprintf(stdout, "  %-16s %d\n", t, byVerdict[t])
 	}
+	fmt.Fprintf(stdout, "  %-16s %d\n", "not checked in", notCheckedIn)
 	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/apitoken"
 	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/webhook"
 )
 
 // AdminRoute is one endpoint of the admin API. Every one is registered
@@ -253,12 +254,22 @@ func (a *Authority) adminListRPs(w http.ResponseWriter, r *http.Request, _ strin
 
 // NewRelyingParty checks a registration and makes its webhook secret.
 func NewRelyingParty(audience, webhookURL string, now time.Time) (store.RelyingParty, error) {
+	return newRelyingParty(audience, webhookURL, now, false)
+}
+
+// NewRelyingPartyInsecure is NewRelyingParty allowing a plain-http
+// webhook to any host (the operator's allow_insecure_webhooks); link-local,
+// unspecified and multicast destinations are still refused.
+func NewRelyingPartyInsecure(audience, webhookURL string, now time.Time) (store.RelyingParty, error) {
+	return newRelyingParty(audience, webhookURL, now, true)
+}
+
+func newRelyingParty(audience, webhookURL string, now time.Time, allowInsecure bool) (store.RelyingParty, error) {
 	if audience == "" {
 		return store.RelyingParty{}, errors.New("audience is required")
 	}
-	u, err := url.Parse(webhookURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return store.RelyingParty{}, fmt.Errorf("webhook URL %q must be an http(s) URL", webhookURL)
+	if err := webhook.CheckURL(webhookURL, allowInsecure); err != nil {
+		return store.RelyingParty{}, err
 	}
 	secret, _ := apitoken.New("herd_whsec_")
 	return store.RelyingParty{Audience: audience, WebhookURL: webhookURL, Secret: []byte(secret), CreatedAt: now.UTC()}, nil
@@ -276,7 +287,7 @@ func (a *Authority) adminAddRP(w http.ResponseWriter, r *http.Request, _ string)
 	if err := decodeJSON(body, &req); err != nil {
 		return err
 	}
-	rp, err := NewRelyingParty(req.Audience, req.WebhookURL, a.now())
+	rp, err := newRelyingParty(req.Audience, req.WebhookURL, a.now(), a.cfg.AllowInsecureWebhooks)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "bad_relying_party", "%v", err)
 	}

@@ -31,6 +31,9 @@ import (
 type Config struct {
 	// Issuer is the authority's public URL, the iss of its certificates.
 	Issuer string
+	// AllowInsecureWebhooks lets relying parties register plain-http
+	// webhook URLs to any host (default: https, or http to loopback).
+	AllowInsecureWebhooks bool
 	// CertificateLifetime is how long a health certificate lives (default
 	// 4 hours, as NAP health certificates did).
 	CertificateLifetime time.Duration

@@ -126,11 +126,12 @@ type Dispatcher struct {
 }
 
 // NewDispatcher makes a dispatcher; client nil means a client with the
-// configured timeout, now nil means time.Now.
+// configured timeout that refuses link-local, unspecified and multicast
+// destinations (SafeDialer), now nil means time.Now.
 func NewDispatcher(cfg Config, st Store, client *http.Client, log *slog.Logger, now func() time.Time) *Dispatcher {
 	cfg.setDefaults()
 	if client == nil {
-		client = &http.Client{Timeout: time.Duration(cfg.Timeout)}
+		client = safeClient(time.Duration(cfg.Timeout))
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
