@@ -101,3 +101,69 @@ func TestOpenPostgres(t *testing.T) {
 		s.Close()
 	}
 }
+
+func TestOpenExisting(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "herd.db")
+	s, err := Open(t.Context(), "sqlite:"+existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, tc := range []struct {
+		name, dsn, want string
+		made            string // a path that must still not exist afterwards
+	}{
+		{"existing file", "sqlite:" + existing, "", ""},
+		{"existing bare path", existing, "", ""},
+		{"missing file", "sqlite:" + filepath.Join(dir, "typo.db"), "no database at " + filepath.Join(dir, "typo.db") + "; start `herd serve` first or pass --db", filepath.Join(dir, "typo.db")},
+		{"missing directory", filepath.Join(dir, "nonexistent", "herd.db"), "no database at", filepath.Join(dir, "nonexistent")},
+		{"a directory", "sqlite:" + dir, "is a directory", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := OpenWith(t.Context(), tc.dsn, Options{Existing: true})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("OpenWith(%q): %v", tc.dsn, err)
+				}
+				s.Close()
+				return
+			}
+			if err == nil {
+				s.Close()
+				t.Fatalf("OpenWith(%q) opened a store", tc.dsn)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("OpenWith(%q) = %v, want it to say %q", tc.dsn, err, tc.want)
+			}
+			if tc.made != "" {
+				if !errors.Is(err, ErrNoDatabase) {
+					t.Errorf("error %v is not ErrNoDatabase", err)
+				}
+				if _, err := os.Stat(tc.made); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s was created (%v)", tc.made, err)
+				}
+			}
+		})
+	}
+}
+
+// A database that cannot be created says where and why, not SQLite's
+// "unable to open database file (14)".
+func TestOpenNotWritable(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "gone", "herd.db")
+	_, err := Open(t.Context(), "sqlite:"+missing)
+	if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Open in a missing directory: %v, want the path and that the directory does not exist", err)
+	}
+	// /proc is read-only even for root.
+	if fi, serr := os.Stat("/proc/self"); serr != nil || !fi.IsDir() {
+		t.Skip("no /proc on this system")
+	}
+	ro := "/proc/herd-test.db"
+	_, err = Open(t.Context(), "sqlite:"+ro)
+	if err == nil || !strings.Contains(err.Error(), ro) || !strings.Contains(err.Error(), "not writable") {
+		t.Errorf("Open on a read-only directory: %v, want the path and that it is not writable", err)
+	}
+}
