@@ -383,4 +383,3 @@ func TestRecorderRedactsHumanAccounts(t *testing.T) {
 		t.Errorf("replay of the home file: %q %v", b, err)
 	}
 }
-
