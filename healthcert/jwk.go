@@ -126,7 +126,7 @@ func (s JWKS) KeySet() (KeySet, error) {
 func ParseJWKS(b []byte) (JWKS, error) {
 	var s JWKS
 	if err := json.Unmarshal(b, &s); err != nil {
-		return JWKS{}, fmt.Errorf("key set: %w", err)
+		return JWKS{}, fmt.Errorf("not a JWKS document: %w", err)
 	}
 	return s, nil
 }

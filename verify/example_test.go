@@ -66,7 +66,7 @@ func ExampleVerifier_Verify() {
 		fmt.Println("decision:", verify.Rules{}.Decide(res.Tier))
 	}
 
-	_, err = v.Verify(context.Background(), token[:len(token)-8])
+	_, err = v.Verify(context.Background(), token[:len(token)-6])
 	fmt.Println("tampered:", errors.Is(err, verify.ErrSignature))
 	// Output:
 	// tier: warning

@@ -3,13 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestExportAndOutbreaksCommands(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+	db := tempDB(t)
 	for _, tc := range []struct {
 		name string
 		args []string

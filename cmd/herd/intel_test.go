@@ -89,7 +89,7 @@ func TestIntelImportSamples(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(f.name, func(t *testing.T) {
-			dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+			dsn := tempDB(t)
 			res, code, _ := runIntelJSON(t, "--db", dsn, filepath.Join(feedsDir, f.name))
 			if code != 0 || !maps.Equal(res.Imported, f.imported) || res.Skipped != f.skipped || len(res.Errors) != 0 {
 				t.Errorf("exit %d, %+v; want %v skipped %d", code, res, f.imported, f.skipped)
@@ -102,7 +102,7 @@ func TestIntelImportSamples(t *testing.T) {
 	}
 
 	t.Run("all at once, deduplicated", func(t *testing.T) {
-		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		dsn := tempDB(t)
 		var args []string
 		for _, f := range files {
 			args = append(args, filepath.Join(feedsDir, f.name))
@@ -132,7 +132,7 @@ func TestIntelImportSamples(t *testing.T) {
 	})
 
 	t.Run("sighting report is refused", func(t *testing.T) {
-		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		dsn := tempDB(t)
 		res, code, _ := runIntelJSON(t, "--db", dsn, filepath.Join(feedsDir, "shadowserver-event4-sinkhole.csv"))
 		if code != 1 || len(res.Imported) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "herd sightings import") {
 			t.Errorf("exit %d, %+v", code, res)
@@ -166,7 +166,7 @@ func TestIntelImportBadFiles(t *testing.T) {
 		`"2021-01-17 07:44:46","192.0.2.99","443","online","2026-11-30","Dridex"`+"\n")
 
 	t.Run("malformed file beside a good one", func(t *testing.T) {
-		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		dsn := tempDB(t)
 		res, code, _ := runIntelJSON(t, "--db", dsn, garbage, good)
 		if code != 1 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) || len(res.Errors) != 1 ||
 			!strings.Contains(res.Errors[0], "garbage.bin") || !strings.Contains(res.Errors[0], "not recognised") {
@@ -177,7 +177,7 @@ func TestIntelImportBadFiles(t *testing.T) {
 		}
 	})
 	t.Run("bad rows are skipped with line numbers", func(t *testing.T) {
-		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		dsn := tempDB(t)
 		res, code, _ := runIntelJSON(t, "--db", dsn, badRows)
 		want := []string{badRows + `: line 13: "192.0.2.300" is not an IP address`}
 		if code != 0 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 4}) || res.Skipped != 1 || !slices.Equal(res.Errors, want) {
@@ -185,7 +185,7 @@ func TestIntelImportBadFiles(t *testing.T) {
 		}
 	})
 	t.Run("truncated file changes nothing", func(t *testing.T) {
-		dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+		dsn := tempDB(t)
 		if _, code, _ := runIntelJSON(t, "--db", dsn, good); code != 0 {
 			t.Fatal("good import failed")
 		}
@@ -226,7 +226,7 @@ func TestIntelImportURL(t *testing.T) {
 	progressEvery = 2
 	defer func() { progressEvery = old }()
 
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+	dsn := tempDB(t)
 	res, code, stderr := runIntelJSON(t, "--db", dsn, srv.URL+"/feodo.json")
 	if code != 0 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) {
 		t.Errorf("exit %d, %+v", code, res)

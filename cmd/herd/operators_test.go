@@ -19,7 +19,7 @@ func herd(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestOperatorCommands(t *testing.T) {
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "herd.db")
+	dsn := tempDB(t)
 	steps := []struct {
 		name     string
 		args     []string

@@ -29,7 +29,7 @@ import (
 )
 
 func TestAdminUserCreate(t *testing.T) {
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "herd.db")
+	dsn := tempDB(t)
 	defer func(r io.Reader) { passwordInput = r }(passwordInput)
 	for _, tc := range []struct {
 		name, user, input string

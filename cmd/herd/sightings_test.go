@@ -19,7 +19,7 @@ import (
 func TestSightingsImport(t *testing.T) {
 	fixedIntelNow(t)
 	ctx := context.Background()
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+	dsn := tempDB(t)
 	st, err := storeopen.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

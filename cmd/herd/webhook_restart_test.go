@@ -143,7 +143,7 @@ func TestWebhookSurvivesKill(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	dbPath := filepath.Join(dir, "herd.db")
-	dsn := "sqlite:" + dbPath
+	dsn := newDB(t, dbPath)
 	rcvAddr := freeLoopbackAddr(t) // nobody listens there yet
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"rp", "add", "--db", dsn, "--audience", "https://bank.example", "--webhook", "http://" + rcvAddr + "/hook"}, &out, &errb); code != 0 {
