@@ -4,19 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/store"
 )
-
-func cpuNanos() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // BenchmarkRecordCheckinParallel is the store's part of a check-in: many
 // callers at once, so writes group-commit as on a busy authority. It
