@@ -13,7 +13,7 @@ import (
 
 // BenchmarkRecordCheckinParallel is the store's part of a check-in: many
 // callers at once, so writes group-commit as on a busy authority. It
-// reports CPU time per check-in and the mean batch size.
+// reports CPU time per check-in.
 func BenchmarkRecordCheckinParallel(b *testing.B) {
 	s := openTemp(b)
 	ctx := context.Background()
