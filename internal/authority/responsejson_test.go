@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -113,3 +114,42 @@ type discard struct{}
 func (discard) Header() http.Header         { return http.Header{} }
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
 func (discard) WriteHeader(int)             {}
+
+// TestReadBodyMatchesReadAll: bodies of a stated length, a wrong stated
+// length, no stated length, and over the limit read as io.ReadAll reads
+// them through the same limit.
+func TestReadBodyMatchesReadAll(t *testing.T) {
+	a := &Authority{}
+	a.cfg.MaxBodyBytes = 64
+	body := bytes.Repeat([]byte("a"), 40)
+	tests := []struct {
+		name   string
+		data   []byte
+		length int64
+	}{
+		{"stated", body, 40},
+		{"stated too short", body, 10},
+		{"stated too long", body, 50},
+		{"unstated", body, -1},
+		{"empty", nil, 0},
+		{"at the limit", bytes.Repeat([]byte("b"), 64), 64},
+		{"over the limit stated", bytes.Repeat([]byte("c"), 65), 65},
+		{"over the limit understated", bytes.Repeat([]byte("c"), 100), 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mk := func() (*httptest.ResponseRecorder, *http.Request) {
+				r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(tt.data))
+				r.ContentLength = tt.length
+				return httptest.NewRecorder(), r
+			}
+			w, r := mk()
+			got, gerr := a.readBody(w, r)
+			w, r = mk()
+			want, werr := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+			if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Fatalf("readBody = %q, %v; io.ReadAll = %q, %v", got, gerr, want, werr)
+			}
+		})
+	}
+}
