@@ -69,6 +69,9 @@ type Result struct {
 	Errors []string `json:"errors"`
 	// Indicators holds the indicators when Options.Emit is nil.
 	Indicators []Indicator `json:"-"`
+	// Source is the name the feed gave its first indicator (or
+	// Options.Source); empty when it gave none. Set by Load.
+	Source string `json:"source,omitempty"`
 	// Events lists the events of a MISP feed manifest.
 	Events []ManifestEvent `json:"events,omitempty"`
 }

@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"fmt"
 	"bytes"
 	"errors"
 	"maps"
@@ -497,6 +498,38 @@ func TestNormalize(t *testing.T) {
 			}
 			if gt != tc.outType || gv != tc.out {
 				t.Errorf("got %s %q, want %s %q", gt, gv, tc.outType, tc.out)
+			}
+		})
+	}
+}
+
+// TestTruncatedJSONLine: a JSON feed cut mid-file is reported at the line
+// where the input ended, not where the value being read began.
+func TestTruncatedJSONLine(t *testing.T) {
+	feodoJSON := mustRead(t, "feodo-ipblocklist.json")
+	stix := mustRead(t, "stix21-indicator-bundle.json")
+	tests := []struct {
+		name   string
+		input  string
+		format Format
+	}{
+		{"feodo json cut at byte 300", feodoJSON[:300], FeodoJSON},
+		{"feodo json cut at byte 700", feodoJSON[:700], FeodoJSON},
+		{"threatfox json cut at byte 300", mustRead(t, "threatfox-recent.json")[:300], ThreatFoxJSON},
+		{"misp manifest cut at byte 300", mustRead(t, "misp-feed-manifest.json")[:300], MISPManifest},
+		{"stix cut at byte 300", stix[:300], STIX21},
+		{"stix cut at byte 900", stix[:900], STIX21},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The last line of the cut input is where parsing stopped.
+			want := fmt.Sprintf("line %d: ", strings.Count(tc.input, "\n")+1)
+			res, err := Import(strings.NewReader(tc.input), "cut", Options{Now: func() time.Time { return now }})
+			if res.Format != tc.format {
+				t.Fatalf("read as %q, want %q", res.Format, tc.format)
+			}
+			if want = "cut: " + want; !errors.Is(err, ErrTruncated) || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error %v, want ErrTruncated at %q", err, want)
 			}
 		})
 	}

@@ -105,7 +105,9 @@ func (s *jsonStream) skipValue() error {
 // ErrFormat with a line number.
 func (s *jsonStream) fatal(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s: %w", s.where(), ErrTruncated)
+		// The input ended: parsing stopped at its last byte, not at the
+		// start of the value it was reading.
+		return fmt.Errorf("line %d: %w", s.idx.line(s.idx.read), ErrTruncated)
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
