@@ -1,9 +1,9 @@
 package intel
 
 import (
-	"fmt"
 	"bytes"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
