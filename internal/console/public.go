@@ -96,7 +96,7 @@ func (c *Console) publicData(ctx context.Context, p Page) (*PublicData, error) {
 		return d, nil
 	}
 	now := c.now
-	ex, err := population.BuildExport(ctx, c.d.Stats, population.ExportOptions{MinCount: c.cfg.MinCount, Dimension: store.DimNone, Now: now, Since: now().UTC().AddDate(0, 0, -29)})
+	ex, err := population.BuildExport(ctx, c.d.Stats, population.ExportOptions{MinCount: c.cfg.MinCount, WholePopulation: true, Now: now, Since: now().UTC().AddDate(0, 0, -29)})
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +105,32 @@ func (c *Console) publicData(ctx context.Context, p Page) (*PublicData, error) {
 		return nil, err
 	}
 	d.From, d.To, d.Day = ex.From, ex.To, ex.To
+	// The page shows the last day twice: by OS family and for the whole
+	// population. A whole-population count is the column total of the
+	// by-OS table, so it is withheld whenever that column holds a
+	// withheld cell (as the export withholds the total), or it minus the
+	// published cells would give the withheld ones away.
+	heldKeys := map[string]bool{}
+	for _, t := range exOS.Tables {
+		if t.Name != string(store.AggVerdict) {
+			continue
+		}
+		for _, cl := range t.Cells {
+			if cl.Day == d.Day && cl.Count == nil {
+				heldKeys[cl.Key] = true
+			}
+		}
+	}
+	for ti, t := range ex.Tables {
+		if t.Name != string(store.AggVerdict) {
+			continue
+		}
+		for ci, cl := range t.Cells {
+			if cl.Day == d.Day && heldKeys[cl.Key] {
+				ex.Tables[ti].Cells[ci].Count, ex.Tables[ti].Cells[ci].Suppressed = nil, true
+			}
+		}
+	}
 	cells := func(t population.Table, day string, label func(string) string) []PublicCell {
 		var out []PublicCell
 		for _, cl := range t.Cells {

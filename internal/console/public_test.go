@@ -5,6 +5,7 @@ import (
 	"html"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,10 +106,11 @@ func TestPopulationPageSuppression(t *testing.T) {
 	ctx := t.Context()
 	at := clock.Now().Add(-time.Hour)
 	n := 0
+	os := "linux"
 	checkin := func(v health.Tier, failing ...health.CheckID) {
 		n++
 		id := fmt.Sprintf("dev-%03d", n)
-		if err := st.CreateDevice(ctx, store.Device{ID: id, PublicKey: make([]byte, 32), OS: "linux", EnrolledAt: at}); err != nil {
+		if err := st.CreateDevice(ctx, store.Device{ID: id, PublicKey: make([]byte, 32), OS: os, EnrolledAt: at}); err != nil {
 			t.Fatal(err)
 		}
 		var fs []health.Finding
@@ -116,7 +118,7 @@ func TestPopulationPageSuppression(t *testing.T) {
 			fs = append(fs, health.Finding{ID: f, Status: health.Fail, Trust: health.OSReported})
 		}
 		if _, err := st.RecordCheckin(ctx, store.Checkin{DeviceID: id, ReceivedAt: at, Verdict: v, PolicyID: "herd-default@1",
-			Findings: fs, OS: "linux", OSVersion: "12", Agent: "1.0.0", Statement: []byte("{}")}); err != nil {
+			Findings: fs, OS: os, OSVersion: "12", Agent: "1.0.0", Statement: []byte("{}")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -135,6 +137,11 @@ func TestPopulationPageSuppression(t *testing.T) {
 	for range 9 {
 		checkin(health.Contraindicated, health.Malware)
 	}
+	// And one macOS device, warning: the page's by-OS table shows linux
+	// warning 10 and withholds darwin warning 1, so the whole-population
+	// warning count (11) must be withheld too, or 11 − 10 gives it away.
+	os = "darwin"
+	checkin(health.Warning)
 
 	for _, lang := range []i18n.Lang{i18n.English, i18n.Chinese} {
 		t.Run(string(lang), func(t *testing.T) {
@@ -143,8 +150,9 @@ func TestPopulationPageSuppression(t *testing.T) {
 				t.Fatalf("status %d", code)
 			}
 			withheld := map[i18n.Lang]string{i18n.English: "withheld", i18n.Chinese: "不公布"}[lang]
-			// Verdicts: 25 shown; 9 under K withheld; 10 withheld too, or
-			// the total (published in exports) minus 25 would give the 9.
+			// Verdicts: 25 shown; 9 under K withheld; warning (11) withheld
+			// because it is the sum of a published and a withheld cell of
+			// the by-OS table.
 			for key, want := range map[string]string{"affirming": "25", "warning": withheld, "contraindicated": withheld} {
 				m := regexp.MustCompile(`data-cell="` + key + `">(.*?)</td>`).FindStringSubmatch(body)
 				if m == nil {
@@ -169,6 +177,20 @@ func TestPopulationPageSuppression(t *testing.T) {
 				if got := regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[1], ""); got != tc.want {
 					t.Errorf("failing %s: %q, want %q", tc.id, got, tc.want)
 				}
+			}
+			// By OS: linux warning 10 shown, darwin warning withheld.
+			for _, tc := range []struct{ os, want string }{{"linux", "10"}, {"darwin", withheld}} {
+				m := regexp.MustCompile(`<th scope="row">`+tc.os+`</th><td>[^<]*</td><td class="num">(.*?)</td>`).FindAllStringSubmatch(body, -1)
+				var got []string
+				for _, x := range m {
+					got = append(got, regexp.MustCompile(`<[^>]+>`).ReplaceAllString(x[1], ""))
+				}
+				if !slices.Contains(got, tc.want) {
+					t.Errorf("by OS %s: %q, want one %q", tc.os, got, tc.want)
+				}
+			}
+			if strings.Contains(body, ">11<") {
+				t.Error("the whole-population warning count 11 is shown")
 			}
 			// No number under K anywhere in a table cell or a chart point.
 			for _, m := range numCell.FindAllStringSubmatch(body, -1) {

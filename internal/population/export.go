@@ -26,14 +26,13 @@ import (
 //   - primary suppression: every cell whose true count is between 1 and
 //     K−1 is withheld ("count": null, "suppressed": true); zero cells are
 //     not listed (absence is not about anyone);
-//   - margins: each day's row totals (per segment) and column totals (per
-//     key) are published from true counts, unless under K (then
-//     withheld); complementary suppression withholds, in every row or
-//     column left with exactly one withheld cell, the smallest other
-//     listed cell too, until no line has exactly one; finally the linear
-//     system "published margins − published cells" is solved exactly and,
-//     if any withheld cell is still determined (e.g. a bridge between two
-//     suppressed rectangles), the table's margins are dropped altogether;
+//   - margins: each day's row totals (per segment) and column totals
+//     (per key) are published from true counts only for lines that hold
+//     no withheld cell (see grid.suppress); no grand total. No published
+//     number then involves a withheld cell, so nothing narrows a withheld
+//     cell beyond the [1, K−1] that its being withheld reveals (the
+//     tests audit this by computing, for every withheld cell, the least
+//     and greatest value consistent with everything published);
 //   - one dimension per export: publishing the same counts split by two
 //     linked dimensions (OS family and OS release) would let a withheld
 //     cell be recovered across tables.
@@ -61,8 +60,12 @@ type ExportOptions struct {
 	MinCount int64
 	// Epsilon > 0 adds Laplace noise (see above).
 	Epsilon float64
-	// Dimension is the segment dimension (default store.DimOS).
+	// Dimension is the segment dimension (default store.DimOS; the zero
+	// value cannot ask for the whole population, WholePopulation does).
 	Dimension store.Dimension
+	// WholePopulation exports one segment, the whole population
+	// (store.DimNone), whatever Dimension says.
+	WholePopulation bool
 	// Issuer names the authority in the export (and its STIX identity).
 	Issuer string
 	// Rand is the noise source; nil means a generator seeded from
@@ -152,7 +155,10 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 	if o.Epsilon < 0 || math.IsNaN(o.Epsilon) || math.IsInf(o.Epsilon, 0) {
 		return nil, errors.New("export: epsilon must be a positive number")
 	}
-	if o.Dimension == "" {
+	switch {
+	case o.WholePopulation:
+		o.Dimension = store.DimNone
+	case o.Dimension == "":
 		o.Dimension = store.DimOS
 	}
 	switch o.Dimension {
@@ -212,13 +218,6 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 			g := newGrid(d, o.Dimension, byDay[d])
 			g.suppress(o.MinCount, o.Epsilon == 0)
 			grids = append(grids, g)
-		}
-		if t.Margins {
-			for _, g := range grids {
-				if !g.margins {
-					t.Margins = false
-				}
-			}
 		}
 		for _, g := range grids {
 			g.publish(&t, r, t.Margins)
@@ -281,171 +280,28 @@ func (g *grid) colTotal(j int) (s int64) {
 	return
 }
 
-// suppress applies primary and complementary suppression; with margins
-// false, only primary suppression (nothing can be subtracted from).
+// suppress applies primary suppression and decides which margins are
+// published; with margins false, only primary suppression.
+//
+// A line total (row or column) is published only when the line holds no
+// withheld cell. Then every published total is a sum of published cells
+// alone, so no published number involves a withheld cell: all that the
+// export says about a withheld cell is that it is listed and withheld,
+// i.e. its true count is in [1, K−1], and no combination of published
+// cells, totals and those bounds narrows that interval (a total over two
+// withheld cells could: two cells in [1, 4] summing to 8 are both 4).
+// No grand total is published.
 func (g *grid) suppress(k int64, margins bool) {
 	for i := range g.rows {
 		for j := range g.cols {
 			if g.n[i][j] > 0 && g.n[i][j] < k {
 				g.sup[i][j] = true
+				g.rowSup[i] = true
+				g.colSup[j] = true
 			}
 		}
 	}
 	g.margins = margins
-	if !margins {
-		return
-	}
-	for i := range g.rows {
-		g.rowSup[i] = g.rowTotal(i) < k
-	}
-	for j := range g.cols {
-		g.colSup[j] = g.colTotal(j) < k
-	}
-	// line is a row or column: its cells' coordinates.
-	type cell struct{ i, j int }
-	lines := func() (out [][]cell, sup []bool) {
-		for i := range g.rows {
-			var l []cell
-			for j := range g.cols {
-				l = append(l, cell{i, j})
-			}
-			out, sup = append(out, l), append(sup, g.rowSup[i])
-		}
-		for j := range g.cols {
-			var l []cell
-			for i := range g.rows {
-				l = append(l, cell{i, j})
-			}
-			out, sup = append(out, l), append(sup, g.colSup[j])
-		}
-		return
-	}
-	for changed := true; changed; {
-		changed = false
-		ls, msup := lines()
-		for li, l := range ls {
-			if msup[li] {
-				continue // no margin published: nothing to subtract from
-			}
-			var withheld int
-			best := cell{-1, -1}
-			for _, c := range l {
-				switch {
-				case g.sup[c.i][c.j]:
-					withheld++
-				case g.n[c.i][c.j] > 0 && (best.i < 0 || g.n[c.i][c.j] < g.n[best.i][best.j]):
-					best = c
-				}
-			}
-			if withheld != 1 {
-				continue
-			}
-			if best.i >= 0 {
-				g.sup[best.i][best.j] = true
-			} else if li < len(g.rows) {
-				g.rowSup[li] = true // the margin would equal the withheld cell
-			} else {
-				g.colSup[li-len(g.rows)] = true
-			}
-			changed = true
-		}
-	}
-	if g.determined() {
-		g.margins = false
-	}
-}
-
-// determined reports whether any withheld cell's value follows from the
-// published margins and cells by linear algebra: withheld cell x is
-// determined iff the unit vector e_x lies in the row space of the
-// equations (one per published margin over its withheld cells).
-func (g *grid) determined() bool {
-	idx := map[[2]int]int{}
-	for i := range g.rows {
-		for j := range g.cols {
-			if g.sup[i][j] {
-				idx[[2]int{i, j}] = len(idx)
-			}
-		}
-	}
-	if len(idx) == 0 {
-		return false
-	}
-	var eqs [][]float64
-	for i := range g.rows {
-		if g.rowSup[i] {
-			continue
-		}
-		e := make([]float64, len(idx))
-		for j := range g.cols {
-			if x, ok := idx[[2]int{i, j}]; ok {
-				e[x] = 1
-			}
-		}
-		eqs = append(eqs, e)
-	}
-	for j := range g.cols {
-		if g.colSup[j] {
-			continue
-		}
-		e := make([]float64, len(idx))
-		for i := range g.rows {
-			if x, ok := idx[[2]int{i, j}]; ok {
-				e[x] = 1
-			}
-		}
-		eqs = append(eqs, e)
-	}
-	return AnyDetermined(eqs, len(idx))
-}
-
-// AnyDetermined reports whether some unknown x_k (of n) is fixed by the
-// linear equations eqs (coefficient rows; right-hand sides do not
-// matter): it reduces eqs to row echelon form and looks for a row with a
-// single non-zero coefficient after full reduction.
-func AnyDetermined(eqs [][]float64, n int) bool {
-	m := make([][]float64, len(eqs))
-	for i, e := range eqs {
-		m[i] = append([]float64(nil), e...)
-	}
-	const eps = 1e-9
-	row := 0
-	for col := 0; col < n && row < len(m); col++ {
-		p := -1
-		for r := row; r < len(m); r++ {
-			if math.Abs(m[r][col]) > eps {
-				p = r
-				break
-			}
-		}
-		if p < 0 {
-			continue
-		}
-		m[row], m[p] = m[p], m[row]
-		for r := range m {
-			if r != row && math.Abs(m[r][col]) > eps {
-				f := m[r][col] / m[row][col]
-				for c := col; c < n; c++ {
-					m[r][c] -= f * m[row][c]
-				}
-			}
-		}
-		row++
-	}
-	// In reduced row echelon form, x_k is determined iff some row is
-	// exactly e_k (up to scale).
-	for r := 0; r < row; r++ {
-		nz := 0
-		for c := 0; c < n; c++ {
-			if math.Abs(m[r][c]) > eps {
-				nz++
-			}
-		}
-		if nz == 1 {
-			return true
-		}
-	}
-	return false
 }
 
 // laplace draws from Laplace(0, b).

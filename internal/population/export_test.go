@@ -17,85 +17,111 @@ import (
 	"github.com/herd-health/herd/internal/store/sqlite"
 )
 
-// rank is the rank of m by Gaussian elimination (independent of
-// AnyDetermined, so the test does not grade the code with itself).
-func rank(m [][]float64) int {
-	a := make([][]float64, len(m))
-	for i := range m {
-		a[i] = append([]float64(nil), m[i]...)
+// auditIntervals is the disclosure oracle: for every withheld cell of
+// one day of t, it finds the least and greatest true count consistent
+// with everything published that day (published cells, row and column
+// totals, listed-but-withheld meaning a count in [1, K−1], unlisted
+// meaning 0), by enumerating every assignment of the withheld cells.
+// It reads only the published table, never the suppression internals.
+// ok is false when the table is too large to enumerate.
+func auditIntervals(t Table, day string, k int64) (lo, hi map[[2]string]int64, ok bool) {
+	type ref struct{ seg, key string }
+	var unknown []ref
+	known := map[ref]int64{}
+	for _, c := range t.Cells {
+		if c.Day != day {
+			continue
+		}
+		if c.Count == nil {
+			unknown = append(unknown, ref{c.Segment, c.Key})
+		} else {
+			known[ref{c.Segment, c.Key}] = *c.Count
+		}
 	}
-	r := 0
-	for c := 0; len(a) > 0 && c < len(a[0]); c++ {
-		p := -1
-		for i := r; i < len(a); i++ {
-			if math.Abs(a[i][c]) > 1e-9 {
-				p = i
+	type cons struct {
+		idx  []int
+		rest int64 // published total minus published cells of the line
+	}
+	var cs []cons
+	line := func(match func(ref) bool, total int64) {
+		c := cons{rest: total}
+		for r, v := range known {
+			if match(r) {
+				c.rest -= v
+			}
+		}
+		for x, u := range unknown {
+			if match(u) {
+				c.idx = append(c.idx, x)
+			}
+		}
+		cs = append(cs, c)
+	}
+	for _, m := range t.RowTotals {
+		if m.Day == day && m.Count != nil {
+			line(func(r ref) bool { return r.seg == m.Segment }, *m.Count)
+		}
+	}
+	for _, m := range t.ColumnTotals {
+		if m.Day == day && m.Count != nil {
+			line(func(r ref) bool { return r.key == m.Key }, *m.Count)
+		}
+	}
+	n := len(unknown)
+	if math.Pow(float64(k-1), float64(n)) > 2e6 {
+		return nil, nil, false
+	}
+	lo, hi = map[[2]string]int64{}, map[[2]string]int64{}
+	v := make([]int64, n)
+	for i := range v {
+		v[i] = 1
+	}
+	for {
+		good := true
+		for _, c := range cs {
+			var s int64
+			for _, x := range c.idx {
+				s += v[x]
+			}
+			if s != c.rest {
+				good = false
 				break
 			}
 		}
-		if p < 0 {
-			continue
-		}
-		a[r], a[p] = a[p], a[r]
-		for i := r + 1; i < len(a); i++ {
-			f := a[i][c] / a[r][c]
-			for k := c; k < len(a[i]); k++ {
-				a[i][k] -= f * a[r][k]
+		if good {
+			for x, u := range unknown {
+				key := [2]string{u.seg, u.key}
+				if l, seen := lo[key]; !seen || v[x] < l {
+					lo[key] = v[x]
+				}
+				if v[x] > hi[key] {
+					hi[key] = v[x]
+				}
 			}
 		}
-		r++
+		i := 0
+		for ; i < n; i++ {
+			if v[i] < k-1 {
+				v[i]++
+				break
+			}
+			v[i] = 1
+		}
+		if i == n {
+			break
+		}
 	}
-	return r
+	return lo, hi, true
 }
 
-// recoverable lists the withheld cells whose value follows from the
-// published cells and margins: e_x in the row space of the margin
-// equations iff appending it leaves the rank unchanged.
-func recoverable(g *grid) [][2]int {
-	var unknown [][2]int
-	for i := range g.rows {
-		for j := range g.cols {
-			if g.sup[i][j] {
-				unknown = append(unknown, [2]int{i, j})
-			}
-		}
-	}
-	if !g.margins {
-		return nil
-	}
-	var eqs [][]float64
-	for i := range g.rows {
-		if !g.rowSup[i] {
-			e := make([]float64, len(unknown))
-			for x, u := range unknown {
-				if u[0] == i {
-					e[x] = 1
-				}
-			}
-			eqs = append(eqs, e)
-		}
-	}
-	for j := range g.cols {
-		if !g.colSup[j] {
-			e := make([]float64, len(unknown))
-			for x, u := range unknown {
-				if u[1] == j {
-					e[x] = 1
-				}
-			}
-			eqs = append(eqs, e)
-		}
-	}
-	var out [][2]int
-	base := rank(eqs)
-	for x, u := range unknown {
-		e := make([]float64, len(unknown))
-		e[x] = 1
-		if rank(append(eqs, e)) == base {
-			out = append(out, u)
-		}
-	}
-	return out
+// exportOf publishes one day's grid of true counts (rows = segments
+// A, B, …; columns = keys a, b, …) as BuildExport does.
+func exportOf(tbl [][]int64, k int64) (Table, *grid) {
+	g := gridOf(tbl)
+	g.suppress(k, true)
+	t := Table{Name: "failing", Margins: true}
+	g.publish(&t, nil, true)
+	return t, g
 }
 
 func gridOf(t [][]int64) *grid {
@@ -116,75 +142,111 @@ func gridOf(t [][]int64) *grid {
 	return g
 }
 
-func TestComplementarySuppression(t *testing.T) {
+// checkAudit fails t unless every withheld cell's feasible interval is
+// exactly [1, K−1], every listed cell under K is withheld and every
+// published number is the true one.
+func checkAudit(t *testing.T, tbl [][]int64, k int64) Table {
+	t.Helper()
+	pub, g := exportOf(tbl, k)
+	lo, hi, ok := auditIntervals(pub, g.day, k)
+	if !ok {
+		t.Fatalf("table too large to audit")
+	}
+	var withheld int
+	for _, c := range pub.Cells {
+		i, j := int(c.Segment[0]-'A'), int(c.Key[0]-'a')
+		if c.Count == nil {
+			withheld++
+			key := [2]string{c.Segment, c.Key}
+			if lo[key] != 1 || hi[key] != k-1 {
+				t.Errorf("withheld cell %s/%s (true %d) narrowed to [%d, %d], want [1, %d]", c.Segment, c.Key, tbl[i][j], lo[key], hi[key], k-1)
+			}
+			continue
+		}
+		if *c.Count != tbl[i][j] || *c.Count < k {
+			t.Errorf("cell %s/%s published as %d (true %d, K %d)", c.Segment, c.Key, *c.Count, tbl[i][j], k)
+		}
+	}
+	if withheld > 0 && len(lo) != withheld {
+		t.Errorf("no assignment of the withheld cells is consistent with the published totals")
+	}
+	for _, m := range pub.RowTotals {
+		if m.Count != nil && *m.Count != g.rowTotal(int(m.Segment[0]-'A')) {
+			t.Errorf("row %s total %d, true %d", m.Segment, *m.Count, g.rowTotal(int(m.Segment[0]-'A')))
+		}
+	}
+	return pub
+}
+
+func TestSuppressionIntervalAudit(t *testing.T) {
 	tests := []struct {
-		name    string
-		table   [][]int64
-		margins bool // margins still published after suppression
+		name  string
+		k     int64
+		table [][]int64
+		// rows and columns whose totals must still be published
+		wantRows, wantCols int
 	}{
-		// One small cell per row and column: without complementary
-		// suppression, row A's total minus 40 and 50 gives it away.
-		{"single small cell", [][]int64{{3, 40, 50}, {60, 70, 80}, {90, 100, 110}}, true},
-		// Two small cells in one row, different columns: each column has
-		// exactly one withheld, so more must go.
-		{"two in a row", [][]int64{{3, 4, 50}, {60, 70, 80}, {90, 100, 110}}, true},
-		// A row whose only cell is small: its margin equals the cell.
-		{"lonely cell", [][]int64{{3, 0, 0}, {60, 70, 80}, {90, 100, 110}}, true},
-		// Two suppressed rectangles joined by a bridge cell: every line has
-		// two withheld cells, yet the bridge is determined by the margins.
-		{"bridge", [][]int64{
+		// The operator's case: linux has auto_update 4 and
+		// disk_encryption 4 withheld (K=5), both columns withheld, but a
+		// published row total 8 pins both at 4.
+		{"two withheld summing to 2(K-1)", 5, [][]int64{{4, 4}, {0, 0}}, 1, 0},
+		{"two withheld, one other row", 5, [][]int64{{4, 4, 0}, {0, 0, 30}}, 1, 1},
+		{"two withheld at the low bound", 5, [][]int64{{1, 1}}, 0, 0},
+		{"single small cell", 10, [][]int64{{3, 40, 50}, {60, 70, 80}, {90, 100, 110}}, 2, 2},
+		{"two in a row", 10, [][]int64{{3, 4, 50}, {60, 70, 80}, {90, 100, 110}}, 2, 1},
+		{"lonely cell", 10, [][]int64{{3, 0, 0}, {60, 70, 80}, {90, 100, 110}}, 2, 2},
+		{"bridge", 4, [][]int64{
 			{2, 3, 40, 0, 0},
-			{4, 5, 0, 0, 0},
-			{0, 0, 6, 7, 0},
-			{0, 0, 8, 9, 0},
+			{1, 2, 0, 0, 0},
+			{0, 0, 3, 1, 0},
+			{0, 0, 2, 3, 0},
 			{50, 60, 70, 80, 90},
-		}, true},
-		{"all small", [][]int64{{1, 2}, {3, 4}}, true},
-		{"nothing small", [][]int64{{11, 20}, {30, 40}}, true},
+		}, 1, 1},
+		{"all small", 5, [][]int64{{1, 2}, {3, 4}}, 0, 0},
+		{"nothing small", 10, [][]int64{{11, 20}, {30, 40}}, 2, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := gridOf(tc.table)
-			g.suppress(10, true)
-			for i := range g.rows {
-				for j := range g.cols {
-					if n := g.n[i][j]; n > 0 && n < 10 && !g.sup[i][j] {
-						t.Errorf("cell %d,%d = %d published", i, j, n)
-					}
-				}
-				if tot := g.rowTotal(i); g.margins && tot < 10 && !g.rowSup[i] {
-					t.Errorf("row total %d published", tot)
+			pub := checkAudit(t, tc.table, tc.k)
+			var rows, cols int
+			for _, m := range pub.RowTotals {
+				if m.Count != nil {
+					rows++
 				}
 			}
-			if r := recoverable(g); len(r) > 0 {
-				t.Errorf("withheld cells %v are recoverable from the published cells and totals", r)
-			}
-			// Every line with a published margin has zero or ≥ 2 withheld.
-			if g.margins {
-				for i := range g.rows {
-					n := 0
-					for j := range g.cols {
-						if g.sup[i][j] {
-							n++
-						}
-					}
-					if n == 1 && !g.rowSup[i] {
-						t.Errorf("row %d has exactly one withheld cell", i)
-					}
+			for _, m := range pub.ColumnTotals {
+				if m.Count != nil {
+					cols++
 				}
+			}
+			if rows != tc.wantRows || cols != tc.wantCols {
+				t.Errorf("published %d row and %d column totals, want %d and %d", rows, cols, tc.wantRows, tc.wantCols)
 			}
 		})
 	}
-	// The bridge case must end without margins (or with the bridge not
-	// determined); check that the code noticed rather than the test
-	// passing vacuously.
-	g := gridOf([][]int64{{2, 3, 40, 0, 0}, {4, 5, 0, 0, 0}, {0, 0, 6, 7, 0}, {0, 0, 8, 9, 0}, {50, 60, 70, 80, 90}})
-	g.suppress(10, true)
-	before := gridOf([][]int64{{2, 3, 40, 0, 0}, {4, 5, 0, 0, 0}, {0, 0, 6, 7, 0}, {0, 0, 8, 9, 0}, {50, 60, 70, 80, 90}})
-	before.suppress(10, true)
-	before.margins = true
-	if len(recoverable(before)) == 0 && g.margins {
-		t.Log("bridge resolved by complementary suppression alone")
+	// Adversarial: random sparse tables with many small cells.
+	r := rand.New(rand.NewPCG(7, 11))
+	for n := range 300 {
+		k := int64(2 + r.IntN(4))
+		rows, cols := 1+r.IntN(4), 1+r.IntN(4)
+		tbl := make([][]int64, rows)
+		small := 0
+		for i := range tbl {
+			tbl[i] = make([]int64, cols)
+			for j := range tbl[i] {
+				switch r.IntN(3) {
+				case 0:
+				case 1:
+					if small < 7 {
+						tbl[i][j] = 1 + r.Int64N(k-1)
+						small++
+					}
+				default:
+					tbl[i][j] = k + r.Int64N(20)
+				}
+			}
+		}
+		t.Run("random "+itoa(n), func(t *testing.T) { checkAudit(t, tbl, k) })
 	}
 }
 
@@ -298,12 +360,28 @@ func TestExportPrivacy(t *testing.T) {
 	if withheld < 2 {
 		t.Errorf("verdict table withholds %d cells, want at least 2", withheld)
 	}
-	// Infections: windows 12, darwin 1 share the Emotet column, so the
-	// darwin cell's complement (windows) is withheld too when totals are
-	// published; with noise (no totals) windows is published as a sighting.
+	// Infections: windows 12 and darwin 1 share the Emotet column, so the
+	// column total is withheld (with it, 13 − 12 gives darwin away) and
+	// windows is published.
 	for _, c := range ex.Tables[2].Cells {
-		if c.Count != nil {
-			t.Errorf("infection cell %+v published beside a lone withheld cell", c)
+		if c.Segment == "windows" && (c.Count == nil || *c.Count != 12) {
+			t.Errorf("infection cell %+v, want windows 12 published", c)
+		}
+	}
+	for _, m := range ex.Tables[2].ColumnTotals {
+		if m.Key == "Emotet" && m.Count != nil {
+			t.Errorf("Emotet column total %d published beside a withheld cell", *m.Count)
+		}
+	}
+	for _, tb := range ex.Tables {
+		lo, hi, ok := auditIntervals(tb, "2026-12-03", 10)
+		if !ok {
+			t.Fatalf("%s: too large to audit", tb.Name)
+		}
+		for c, l := range lo {
+			if l != 1 || hi[c] != 9 {
+				t.Errorf("%s: withheld cell %v narrowed to [%d, %d]", tb.Name, c, l, hi[c])
+			}
 		}
 	}
 	noisy, _ := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Epsilon: 1, Now: now, Rand: rand.New(rand.NewPCG(3, 4))})
