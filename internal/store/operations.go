@@ -19,12 +19,14 @@ type AdminToken struct {
 
 // AdminTokens keeps operators' API tokens.
 type AdminTokens interface {
-	// CreateAdminToken adds t; ErrConflict when its name exists.
+	// CreateAdminToken adds t; ErrConflict when a working token has its
+	// name (a revoked token's name can be given again; the revoked record
+	// stays).
 	CreateAdminToken(ctx context.Context, t AdminToken) error
 	// AdminTokenByHash returns the token with this hash, revoked or not;
 	// ErrNotFound when there is none.
 	AdminTokenByHash(ctx context.Context, hash []byte) (AdminToken, error)
-	// AdminTokens lists every token by name.
+	// AdminTokens lists every token, revoked ones too, by name and age.
 	AdminTokens(ctx context.Context) ([]AdminToken, error)
 	// RevokeAdminToken revokes the named token; ErrNotFound when there is
 	// no such working token.
@@ -62,7 +64,11 @@ type DeviceAdmin interface {
 	ListDevices(ctx context.Context, f DeviceFilter) ([]Device, error)
 	// DeleteDevice unenrolls a device and deletes its data: the device,
 	// its history and every row that refers to it. Population aggregates
-	// (per-day counts) stay. ErrNotFound when there is no such device.
+	// (per-day counts) stay. The device's certificates are revoked first,
+	// in the same transaction: their bits are set in the status lists,
+	// which outlive the certificate rows, so a deleted device's
+	// certificates never pass a status check. ErrNotFound when there is
+	// no such device.
 	DeleteDevice(ctx context.Context, id string) error
 }
 

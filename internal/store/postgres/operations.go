@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,7 +72,7 @@ func (s *Store) AdminTokenByHash(ctx context.Context, hash []byte) (store.AdminT
 
 // AdminTokens lists every token by name.
 func (s *Store) AdminTokens(ctx context.Context) ([]store.AdminToken, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+adminTokenCols+` FROM admin_tokens ORDER BY name`)
+	rows, err := s.pool.Query(ctx, `SELECT `+adminTokenCols+` FROM admin_tokens ORDER BY name, created_at`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: admin tokens: %w", err)
 	}
@@ -165,6 +167,11 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		return fmt.Errorf("device %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
+		return fmt.Errorf("postgres: delete device: %w", err)
+	}
+	// Its live certificates are revoked before their rows go: the bits
+	// live in the status lists, which stay.
+	if err := revokeAllOfDevice(ctx, tx, id); err != nil {
 		return fmt.Errorf("postgres: delete device: %w", err)
 	}
 	rows, err := tx.Query(ctx, `SELECT table_name::text FROM information_schema.columns
@@ -433,4 +440,40 @@ func (s *Store) UseEnrollmentToken(ctx context.Context, hash []byte, now time.Ti
 		return "", fmt.Errorf("postgres: use enrollment token: %w", err)
 	}
 	return name, nil
+}
+
+// revokeAllOfDevice sets the status bit of every certificate of the
+// device not yet revoked, inside tx, locking the lists in id order as
+// RevokeDevice does.
+func revokeAllOfDevice(ctx context.Context, tx pgx.Tx, deviceID string) error {
+	rows, err := tx.Query(ctx, `SELECT list_id, idx FROM issued_certificates WHERE device_id = $1 AND revoked_at IS NULL`, deviceID)
+	if err != nil {
+		return err
+	}
+	byList := map[int64][]int64{}
+	for rows.Next() {
+		var list, idx int64
+		if err := rows.Scan(&list, &idx); err != nil {
+			rows.Close()
+			return err
+		}
+		byList[list] = append(byList[list], idx)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(byList)) {
+		var bits []byte
+		if err := tx.QueryRow(ctx, `SELECT bits FROM status_lists WHERE id = $1 FOR UPDATE`, id).Scan(&bits); err != nil {
+			return fmt.Errorf("status list %d: %w", id, err)
+		}
+		for _, i := range byList[id] {
+			bits = store.SetStatusBit(bits, i)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE status_lists SET bits = $1, updated_at = now() WHERE id = $2`, bits, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

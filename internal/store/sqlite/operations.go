@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,7 +76,7 @@ func (s *Store) AdminTokenByHash(ctx context.Context, hash []byte) (store.AdminT
 
 // AdminTokens lists every token by name.
 func (s *Store) AdminTokens(ctx context.Context) ([]store.AdminToken, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+adminTokenCols+` FROM admin_tokens ORDER BY name`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+adminTokenCols+` FROM admin_tokens ORDER BY name, created_at`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: admin tokens: %w", err)
 	}
@@ -183,6 +185,11 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		return fmt.Errorf("device %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
+		return fmt.Errorf("sqlite: delete device: %w", err)
+	}
+	// Its live certificates are revoked before their rows go: the bits
+	// live in the status lists, which stay.
+	if err := revokeAllOfDevice(ctx, tx, id, time.Now()); err != nil {
 		return fmt.Errorf("sqlite: delete device: %w", err)
 	}
 	var tables []string
@@ -467,4 +474,39 @@ func (s *Store) UseEnrollmentToken(ctx context.Context, hash []byte, now time.Ti
 		return "", fmt.Errorf("sqlite: use enrollment token: %w", err)
 	}
 	return name, nil
+}
+
+// revokeAllOfDevice sets the status bit of every certificate of the
+// device not yet revoked, inside tx.
+func revokeAllOfDevice(ctx context.Context, tx *sql.Tx, deviceID string, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT list_id, idx FROM issued_certificates WHERE device_id = ? AND revoked_at IS NULL`, deviceID)
+	if err != nil {
+		return err
+	}
+	byList := map[int64][]int64{}
+	for rows.Next() {
+		var list, idx int64
+		if err := rows.Scan(&list, &idx); err != nil {
+			rows.Close()
+			return err
+		}
+		byList[list] = append(byList[list], idx)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(byList)) {
+		var bits []byte
+		if err := tx.QueryRowContext(ctx, `SELECT bits FROM status_lists WHERE id = ?`, id).Scan(&bits); err != nil {
+			return fmt.Errorf("status list %d: %w", id, err)
+		}
+		for _, i := range byList[id] {
+			bits = store.SetStatusBit(bits, i)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE status_lists SET bits = ?, updated_at = ? WHERE id = ?`, bits, now.UnixMicro(), id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

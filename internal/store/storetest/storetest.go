@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	runIntel(t, open)
 	RunOperations(t, open)
+	RunUnenroll(t, open)
 	t.Run("Population", func(t *testing.T) { Population(t, open) })
 	t.Run("ConsoleUsers", func(t *testing.T) { ConsoleUsers(t, open) })
 	t.Run("CheckinEvents", func(t *testing.T) { CheckinEvents(t, open) })

@@ -1,0 +1,22 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// KeyringState is what every node's keyring must agree on beyond the
+// keys themselves.
+type KeyringState interface {
+	// NoteCertLifetime records that a node issues certificates that live
+	// up to d; the store keeps the longest ever noted.
+	NoteCertLifetime(ctx context.Context, d time.Duration) error
+	// LongestCertLifetime is the longest lifetime ever noted; 0 when none.
+	LongestCertLifetime(ctx context.Context) (time.Duration, error)
+	// KeysVersion changes whenever a signing key is added: a cheap
+	// question a node asks often to learn of a rotation.
+	KeysVersion(ctx context.Context) (int64, error)
+}
+
+// KeyringLongestLifetime names the longest lifetime in the keyring state.
+const KeyringLongestLifetime = "longest_cert_lifetime_us"
