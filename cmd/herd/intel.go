@@ -7,8 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,8 +31,20 @@ var (
 	progressInterval = 5 * time.Second
 )
 
-// intelImportResult is `herd intel import --json`'s output.
+// intelImportResult is `herd intel import --json`'s output: the totals
+// over every file (DESIGN's contract), then each file's own counts.
 type intelImportResult struct {
+	Imported map[intel.Type]int `json:"imported"`
+	Skipped  int                `json:"skipped"`
+	Errors   []string           `json:"errors"`
+	Files    []intelFileResult  `json:"files"`
+}
+
+// intelFileResult is one file's part of an import. A file that failed
+// (unreadable, truncated, not a feed) stored nothing: it counts nothing
+// imported or skipped, and its errors say why.
+type intelFileResult struct {
+	Name     string             `json:"name"`
 	Imported map[intel.Type]int `json:"imported"`
 	Skipped  int                `json:"skipped"`
 	Errors   []string           `json:"errors"`
@@ -64,22 +80,44 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "herd intel import: this store keeps no threat intelligence")
 		return 1
 	}
-	out := intelImportResult{Imported: map[intel.Type]int{}, Errors: []string{}}
+	out := intelImportResult{Imported: map[intel.Type]int{}, Errors: []string{}, Files: []intelFileResult{}}
 	failed := 0
 	client := &http.Client{Timeout: *timeout}
+	fr, _ := st.(store.FeedReports)
 	for _, name := range fs.Args() {
-		res, err := importOne(ctx, is, client, name, *maxSize, *source, stderr)
-		out.Skipped += res.Skipped
-		for _, e := range res.Errors {
-			out.Errors = append(out.Errors, name+": "+e)
+		parts := importArg(ctx, is, client, name, *maxSize, *source, stderr)
+		var runErrs []string
+		feed := *source
+		for _, p := range parts {
+			f := intelFileResult{Name: p.name, Imported: map[intel.Type]int{}, Errors: []string{}}
+			if p.err != nil {
+				failed++
+				msg := p.err.Error() + " (nothing imported from it)"
+				f.Errors = append(f.Errors, strings.TrimPrefix(msg, p.name+": "))
+				out.Errors = append(out.Errors, msg)
+				runErrs = append(runErrs, p.err.Error())
+				out.Files = append(out.Files, f)
+				continue
+			}
+			if feed == "" {
+				feed = p.res.Source
+			}
+			f.Skipped = p.res.Skipped
+			out.Skipped += p.res.Skipped
+			for _, e := range p.res.Errors {
+				f.Errors = append(f.Errors, e)
+				out.Errors = append(out.Errors, p.name+": "+e)
+			}
+			for t, n := range p.res.Imported {
+				f.Imported[t] += n
+				out.Imported[t] += n
+			}
+			out.Files = append(out.Files, f)
 		}
-		if err != nil {
-			failed++
-			out.Errors = append(out.Errors, err.Error()+" (nothing imported from it)")
-			continue
-		}
-		for t, n := range res.Imported {
-			out.Imported[t] += n
+		if fr != nil && ctx.Err() == nil {
+			if err := recordImportRun(ctx, fr, name, feed, runErrs); err != nil {
+				fmt.Fprintf(stderr, "herd intel import: %s: recording the import for the feeds page: %v\n", name, err)
+			}
 		}
 	}
 	if *asJSON {
@@ -103,10 +141,90 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// importPart is the outcome of importing one file: an argument, or one
+// event of a MISP feed manifest.
+type importPart struct {
+	name string
+	res  intel.Result
+	err  error
+}
+
+// isURL tells a URL argument from a file name.
+func isURL(name string) bool {
+	return strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://")
+}
+
+// errManifestAlone: a local MISP feed manifest without its event files.
+var errManifestAlone = errors.New("this is a MISP feed manifest: import its events, or give its URL")
+
+// importArg imports one command-line argument. A MISP feed manifest
+// lists events kept beside it (<uuid>.json, the MISP feed layout): they
+// are fetched (from a URL) or read (from a directory) with the same
+// limits and imported, each in its own transaction.
+func importArg(ctx context.Context, st store.Intel, client *http.Client, name string, maxSize int64, source string, stderr io.Writer) []importPart {
+	res, err := importOne(ctx, st, client, name, maxSize, source, stderr)
+	if err != nil || res.Format != intel.MISPManifest {
+		return []importPart{{name, res, err}}
+	}
+	parts := []importPart{{name: name, res: res}}
+	var missing []string
+	found := 0
+	for _, ev := range res.Events {
+		var evName string
+		if isURL(name) {
+			base, err := url.Parse(name)
+			if err != nil {
+				return []importPart{{name, res, err}}
+			}
+			evName = base.ResolveReference(&url.URL{Path: ev.UUID + ".json"}).String()
+		} else {
+			evName = filepath.Join(filepath.Dir(name), ev.UUID+".json")
+			if _, err := os.Stat(evName); errors.Is(err, fs.ErrNotExist) {
+				missing = append(missing, evName)
+				continue
+			}
+		}
+		found++
+		r, err := importOne(ctx, st, client, evName, maxSize, source, stderr)
+		if err == nil && r.Format != intel.MISPEvent {
+			err = fmt.Errorf("%s: %w: a MISP feed lists MISP events, this is %s", evName, intel.ErrFormat, r.Format)
+		}
+		parts = append(parts, importPart{evName, r, err})
+	}
+	if found == 0 && len(res.Events) > 0 {
+		return []importPart{{name, intel.Result{}, fmt.Errorf("%s: %w (no event file such as %s beside it)", name, errManifestAlone, filepath.Base(missing[0]))}}
+	}
+	for _, m := range missing {
+		parts = append(parts, importPart{m, intel.Result{}, fmt.Errorf("%s: listed in the manifest, but not found beside it", m)})
+	}
+	return parts
+}
+
+// recordImportRun records an argument's import for the console's feeds
+// page, where the scheduled refreshes are recorded too. feed is the name
+// the feed gave its indicators (or --source); without one, the file's
+// or URL's last path element.
+func recordImportRun(ctx context.Context, fr store.FeedReports, name, feed string, errs []string) error {
+	r := store.FeedRun{Name: feed, At: intelNow()}
+	if isURL(name) {
+		r.URL = name
+	}
+	if r.Name == "" {
+		r.Name = path.Base(name)
+		if u, err := url.Parse(name); err == nil && isURL(name) {
+			r.Name = path.Base(u.Path)
+		} else if !isURL(name) {
+			r.Name = filepath.Base(name)
+		}
+	}
+	r.Err = strings.Join(errs, "; ")
+	return fr.RecordFeedRun(ctx, r)
+}
+
 // importOne imports one file or URL in its own transaction.
 func importOne(ctx context.Context, st store.Intel, client *http.Client, name string, maxSize int64, source string, stderr io.Writer) (intel.Result, error) {
 	var r io.ReadCloser
-	if strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") {
+	if isURL(name) {
 		f, err := intel.Get(ctx, client, name, "", "", maxSize)
 		if err != nil {
 			return intel.Result{}, err

@@ -85,7 +85,6 @@ func TestIntelImportSamples(t *testing.T) {
 		{"malwarebazaar-recent.csv", map[intel.Type]int{intel.SHA256: 3, intel.MD5: 3, intel.SHA1: 3}, 0},
 		{"stix21-indicator-bundle.json", map[intel.Type]int{intel.IPv4: 1, intel.SHA256: 1}, 1},
 		{"misp-event-5f0c2a1e-1b2c-4d3e-9f40-0a1b2c3d4e5f.json", map[intel.Type]int{intel.IPv4: 1, intel.MD5: 1}, 1},
-		{"misp-feed-manifest.json", map[intel.Type]int{}, 0},
 	}
 	for _, f := range files {
 		t.Run(f.name, func(t *testing.T) {
@@ -194,8 +193,10 @@ func TestIntelImportBadFiles(t *testing.T) {
 		after, v2 := live(t, dsn)
 		// The good file is imported again (refreshed); the truncated
 		// one's two complete samples are not stored.
-		if code != 1 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) || res.Skipped != 1 ||
-			len(res.Errors) != 2 || !strings.Contains(res.Errors[1], "truncated") {
+		// It is a file error, with nothing counted as skipped.
+		if code != 1 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) || res.Skipped != 0 ||
+			len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "cut.csv: line 12: the file ends unexpectedly") ||
+			len(res.Files) != 2 || res.Files[0].Skipped != 0 || len(res.Files[0].Imported) != 0 || len(res.Files[0].Errors) != 1 {
 			t.Errorf("exit %d, %+v", code, res)
 		}
 		if len(after) != len(before) || v2 != v {
