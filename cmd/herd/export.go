@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/herd-health/herd/internal/population"
@@ -38,13 +40,34 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "herd export: "+format+"\n", a...)
+		return 2
+	}
+	if *k < 2 {
+		// An explicit 0 is not "the default": K = 0 or 1 would withhold
+		// nothing.
+		return usage("--min-count %d: K must be at least 2 (cells with a true count under K are withheld)", *k)
+	}
+	if *eps < 0 || math.IsNaN(*eps) || math.IsInf(*eps, 0) {
+		return usage("--epsilon %v: must be 0 (no noise) or a positive number", *eps)
+	}
+	switch *format {
+	case "json", "csv", "stix21":
+	default:
+		return usage("--format %q: must be json, csv or stix21", *format)
+	}
+	switch store.Dimension(*dim) {
+	case store.DimOS, store.DimOSVersion, store.DimAgent, store.DimCountry:
+	default:
+		return usage("--segment %q: must be os, os_version, agent or country", *dim)
+	}
 	o := population.ExportOptions{MinCount: *k, Epsilon: *eps, Dimension: store.Dimension(*dim), Issuer: *issuer}
 	if *since != "" {
 		t, err := time.Parse(time.DateOnly, *since)
 		if err != nil {
 			if t, err = time.Parse(time.RFC3339, *since); err != nil {
-				fmt.Fprintf(stderr, "herd export: --since: %v\n", err)
-				return 2
+				return usage("--since %q: want YYYY-MM-DD or RFC 3339", *since)
 			}
 		}
 		o.Since = t
@@ -56,13 +79,16 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	defer closeFn()
 	ex, err := population.BuildExport(ctx, ps, o)
+	if errors.Is(err, population.ErrInvalidOption) {
+		return usage("%v", err)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "herd export: %v\n", err)
 		return 1
 	}
 	if err := population.Write(stdout, *format, ex); err != nil {
 		fmt.Fprintf(stderr, "herd export: %v\n", err)
-		return 2
+		return 1
 	}
 	return 0
 }

@@ -50,6 +50,10 @@ import (
 // the three tables a device's total budget is 3·D·ε by sequential
 // composition, and the export records it.
 
+// ErrInvalidOption is wrapped by BuildExport's errors about its options
+// (as opposed to errors reading the store).
+var ErrInvalidOption = errors.New("invalid export option")
+
 // ExportOptions control an export.
 type ExportOptions struct {
 	// Since and Until bound the days (UTC, inclusive); zero Until means
@@ -150,10 +154,10 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 		o.MinCount = 10
 	}
 	if o.MinCount < 2 {
-		return nil, errors.New("export: min count must be at least 2")
+		return nil, fmt.Errorf("%w: min count (K) must be at least 2, got %d", ErrInvalidOption, o.MinCount)
 	}
 	if o.Epsilon < 0 || math.IsNaN(o.Epsilon) || math.IsInf(o.Epsilon, 0) {
-		return nil, errors.New("export: epsilon must be a positive number")
+		return nil, fmt.Errorf("%w: epsilon must be 0 (no noise) or a positive number, got %g", ErrInvalidOption, o.Epsilon)
 	}
 	switch {
 	case o.WholePopulation:
@@ -164,7 +168,7 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 	switch o.Dimension {
 	case store.DimOS, store.DimOSVersion, store.DimAgent, store.DimCountry, store.DimNone:
 	default:
-		return nil, fmt.Errorf("export: %w", ErrBadDimension)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, ErrBadDimension)
 	}
 	until := o.Until
 	if until.IsZero() {
@@ -177,7 +181,7 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 	}
 	since = since.UTC().Truncate(24 * time.Hour)
 	if since.After(until) {
-		return nil, errors.New("export: since is after until")
+		return nil, fmt.Errorf("%w: since is after until", ErrInvalidOption)
 	}
 	r := o.Rand
 	if r == nil {
@@ -197,7 +201,7 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 	for _, tk := range tableKinds {
 		cells, err := st.Aggregate(ctx, tk.kind, o.Dimension, since, until)
 		if err != nil {
-			return nil, fmt.Errorf("export: %w", err)
+			return nil, fmt.Errorf("reading the %s aggregates: %w", tk.kind, err)
 		}
 		t := Table{Name: string(tk.kind), Dimension: string(o.Dimension), Sensitivity: tk.sensitivity, Cells: []Cell{}, Margins: o.Epsilon == 0}
 		if o.Epsilon > 0 {

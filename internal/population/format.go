@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,17 +18,36 @@ func WriteJSON(w io.Writer, ex *Export) error {
 	return enc.Encode(ex)
 }
 
-// WriteCSV writes one row per cell and margin:
-// table,dimension,day,segment,key,kind,count,suppressed. The privacy
-// record comes first as comment-free header rows of kind "privacy".
+// WriteCSV writes the export as CSV: first a block of comment lines,
+// each "# name: value", that records the export and its disclosure
+// control (from, to, mechanism, min_count, and with noise epsilon and
+// the budget); then a header row and one row per cell and margin:
+// table,dimension,day,segment,key,kind,count,suppressed. Readers skip
+// the comment lines (Go: csv.Reader.Comment = '#'; pandas: comment="#").
 func WriteCSV(w io.Writer, ex *Export) error {
+	meta := [][2]string{{"herd population export", ""}, {"from", ex.From}, {"to", ex.To},
+		{"generated", ex.Generated.UTC().Format(time.RFC3339)}, {"mechanism", ex.Privacy.Mechanism},
+		{"min_count", strconv.FormatInt(ex.Privacy.MinCount, 10)}}
+	if ex.Issuer != "" {
+		meta = append(meta, [2]string{"issuer", ex.Issuer})
+	}
+	if ex.Privacy.Epsilon > 0 {
+		f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+		meta = append(meta, [2]string{"epsilon", f(ex.Privacy.Epsilon)}, [2]string{"epsilon_per_table_day", f(ex.Privacy.EpsilonPerTableDay)},
+			[2]string{"total_epsilon", f(ex.Privacy.TotalEpsilon)}, [2]string{"composition", ex.Privacy.Composition},
+			[2]string{"assumption", ex.Privacy.Assumption})
+	}
+	for _, m := range meta {
+		line := "# " + m[0]
+		if m[1] != "" {
+			line += ": " + strings.NewReplacer("\r", " ", "\n", " ").Replace(m[1])
+		}
+		if _, err := io.WriteString(w, line+"\n"); err != nil {
+			return err
+		}
+	}
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"table", "dimension", "day", "segment", "key", "kind", "count", "suppressed"})
-	eps := ""
-	if ex.Privacy.Epsilon > 0 {
-		eps = strconv.FormatFloat(ex.Privacy.Epsilon, 'g', -1, 64)
-	}
-	cw.Write([]string{"privacy", ex.Privacy.Mechanism, ex.From, ex.To, "epsilon=" + eps, "min_count", strconv.FormatInt(ex.Privacy.MinCount, 10), ""})
 	count := func(p *int64) string {
 		if p == nil {
 			return ""
