@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -371,17 +372,28 @@ func (a *Agent) runTimed(ctx context.Context, list []checks.Check) ([]checks.Out
 // Watcher re-runs the checks that are cheap enough to run every minute
 // and tells when one of them changed status since the last check-in.
 type Watcher struct {
-	// Budget: checks that took longer than this in the full run are not
-	// watched.
+	// Budget: checks whose median time over the recent full runs is
+	// longer than this are not watched, except the AlwaysWatched ones.
 	Budget time.Duration
 
 	cheap  []checks.Check
 	status map[health.CheckID]health.Status
 	last   []checks.Outcome
+	took   map[health.CheckID][]time.Duration // the recent full runs' times, oldest first
 }
 
+// AlwaysWatched are watched whatever one run took: the malware check
+// (cheap once its file hashes are cached, and the one a new infection
+// shows in) and the firewall.
+var AlwaysWatched = []health.CheckID{health.Malware, health.Firewall}
+
+// watchRuns is how many recent full runs the budget is judged on.
+const watchRuns = 5
+
 // Reset remembers the outcomes of a full run and how long each check
-// took, and picks the checks to watch.
+// took, and picks the checks to watch: the AlwaysWatched ones and those
+// whose median time over the last few full runs is within the budget,
+// so one slow run on a busy machine does not drop a check.
 func (w *Watcher) Reset(list []checks.Check, outcomes []checks.Outcome, took []time.Duration) {
 	w.cheap = w.cheap[:0]
 	w.status = make(map[health.CheckID]health.Status, len(outcomes))
@@ -389,11 +401,29 @@ func (w *Watcher) Reset(list []checks.Check, outcomes []checks.Outcome, took []t
 	for _, o := range outcomes {
 		w.status[o.ID] = o.Status
 	}
+	if w.took == nil {
+		w.took = map[health.CheckID][]time.Duration{}
+	}
 	for i, c := range list {
-		if i < len(took) && took[i] <= w.Budget {
+		id := c.ID()
+		if i < len(took) {
+			h := append(w.took[id], took[i])
+			if len(h) > watchRuns {
+				h = h[len(h)-watchRuns:]
+			}
+			w.took[id] = h
+		}
+		if slices.Contains(AlwaysWatched, id) || (len(w.took[id]) > 0 && median(w.took[id]) <= w.Budget) {
 			w.cheap = append(w.cheap, c)
 		}
 	}
+}
+
+// median is the middle of ds (the lower middle of an even count).
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
 }
 
 // Accept remembers outcomes sent without a full run; the watched set
