@@ -7,6 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/herd-health/herd/healthcert"
@@ -18,9 +21,17 @@ import (
 const keysUsage = `usage: herd keys rotate [--db DSN] [--alg EdDSA|ES256] [--kek-file FILE]
        herd keys list [--db DSN] [--kek-file FILE] [--json]
 
-rotate adds a new signing key, which signs from the next reload of every
-node (at most a minute); the old key stays in the JWKS until the last
-certificate it signed has expired. list shows every key.`
+rotate adds a new signing key, which every busy node signs with within
+seconds (it asks the store for a keys version every 5 s; an idle node
+reads the keys at the latest a minute after rotation, on its first
+request); the old key stays in the JWKS until the last certificate it
+signed has expired: the longest certificate lifetime any node was started
+with is kept in the store, so this command needs no lifetime. list shows
+every key.
+
+The key-encryption key comes from HERD_KEK, else --kek-file, else the
+kek file in --data-dir, else the kek file beside the SQLite database
+--db names, else the default data directory.`
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "rotate" && args[0] != "list") {
@@ -32,8 +43,8 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	db := fs.String("db", "", "store: sqlite:PATH or postgres://… (default SQLite in the data directory)")
 	dataDir := fs.String("data-dir", "", "data directory (default "+node.DefaultDataDir()+")")
-	kekFile := fs.String("kek-file", "", "key-encryption key file (default DATA-DIR/kek; HERD_KEK overrides)")
-	lifetime := fs.Duration("cert-lifetime", 4*time.Hour, "health certificate lifetime (how long retired keys stay published)")
+	kekFile := fs.String("kek-file", "", "key-encryption key file (default DATA-DIR/kek, or kek beside the --db SQLite file; HERD_KEK overrides)")
+	lifetime := fs.Duration("cert-lifetime", 0, "keep retired keys published at least this long; the store already keeps them for the longest certificate lifetime any node issued with")
 	alg := fs.String("alg", healthcert.EdDSA, "algorithm of the new key: EdDSA or ES256 (rotate)")
 	asJSON := fs.Bool("json", false, "print JSON (list)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -47,7 +58,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "herd keys %s: %v\n", sub, err)
 		return 1
 	}
-	kek, _, err := keyring.LoadKEK(kekPath(*kekFile, *dataDir), false)
+	kek, tried, err := findKEK(*kekFile, *dataDir, *db)
 	if err != nil {
 		return fail(err)
 	}
@@ -56,9 +67,9 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer st.Close()
-	kr, err := keyring.OpenWith(ctx, st, keyring.Options{MaxLifetime: *lifetime, KEK: kek})
+	kr, err := keyring.OpenWith(ctx, st, keyring.Options{MinRetention: *lifetime, KEK: kek})
 	if errors.Is(err, keyring.ErrKEKRequired) || errors.Is(err, keyring.ErrWrongKEK) {
-		return fail(fmt.Errorf("%w (looked in %s and HERD_KEK)", err, kekPath(*kekFile, *dataDir)))
+		return fail(fmt.Errorf("%w (looked in %s)", err, strings.Join(tried, ", ")))
 	}
 	if err != nil {
 		return fail(err)
@@ -109,6 +120,35 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s  %-5s  %-9s  %-9s  created %s\n", k.KID, k.Alg, state, enc, k.CreatedAt.Format(time.RFC3339))
 	}
 	return 0
+}
+
+// findKEK finds the key-encryption key a command needs: HERD_KEK; else
+// --kek-file; else DATA-DIR/kek when --data-dir is given; else, when --db
+// names a SQLite file, the kek file beside it (where `herd serve
+// --data-dir` made it); else the default data directory's. It returns
+// the places it looked, for an error to name. A KEK found nowhere is nil.
+func findKEK(kekFile, dataDir, db string) (kek []byte, tried []string, err error) {
+	if os.Getenv(keyring.KEKEnv) != "" {
+		kek, _, err := keyring.LoadKEK("", false)
+		return kek, []string{keyring.KEKEnv}, err
+	}
+	tried = []string{keyring.KEKEnv + " (not set)"}
+	var path string
+	switch {
+	case kekFile != "" || dataDir != "":
+		path = kekPath(kekFile, dataDir)
+	case strings.HasPrefix(db, "sqlite:"):
+		file := strings.TrimPrefix(strings.TrimPrefix(db, "sqlite:"), "//")
+		if i := strings.IndexByte(file, '?'); i >= 0 {
+			file = file[:i]
+		}
+		path = filepath.Join(filepath.Dir(file), "kek")
+	default:
+		path = kekPath("", "")
+	}
+	tried = append(tried, path)
+	kek, _, err = keyring.LoadKEK(path, false)
+	return kek, tried, err
 }
 
 func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -25,10 +25,13 @@ import (
 
 // Keyring is the set of signing keys. It is safe for concurrent use.
 type Keyring struct {
-	keys store.Keys
-	// maxLifetime is the longest certificate lifetime: a retired key stays
-	// published this long after it stopped signing.
-	maxLifetime time.Duration
+	keys  store.Keys
+	state store.KeyringState // nil when the store keeps none
+	// maxLifetime is the lifetime of the certificates this node issues;
+	// minRetention a floor the caller asked for. A retired key stays
+	// published for the longest of these and the longest lifetime any
+	// node noted in the store.
+	maxLifetime, minRetention time.Duration
 	now         func() time.Time
 	source      SignerSource
 	local       LocalKeys // seals keys Rotate makes
@@ -39,16 +42,24 @@ type Keyring struct {
 	loaded  time.Time
 	signers map[string]crypto.Signer // opened keys by kid
 	infos   []KeyInfo
+	version int64     // the store's keys version at the last reload
+	checked time.Time // when the keys version was last asked
 
 	reloading atomic.Bool
 }
 
 // Options configure a keyring. Zero values mean the defaults.
 type Options struct {
-	// MaxLifetime is the longest certificate lifetime: a retired key
-	// stays published this long (plus the reload interval) after it
-	// stopped signing.
+	// MaxLifetime is the lifetime of the certificates this node issues.
+	// It is noted in the store (when the store keeps a KeyringState), and
+	// a retired key stays published, on every node, for the longest
+	// lifetime any node noted (plus two reload intervals) after it
+	// stopped signing. Zero notes nothing: for a keyring that only rotates
+	// or lists keys.
 	MaxLifetime time.Duration
+	// MinRetention keeps a retired key published at least this long; it
+	// is not noted in the store.
+	MinRetention time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// KEK is the key-encryption key (32 bytes): new private keys are
@@ -62,6 +73,11 @@ type Options struct {
 // ReloadInterval is how often a keyring reads the keys again, so that a
 // rotation made by another node (or by `herd keys rotate`) is picked up.
 const ReloadInterval = time.Minute
+
+// VersionInterval is how often a keyring asks the store its keys version
+// (when the store keeps one), reading the keys again at once when it
+// changed: a rotation reaches every busy node within this interval.
+const VersionInterval = 5 * time.Second
 
 // KeyInfo describes one stored key.
 type KeyInfo struct {
@@ -104,7 +120,15 @@ func OpenWith(ctx context.Context, ks store.Keys, o Options) (*Keyring, error) {
 	if o.Signers == nil {
 		o.Signers = local
 	}
-	k := &Keyring{keys: ks, maxLifetime: o.MaxLifetime, now: o.Now, source: o.Signers, local: local, signers: map[string]crypto.Signer{}}
+	k := &Keyring{keys: ks, maxLifetime: o.MaxLifetime, minRetention: o.MinRetention, now: o.Now, source: o.Signers, local: local, signers: map[string]crypto.Signer{}}
+	if st, ok := ks.(store.KeyringState); ok {
+		k.state = st
+		if o.MaxLifetime > 0 {
+			if err := st.NoteCertLifetime(ctx, o.MaxLifetime); err != nil {
+				return nil, fmt.Errorf("keyring: %w", err)
+			}
+		}
+	}
 	list, err := ks.SigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
@@ -164,6 +188,21 @@ func (k *Keyring) Rotate(ctx context.Context, alg string) (string, error) {
 // Reload reads the keys from the store again (another authority node may
 // have rotated them).
 func (k *Keyring) Reload(ctx context.Context) error {
+	var version int64
+	retention := max(k.maxLifetime, k.minRetention)
+	if k.state != nil {
+		// The version is read first: a key added meanwhile changes it
+		// again, so the next check reads the keys once more.
+		v, err := k.state.KeysVersion(ctx)
+		if err != nil {
+			return fmt.Errorf("keyring: %w", err)
+		}
+		longest, err := k.state.LongestCertLifetime(ctx)
+		if err != nil {
+			return fmt.Errorf("keyring: %w", err)
+		}
+		version, retention = v, max(retention, longest)
+	}
 	list, err := k.keys.SigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
@@ -186,7 +225,7 @@ func (k *Keyring) Reload(ctx context.Context) error {
 			Encrypted: bytes.HasPrefix(sk.Private, sealedPrefix)}
 		// Another node may sign with a key until it reloads, so a key
 		// stays published for the longest lifetime plus two reloads.
-		if !retired.IsZero() && now.Sub(retired) > k.maxLifetime+2*ReloadInterval {
+		if !retired.IsZero() && now.Sub(retired) > retention+2*ReloadInterval {
 			infos = append(infos, info)
 			continue // every certificate it signed has expired
 		}
@@ -215,24 +254,38 @@ func (k *Keyring) Reload(ctx context.Context) error {
 	}
 	k.mu.Lock()
 	k.current, k.jwks, k.loaded, k.infos = current, jwks, now, infos
+	k.version, k.checked = version, now
 	k.signers[current.kid] = current.signer
 	k.mu.Unlock()
 	return nil
 }
 
 // maybeReload reads the keys again in the background when they were
-// read more than ReloadInterval ago.
+// read more than ReloadInterval ago, or when the store's keys version,
+// asked every VersionInterval, changed.
 func (k *Keyring) maybeReload() {
+	now := k.now()
 	k.mu.RLock()
-	stale := k.now().Sub(k.loaded) > ReloadInterval
+	stale := now.Sub(k.loaded) > ReloadInterval
+	check := k.state != nil && now.Sub(k.checked) > VersionInterval
+	version := k.version
 	k.mu.RUnlock()
-	if !stale || !k.reloading.CompareAndSwap(false, true) {
+	if !(stale || check) || !k.reloading.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
 		defer k.reloading.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		if !stale {
+			v, err := k.state.KeysVersion(ctx)
+			if err != nil || v == version {
+				k.mu.Lock()
+				k.checked = now
+				k.mu.Unlock()
+				return
+			}
+		}
 		k.Reload(ctx) // on failure the keys held stay in use
 	}()
 }
