@@ -32,9 +32,9 @@ type Keyring struct {
 	// published for the longest of these and the longest lifetime any
 	// node noted in the store.
 	maxLifetime, minRetention time.Duration
-	now         func() time.Time
-	source      SignerSource
-	local       LocalKeys // seals keys Rotate makes
+	now                       func() time.Time
+	source                    SignerSource
+	local                     LocalKeys // seals keys Rotate makes
 
 	mu      sync.RWMutex
 	current signingKey
