@@ -17,6 +17,10 @@ type Config struct {
 	// SourceAddressDays is how long a check-in's source address is kept
 	// (default 30). Negative keeps them forever.
 	SourceAddressDays int `json:"source_address_days"`
+	// SourceAddressDaysSet says SourceAddressDays was given explicitly (a
+	// command-line flag): 0 then means keep none, clearing every source
+	// address at once, instead of the default.
+	SourceAddressDaysSet bool `json:"-"`
 	// HistoryDays is how long check-in history is kept; 0 (the default)
 	// keeps it forever.
 	HistoryDays int `json:"history_days"`
@@ -27,7 +31,7 @@ type Config struct {
 
 // Normalized returns c with defaults filled in.
 func (c Config) Normalized() Config {
-	if c.SourceAddressDays == 0 {
+	if c.SourceAddressDays == 0 && !c.SourceAddressDaysSet {
 		c.SourceAddressDays = 30
 	}
 	if c.Interval == "" {
@@ -62,7 +66,7 @@ func Run(ctx context.Context, st store.Retention, c Config, now time.Time) (Resu
 	c = c.Normalized()
 	var r Result
 	var err error
-	if c.SourceAddressDays > 0 {
+	if c.SourceAddressDays >= 0 {
 		if r.SourceAddressesCleared, err = st.ClearSourceIPs(ctx, now.Add(-time.Duration(c.SourceAddressDays)*day)); err != nil {
 			return r, err
 		}
