@@ -42,9 +42,8 @@ import (
 // at 0; margins are then not published (they would spend more budget).
 // Δ, the sensitivity, assumes a device contributes to one cell per
 // table-day in the verdict table (true: the store counts it once per day
-// with its latest verdict) and in the infection table (it can turn
-// contraindicated more than once a day only by being cured in between;
-// the assumption is that this does not happen), and to at most 10 cells
+// with its latest verdict) and in the infection table (true: the store
+// counts a device's new infection at most once per day), and to at most 10 cells
 // (the ten checks) per day in the failing-check table, so Δ = 1, 1 and 10.
 // Each table-day release is ε-differentially private; over D days and
 // the three tables a device's total budget is 3·D·ε by sequential

@@ -38,9 +38,11 @@ const (
 	// AggFailing counts devices by failing check (a device failing three
 	// checks counts once under each); the key is the check id.
 	AggFailing AggregateKind = "failing"
-	// AggInfection counts new infections: check-ins that turned a device
-	// contraindicated when its previous verdict was not; the key is the
-	// malware family ("unknown" when the evidence names none).
+	// AggInfection counts new infections: devices that turned
+	// contraindicated when their previous verdict was not, each at most
+	// once a day (turning contraindicated again the same day is the same
+	// episode; on a later day it is a new one and counts again); the key
+	// is the malware family ("unknown" when the evidence names none).
 	AggInfection AggregateKind = "infection"
 )
 

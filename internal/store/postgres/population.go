@@ -19,7 +19,7 @@ var _ store.PopulationStats = (*Store)(nil)
 
 // popSelect reads, and locks for the check-in's transaction, the device
 // state the population aggregates hold and the device's enrolled OS.
-const popSelect = `SELECT pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, os
+const popSelect = `SELECT pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, os, pop_infected_day
 	FROM devices WHERE id = $1 FOR UPDATE`
 
 // scanPop reads popSelect's row.
@@ -32,7 +32,7 @@ func scanPop(row pgx.Row, deviceID string) (sqldb.PopState, string, error) {
 		devOS   string
 	)
 	err := row.Scan(&at, &verdict,
-		&prev.Segment.OS, &prev.Segment.OSVersion, &prev.Segment.Agent, &prev.Segment.Country, &mask, &devOS)
+		&prev.Segment.OS, &prev.Segment.OSVersion, &prev.Segment.Agent, &prev.Segment.Country, &mask, &devOS, &prev.InfectedDay)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return prev, "", fmt.Errorf("device %s: %w", deviceID, store.ErrNotFound)
 	}
@@ -55,8 +55,8 @@ func queuePopulation(b *pgx.Batch, c store.Checkin, prev sqldb.PopState, deviceO
 		return 0
 	}
 	n := b.Len()
-	b.Queue(`UPDATE devices SET pop_at = $1, pop_verdict = $2, pop_os = $3, pop_os_version = $4, pop_agent = $5, pop_country = $6, fail_mask = $7 WHERE id = $8`,
-		time.UnixMicro(next.At).UTC(), string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int32(next.Mask), c.DeviceID)
+	b.Queue(`UPDATE devices SET pop_at = $1, pop_verdict = $2, pop_os = $3, pop_os_version = $4, pop_agent = $5, pop_country = $6, fail_mask = $7, pop_infected_day = $9 WHERE id = $8`,
+		time.UnixMicro(next.At).UTC(), string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int32(next.Mask), c.DeviceID, next.InfectedDay)
 	for _, d := range sqldb.NetDeltas(deltas) {
 		b.Queue(`INSERT INTO pop_daily (kind, day, os, os_version, agent, country, key, shard, n)
 			VALUES ($1, $2::text::date, $3, $4, $5, $6, $7, `+shardExpr+`, $8)

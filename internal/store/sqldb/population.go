@@ -14,6 +14,9 @@ type PopState struct {
 	Verdict health.Tier
 	Segment store.Segment
 	Mask    store.FailMask
+	// InfectedDay is the day (YYYY-MM-DD) the device last added to the
+	// new-infection aggregate; "" for never.
+	InfectedDay string
 }
 
 // PopDelta is one change to a daily aggregate cell.
@@ -40,8 +43,8 @@ func PopStep(prev PopState, c store.Checkin, deviceOS string) (next PopState, de
 	if seg.OS == "" {
 		seg.OS = deviceOS
 	}
-	next = PopState{At: at, Verdict: c.Verdict, Segment: seg, Mask: store.FailMaskOf(c.Findings)}
 	day := c.ReceivedAt.UTC().Format(time.DateOnly)
+	next = PopState{At: at, Verdict: c.Verdict, Segment: seg, Mask: store.FailMaskOf(c.Findings), InfectedDay: prev.InfectedDay}
 	if prev.At != 0 && time.UnixMicro(prev.At).UTC().Format(time.DateOnly) == day {
 		// Counted already today: take the earlier state out.
 		deltas = append(deltas, PopDelta{store.AggVerdict, day, prev.Segment, string(prev.Verdict), -1})
@@ -53,7 +56,13 @@ func PopStep(prev PopState, c store.Checkin, deviceOS string) (next PopState, de
 	for _, id := range next.Mask.Checks() {
 		deltas = append(deltas, PopDelta{store.AggFailing, day, seg, string(id), 1})
 	}
-	if c.Verdict == health.Contraindicated && prev.Verdict != health.Contraindicated {
+	// A new infection: the device turns contraindicated. It counts at
+	// most once a day (UTC): turning contraindicated again the same day
+	// (cured, or its connection back, in between) is the same episode
+	// for the incidence the outbreak detectors read; on a later day it
+	// counts again, as a new episode.
+	if c.Verdict == health.Contraindicated && prev.Verdict != health.Contraindicated && prev.InfectedDay != day {
+		next.InfectedDay = day
 		fam := c.Family
 		if fam == "" {
 			fam = store.UnknownFamily

@@ -26,9 +26,9 @@ func (s *Store) prepareCheckin(ctx context.Context) error {
 		sql string
 	}{
 		{&s.ck.useNonce, `INSERT INTO used_nonces (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`},
-		{&s.ck.sel, `SELECT last_verdict, os, pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask FROM devices WHERE id = ?`},
+		{&s.ck.sel, `SELECT last_verdict, os, pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, pop_infected_day FROM devices WHERE id = ?`},
 		{&s.ck.upd, `UPDATE devices SET last_seen = ?, last_verdict = ?, last_policy = ?,
-			pop_at = ?, pop_verdict = ?, pop_os = ?, pop_os_version = ?, pop_agent = ?, pop_country = ?, fail_mask = ? WHERE id = ?`},
+			pop_at = ?, pop_verdict = ?, pop_os = ?, pop_os_version = ?, pop_agent = ?, pop_country = ?, fail_mask = ?, pop_infected_day = ? WHERE id = ?`},
 		{&s.ck.insCert, `INSERT INTO issued_certificates (jti, device_id, audience, list_id, idx, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)

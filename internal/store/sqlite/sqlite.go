@@ -377,7 +377,7 @@ func (s *Store) recordCheckin(ctx context.Context, tx *sql.Tx, c store.Checkin, 
 		mask        int64
 	)
 	err := tx.StmtContext(ctx, s.ck.sel).QueryRowContext(ctx, c.DeviceID).Scan(&prev, &devOS,
-		&popAt, &popVerdict, &pop.Segment.OS, &pop.Segment.OSVersion, &pop.Segment.Agent, &pop.Segment.Country, &mask)
+		&popAt, &popVerdict, &pop.Segment.OS, &pop.Segment.OSVersion, &pop.Segment.Agent, &pop.Segment.Country, &mask, &pop.InfectedDay)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
 	}
@@ -388,7 +388,7 @@ func (s *Store) recordCheckin(ctx context.Context, tx *sql.Tx, c store.Checkin, 
 	next, deltas, popOK := sqldb.PopStep(pop, c, devOS)
 	if popOK {
 		_, err = tx.StmtContext(ctx, s.ck.upd).ExecContext(ctx, at, string(c.Verdict), c.PolicyID,
-			next.At, string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int64(next.Mask), c.DeviceID)
+			next.At, string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int64(next.Mask), next.InfectedDay, c.DeviceID)
 	} else {
 		_, err = tx.StmtContext(ctx, s.updDevice).ExecContext(ctx, at, string(c.Verdict), c.PolicyID, c.DeviceID)
 	}

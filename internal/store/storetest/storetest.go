@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	RunOperations(t, open)
 	RunUnenroll(t, open)
 	t.Run("Population", func(t *testing.T) { Population(t, open) })
+	t.Run("InfectionOncePerDay", func(t *testing.T) { InfectionOncePerDay(t, open) })
 	t.Run("ConsoleUsers", func(t *testing.T) { ConsoleUsers(t, open) })
 	t.Run("CheckinEvents", func(t *testing.T) { CheckinEvents(t, open) })
 	t.Run("UsedNonces", func(t *testing.T) { UsedNonces(t, open) })
