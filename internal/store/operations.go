@@ -41,6 +41,10 @@ type AuditEntry struct {
 	Action   string // e.g. "device.delete"
 	Target   string // what it acted on, or ""
 	SourceIP string
+	// Outcome is what became of it: AuditPending while it runs, then an
+	// HTTP status ("200", "404") for the admin API or "ok" or "error" for
+	// the command line; "" for records older than outcomes.
+	Outcome string
 }
 
 // Audit is the append-only log of operator actions.

@@ -100,8 +100,8 @@ func (s *Store) RevokeAdminToken(ctx context.Context, name string, at time.Time)
 
 // AppendAudit appends one entry to the audit log.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, target, source_ip) VALUES (?, ?, ?, ?, ?)`,
-		e.At.UnixMicro(), e.Actor, e.Action, e.Target, e.SourceIP); err != nil {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, target, source_ip, outcome) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.At.UnixMicro(), e.Actor, e.Action, e.Target, e.SourceIP, e.Outcome); err != nil {
 		return fmt.Errorf("sqlite: append audit: %w", err)
 	}
 	return nil
@@ -109,7 +109,7 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 
 // AuditLog returns entries newest first.
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, action, target, source_ip FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, action, target, source_ip, outcome FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit log: %w", err)
 	}
@@ -120,7 +120,7 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, er
 			e  store.AuditEntry
 			at int64
 		)
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.SourceIP); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.SourceIP, &e.Outcome); err != nil {
 			return nil, fmt.Errorf("sqlite: audit log: %w", err)
 		}
 		e.At = time.UnixMicro(at).UTC()

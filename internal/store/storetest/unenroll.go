@@ -20,6 +20,7 @@ func RunUnenroll(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteDeviceRevokes", testDeleteDeviceRevokes},
 		{"AdminTokenNameReuse", testAdminTokenNameReuse},
 		{"KeyringState", testKeyringState},
+		{"AuditOutcome", testAuditOutcome},
 	}
 	for _, tc := range tests {
 		t.Run("Unenroll/"+tc.name, func(t *testing.T) {
@@ -141,5 +142,31 @@ func testKeyringState(t *testing.T, s store.Store) {
 	}
 	if v2, err := ks.KeysVersion(ctx(t)); err != nil || v2 == v1 {
 		t.Errorf("keys version %d before adding a key, %d (%v) after; want a change", v1, v2, err)
+	}
+}
+
+// testAuditOutcome: an entry started pending gets its outcome.
+func testAuditOutcome(t *testing.T, s store.Store) {
+	ao, ok := s.(store.AuditOutcomes)
+	if !ok {
+		t.Fatalf("%T does not implement store.AuditOutcomes", s)
+	}
+	at := time.Now().UTC().Truncate(time.Second)
+	id, err := ao.StartAudit(ctx(t), store.AuditEntry{At: at, Actor: "alice", Action: "device.delete", Target: "d1", SourceIP: "local", Outcome: store.AuditPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ao.SetAuditOutcome(ctx(t), id, "404"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ao.SetAuditOutcome(ctx(t), id+1000, "200"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("outcome of a missing entry: %v, want ErrNotFound", err)
+	}
+	es, err := s.(store.Operations).AuditLog(ctx(t), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].ID != id || es[0].Outcome != "404" || es[0].Action != "device.delete" {
+		t.Errorf("audit log = %+v, want one device.delete entry with outcome 404", es)
 	}
 }

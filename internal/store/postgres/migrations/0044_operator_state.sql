@@ -12,3 +12,8 @@ CREATE TABLE keyring_state (
 	name text PRIMARY KEY,
 	n    bigint NOT NULL
 );
+
+-- What became of an audited action: "pending" while it runs (the record
+-- is written before the action), then its HTTP status or "ok"/"error".
+-- Records written before this column existed say ''.
+ALTER TABLE audit_log ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
