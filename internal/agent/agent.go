@@ -298,12 +298,22 @@ type RunOptions struct {
 	// the held certificates are checked; a revoked one checks in at once
 	// for fresh certificates (default DefaultStatusEvery).
 	StatusEvery time.Duration
+	// IndicatorEvery is how often, between check-ins, the agent asks the
+	// authority for indicator updates with the download token of the
+	// last check-in (default DefaultIndicatorEvery; negative turns it
+	// off). A new bundle re-runs the watched checks (malware among them)
+	// at once; a token that expired makes the agent check in.
+	IndicatorEvery time.Duration
 	// Sleep waits; nil means a timer honouring ctx (tests replace it).
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter gives a number in [0, 1) for spreading waits; nil means
 	// math/rand (tests fix it).
 	Jitter func() float64
 }
+
+// DefaultIndicatorEvery is how often indicator updates are asked for
+// between check-ins.
+const DefaultIndicatorEvery = 15 * time.Minute
 
 // NextWait decides how long to wait after a successful check-in: the
 // authority's interval, but no later than half-way through the shortest
@@ -503,7 +513,12 @@ func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 	if opt.StatusEvery == 0 {
 		opt.StatusEvery = DefaultStatusEvery
 	}
+	if opt.IndicatorEvery == 0 {
+		opt.IndicatorEvery = DefaultIndicatorEvery
+	}
 	var statusAt time.Time // when the certificates' status was last checked
+	var intelAt time.Time  // when indicator updates were last asked for
+	var offer *protocol.IndicatorsOffer
 	w := &Watcher{Budget: opt.WatchBudget}
 	failures := 0
 	var pending []checks.Outcome // outcomes to send instead of a full run
@@ -532,6 +547,7 @@ func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 			a.log().Warn("check-in failed", "err", err, "retry_in", wait.Round(time.Second))
 		default:
 			failures = 0
+			offer, intelAt = last.Response.Indicators, a.now()
 			wait = NextWait(last, a.now(), opt.Interval, jitter())
 			a.log().Info("next check-in", "in", wait.Round(time.Second), "watching", len(w.cheap))
 		}
@@ -570,6 +586,19 @@ func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 					a.log().Warn("a held certificate was revoked; checking in now for fresh ones")
 					pending = w.last
 					break
+				}
+			}
+			if now := a.now(); offer != nil && opt.IndicatorEvery > 0 && now.Sub(intelAt) >= opt.IndicatorEvery {
+				intelAt = now
+				if !now.Before(offer.ExpiresAt) {
+					a.log().Info("the indicator download token expired; checking in for updates")
+					pending = w.last
+					break
+				}
+				if a.updateIndicators(ctx, offer) {
+					// The watched checks, malware among them, run below
+					// with the new bundle.
+					a.log().Info("indicator bundle updated between check-ins; re-running the checks", "version", a.heldVersion())
 				}
 			}
 			if merged, changed := w.Round(ctx, a); changed != nil {

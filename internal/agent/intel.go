@@ -205,6 +205,23 @@ func (a *Agent) fetchIndicators(ctx context.Context, st *State, offer *protocol.
 	return nil
 }
 
+// updateIndicators asks for indicator updates with the offer of the last
+// check-in and tells whether a newer bundle was loaded. Problems are
+// logged: the next check-in tries again.
+func (a *Agent) updateIndicators(ctx context.Context, offer *protocol.IndicatorsOffer) bool {
+	st, err := a.Store.LoadState()
+	if err != nil {
+		a.log().Warn("indicator update: state unreadable", "err", err)
+		return false
+	}
+	before := a.heldVersion()
+	if err := a.fetchIndicators(ctx, st, offer); err != nil {
+		a.log().Warn("indicator bundle not updated", "err", err)
+		return false
+	}
+	return a.heldVersion() != before
+}
+
 func (a *Agent) heldVersion() int64 {
 	if a.Env.Indicators == nil {
 		return 0

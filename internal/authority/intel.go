@@ -47,7 +47,9 @@ type IntelStore interface {
 // deviceTypes are the indicator types devices match.
 var deviceTypes = []string{indicators.TypeIPv4, indicators.TypeIPv6, indicators.TypeDomain, indicators.TypeSHA256, indicators.TypeProcess}
 
-const indicatorTokenLifetime = 10 * time.Minute
+// indicatorTokenLifetime: an agent asks for indicator updates with its
+// token every 15 minutes between check-ins, so it lasts several rounds.
+const indicatorTokenLifetime = time.Hour
 
 // SightingHold is how long a device whose own history confirmed a
 // sighting stays contraindicated after it answered.
