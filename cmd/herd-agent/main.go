@@ -389,6 +389,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	addr := f.String("endpoint", agent.DefaultEndpointAddr, "loopback address for relying parties to fetch certificates ('' to disable)")
 	interval := f.Duration("interval", time.Hour, "check-in interval when the authority names none")
 	watch := f.Duration("watch", 45*time.Second, "how often the cheap checks are re-run between check-ins to catch a change (0 turns it off)")
+	intelEvery := f.Duration("indicator-updates", agent.DefaultIndicatorEvery, "how often, between check-ins, indicator updates are asked for; a new bundle re-runs the malware check at once (0 turns it off; needs --watch)")
 	authorityURL := f.String("authority", "", "enroll with this authority first if this device is not enrolled (for services)")
 	logFormat := f.String("log-format", "text", "log format: text or json")
 	if _, ok := f.parse(args, stderr); !ok {
@@ -430,7 +431,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		w = -1
 	}
 	err := service.Run(ctx, func(ctx context.Context) error {
-		return a.Run(ctx, agent.RunOptions{Interval: *interval, Watch: w})
+		ie := *intelEvery
+		if ie == 0 {
+			ie = -1
+		}
+		return a.Run(ctx, agent.RunOptions{Interval: *interval, Watch: w, IndicatorEvery: ie})
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "herd-agent run: %v\n", err)
