@@ -96,8 +96,8 @@ func (s *Store) RevokeAdminToken(ctx context.Context, name string, at time.Time)
 
 // AppendAudit appends one entry to the audit log.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, target, source_ip) VALUES ($1, $2, $3, $4, $5)`,
-		e.At, e.Actor, e.Action, e.Target, e.SourceIP); err != nil {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, target, source_ip, outcome) VALUES ($1, $2, $3, $4, $5, $6)`,
+		e.At, e.Actor, e.Action, e.Target, e.SourceIP, e.Outcome); err != nil {
 		return fmt.Errorf("postgres: append audit: %w", err)
 	}
 	return nil
@@ -105,7 +105,7 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 
 // AuditLog returns entries newest first.
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, action, target, source_ip FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
+	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, action, target, source_ip, outcome FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: audit log: %w", err)
 	}
@@ -113,7 +113,7 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, er
 	var out []store.AuditEntry
 	for rows.Next() {
 		var e store.AuditEntry
-		if err := rows.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.Target, &e.SourceIP); err != nil {
+		if err := rows.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.Target, &e.SourceIP, &e.Outcome); err != nil {
 			return nil, fmt.Errorf("postgres: audit log: %w", err)
 		}
 		e.At = e.At.UTC()
