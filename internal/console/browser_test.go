@@ -281,6 +281,14 @@ func TestBrowserConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(screenshotPath(t, "console-overview.png"), shot, 0o644)
+	// The trend chart fills its card's content width.
+	var fill float64
+	if err := chromedp.Do(ctx, into(chromedp.Evaluate[float64](fillJS(`svg[data-chart="trend"]`)), &fill)); err != nil {
+		t.Fatal(err)
+	}
+	if fill < 0.98 || fill > 1.01 {
+		t.Errorf("the trend chart fills %.0f%% of its card", fill*100)
+	}
 
 	// Open a device: its history and findings.
 	var verdicts []map[string]string
@@ -292,6 +300,12 @@ func TestBrowserConsole(t *testing.T) {
 		into(chromedp.Text(chromedp.CSS(`[data-finding="firewall"]`)), &finding),
 	); err != nil {
 		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, into(chromedp.Evaluate[float64](fillJS(`svg.timeline`)), &fill)); err != nil {
+		t.Fatal(err)
+	}
+	if fill < 0.98 || fill > 1.01 {
+		t.Errorf("the verdicts-over-time strip fills %.0f%% of its section", fill*100)
 	}
 	if len(verdicts) != 2 || verdicts[0]["data-verdict"] != "warning" || verdicts[1]["data-verdict"] != "affirming" {
 		t.Errorf("history verdicts = %v, want warning then affirming", verdicts)
@@ -348,6 +362,13 @@ func TestBrowserConsole(t *testing.T) {
 	if !strings.Contains(loc, "/console/login") {
 		t.Errorf("after logout the console is at %s", loc)
 	}
+}
+
+// fillJS measures the element sel's width as a share of its parent's
+// content width (its width less its padding).
+func fillJS(sel string) string {
+	return `(() => { const e = document.querySelector(` + strconv.Quote(sel) + `); const p = e.parentElement; const cs = getComputedStyle(p);
+	  return e.getBoundingClientRect().width / (p.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)); })()`
 }
 
 // into runs a and keeps its value in p.

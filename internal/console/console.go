@@ -251,15 +251,24 @@ func securityHeaders(h http.Handler) http.Handler {
 }
 
 // langOf picks the page language: ?lang=, then the lang cookie, then
-// Accept-Language, then English. A ?lang= choice is remembered.
+// Accept-Language, then English. A ?lang= choice on a console page is
+// remembered in the cookie. Public pages (/population, /learn/) follow
+// only ?lang= and Accept-Language: a choice made in the console does not
+// follow a visitor (or a link shared with them) to the public pages.
 func langOf(w http.ResponseWriter, r *http.Request) i18n.Lang {
+	public := !strings.HasPrefix(r.URL.Path, "/console")
+	if public {
+		w.Header().Add("Vary", "Accept-Language")
+	}
 	if q := r.URL.Query().Get("lang"); q != "" {
-		if l, ok := i18n.Parse(q); ok {
+		if l, ok := i18n.Parse(q); ok && public {
+			return l
+		} else if ok {
 			http.SetCookie(w, &http.Cookie{Name: "herd_lang", Value: string(l), Path: "/", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode, HttpOnly: true})
 			return l
 		}
 	}
-	if ck, err := r.Cookie("herd_lang"); err == nil {
+	if ck, err := r.Cookie("herd_lang"); err == nil && !public {
 		if l, ok := i18n.Parse(ck.Value); ok {
 			return l
 		}

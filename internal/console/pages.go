@@ -323,6 +323,9 @@ type DeviceData struct {
 	Latest   []FindingRow
 	History  []HistoryRow
 	Timeline []TimelineMark
+	// Evidence is the latest statement's per-check evidence (no
+	// personal data: see statementEvidence).
+	Evidence []EvidenceRow
 }
 
 // FindingRow is one finding with its guide.
@@ -377,6 +380,7 @@ func (c *Console) device(w http.ResponseWriter, r *http.Request, p Page) {
 	for i, h := range hist {
 		if i == 0 {
 			d.Latest = rows(h.Findings)
+			d.Evidence = statementEvidence(p, h.Statement)
 		}
 		d.History = append(d.History, HistoryRow{At: h.ReceivedAt, Verdict: string(h.Verdict), Policy: h.PolicyID, OS: h.OS, OSVersion: h.OSVersion,
 			Agent: h.Agent, Findings: rows(h.Findings), SourceIP: h.SourceIP, Country: h.Country, Family: h.Family})
@@ -386,7 +390,7 @@ func (c *Console) device(w http.ResponseWriter, r *http.Request, p Page) {
 		h := hist[n-1-i]
 		x := 4.0
 		if n > 1 {
-			x = 4 + 632*float64(i)/float64(n-1)
+			x = 4 + 992*float64(i)/float64(n-1)
 		}
 		d.Timeline = append(d.Timeline, TimelineMark{X: x, Verdict: string(h.Verdict), Label: h.ReceivedAt.UTC().Format("2006-01-02 15:04") + " " + tierLabel(p, string(h.Verdict))})
 	}
