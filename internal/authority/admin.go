@@ -2,6 +2,7 @@ package authority
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,10 @@ import (
 
 // AdminRoute is one endpoint of the admin API. Every one is registered
 // from the adminRoutes table, authenticated with an admin token, and
-// writes an audit record (Action) before it runs.
+// writes an audit record (Action) before it runs: no audit record, no
+// action. The record is written with the outcome "pending" and, once the
+// route has answered, updated to the HTTP status it answered with (when
+// the store keeps outcomes).
 type AdminRoute struct {
 	Method, Path, Action string
 	handle               func(a *Authority, w http.ResponseWriter, r *http.Request, actor string) error
@@ -55,15 +59,63 @@ func (a *Authority) admin(rt AdminRoute) handler {
 			return err
 		}
 		target := r.PathValue("id") + r.PathValue("name") + r.URL.Query().Get("audience")
-		if err := a.ops.store.AppendAudit(r.Context(), store.AuditEntry{
-			At: a.now().UTC(), Actor: actor, Action: rt.Action, Target: target, SourceIP: clientIP(r),
-		}); err != nil {
+		e := store.AuditEntry{At: a.now().UTC(), Actor: actor, Action: rt.Action, Target: target, SourceIP: clientIP(r)}
+		ao, ok := a.ops.store.(store.AuditOutcomes)
+		if !ok {
+			if err := a.ops.store.AppendAudit(r.Context(), e); err != nil {
+				// No audit record, no action.
+				return fmt.Errorf("writing the audit log: %w", err)
+			}
+			return rt.handle(a, w, r, actor)
+		}
+		e.Outcome = store.AuditPending
+		id, err := ao.StartAudit(r.Context(), e)
+		if err != nil {
 			// No audit record, no action.
 			return fmt.Errorf("writing the audit log: %w", err)
 		}
-		return rt.handle(a, w, r, actor)
+		sw := &statusWriter{ResponseWriter: w}
+		err = rt.handle(a, sw, r, actor)
+		status := sw.status
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae):
+			status = ae.status
+		case err != nil:
+			status = http.StatusInternalServerError
+		case status == 0:
+			status = http.StatusOK
+		}
+		// The action is done: its outcome is recorded even when the
+		// client has gone.
+		if oerr := ao.SetAuditOutcome(context.WithoutCancel(r.Context()), id, strconv.Itoa(status)); oerr != nil {
+			a.log.Error("recording an audit outcome", "id", id, "action", rt.Action, "err", oerr)
+		}
+		return err
 	}
 }
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func jsonBytes(v any) ([]byte, error) {
 	var b bytes.Buffer
@@ -130,7 +182,8 @@ func (a *Authority) adminListDevices(w http.ResponseWriter, r *http.Request, _ s
 	default:
 		return errorf(http.StatusBadRequest, "bad_query", "verdict %q is not one of affirming, warning, contraindicated, none", v)
 	}
-	ds, err := a.ops.store.ListDevices(r.Context(), store.DeviceFilter{IDPrefix: q.Get("prefix"), Verdict: v, After: q.Get("after"), Limit: limit})
+	// One more than a page tells whether there is a next one.
+	ds, err := a.ops.store.ListDevices(r.Context(), store.DeviceFilter{IDPrefix: q.Get("prefix"), Verdict: v, After: q.Get("after"), Limit: limit + 1})
 	if err != nil {
 		return err
 	}
@@ -138,11 +191,12 @@ func (a *Authority) adminListDevices(w http.ResponseWriter, r *http.Request, _ s
 		Devices []AdminDevice `json:"devices"`
 		Next    string        `json:"next,omitempty"`
 	}{Devices: []AdminDevice{}}
+	if len(ds) > limit {
+		ds = ds[:limit]
+		out.Next = ds[limit-1].ID
+	}
 	for _, d := range ds {
 		out.Devices = append(out.Devices, adminDevice(d))
-	}
-	if len(ds) == limit {
-		out.Next = ds[len(ds)-1].ID
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -193,6 +247,13 @@ func (a *Authority) adminDeleteDevice(w http.ResponseWriter, r *http.Request, ac
 		return err
 	}
 	a.forgetAudiences()
+	if a.status != nil {
+		// The store set the bits of the device's certificates: serve the
+		// lists afresh.
+		a.status.cacheMu.Lock()
+		clear(a.status.cache)
+		a.status.cacheMu.Unlock()
+	}
 	a.log.Info("device deleted", "device", id, "actor", actor)
 	writeJSON(w, http.StatusOK, map[string]string{"deleted": id})
 	return nil
@@ -223,10 +284,11 @@ func (a *Authority) adminAudit(w http.ResponseWriter, r *http.Request, _ string)
 		Action   string    `json:"action"`
 		Target   string    `json:"target,omitempty"`
 		SourceIP string    `json:"source_ip"`
+		Outcome  string    `json:"outcome,omitempty"`
 	}
 	out := []entry{}
 	for _, e := range es {
-		out = append(out, entry{e.At, e.Actor, e.Action, e.Target, e.SourceIP})
+		out = append(out, entry{e.At, e.Actor, e.Action, e.Target, e.SourceIP, e.Outcome})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
 	return nil

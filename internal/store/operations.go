@@ -59,7 +59,7 @@ type DeviceFilter struct {
 	IDPrefix string
 	Verdict  health.Tier // latest verdict
 	After    string      // return ids after this one (the page cursor)
-	Limit    int         // default and maximum 1000
+	Limit    int         // default 1000; at most 1001 (a page of 1000 and one more, to tell whether a next page exists)
 }
 
 // DeviceAdmin is what operators do with devices.

@@ -125,7 +125,7 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, er
 // ListDevices returns devices ordered by id.
 func (s *Store) ListDevices(ctx context.Context, f store.DeviceFilter) ([]store.Device, error) {
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 || limit > 1001 {
 		limit = 1000
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, public_key, os, enrolled_at, last_seen, last_verdict, last_policy FROM devices
