@@ -36,6 +36,11 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	kind, verb := args[0], args[1]
+	switch verb {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, adminUsage)
+		return 0
+	}
 	var name, ttl string
 	var single bool
 	st, _, code := subcommand(ctx, "admin "+kind+" "+verb, args[2:], stderr, func(fs *flag.FlagSet) {

@@ -54,12 +54,17 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	switch verb {
 	case "list":
-		ds, err := st.ListDevices(ctx, store.DeviceFilter{IDPrefix: prefix, Verdict: health.Tier(verdict), After: after, Limit: limit})
+		// One more than asked tells whether there is a next page.
+		ds, err := st.ListDevices(ctx, store.DeviceFilter{IDPrefix: prefix, Verdict: health.Tier(verdict), After: after, Limit: limit + 1})
 		if err != nil {
 			return fail(err)
 		}
 		if err := auditCLI(ctx, st, "device.list", ""); err != nil {
 			return fail(err)
+		}
+		more := limit > 0 && len(ds) > limit
+		if more {
+			ds = ds[:limit]
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tOS\tENROLLED\tLAST SEEN\tVERDICT")
@@ -67,7 +72,7 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.OS, d.EnrolledAt.Format(time.RFC3339), when(d.LastSeen), or(string(d.LastVerdict), "-"))
 		}
 		tw.Flush()
-		if len(ds) == limit && limit > 0 {
+		if more {
 			fmt.Fprintf(stderr, "more: --after %s\n", ds[len(ds)-1].ID)
 		}
 	case "show":
@@ -111,13 +116,16 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintln(stderr, "herd devices delete: --id is required")
 			return 2
 		}
-		if err := auditCLI(ctx, st, "device.delete", id); err != nil {
+		finish, err := startCLIAudit(ctx, st, "device.delete", id)
+		if err != nil {
 			return fail(err)
 		}
-		if err := st.DeleteDevice(ctx, id); err != nil {
+		err = st.DeleteDevice(ctx, id)
+		finish(err)
+		if err != nil {
 			return fail(err)
 		}
-		fmt.Fprintf(stdout, "deleted %s and its data\n", id)
+		fmt.Fprintf(stdout, "deleted %s and its data; its live certificates are revoked\n", id)
 	default:
 		fmt.Fprint(stderr, devicesUsage)
 		return 2

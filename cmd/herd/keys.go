@@ -175,7 +175,10 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "herd revoke: this store keeps no status lists")
 		return 1
 	}
-	if _, err := st.Device(ctx, *device); err != nil {
+	if _, err := st.Device(ctx, *device); errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(stderr, "herd revoke: %v (a deleted device's certificates were revoked when it was deleted)\n", err)
+		return 1
+	} else if err != nil {
 		fmt.Fprintf(stderr, "herd revoke: %v\n", err) // the store names the device
 		return 1
 	}

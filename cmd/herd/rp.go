@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -54,7 +56,9 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		rp, err := newRP(aud, hook, time.Now())
 		if err != nil {
-			return fail(err)
+			// On the command line the switch is a flag, not the serve
+			// config's allow_insecure_webhooks.
+			return fail(errors.New(strings.Replace(err.Error(), "allow_insecure_webhooks in the serve config", "--allow-insecure-webhook", 1)))
 		}
 		if err := st.AddRelyingParty(ctx, rp); err != nil {
 			return fail(err)
