@@ -90,6 +90,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "herd export: %v\n", err)
 		return 1
 	}
+	auditAfter(ctx, ps, "herd export", "population.export", *format, true, stderr)
 	return 0
 }
 

@@ -135,6 +135,7 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stdout, "  "+e)
 		}
 	}
+	auditAfter(ctx, st, "herd intel import", "intel.import", strings.Join(fs.Args(), " "), failed == 0, stderr)
 	if failed > 0 {
 		return 1
 	}

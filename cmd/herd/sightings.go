@@ -85,6 +85,7 @@ func runSightings(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintln(stdout, "  "+e)
 		}
 	}
+	auditAfter(ctx, st, "herd sightings import", "sightings.import", fs.Arg(0), perr == nil, stderr)
 	if perr != nil {
 		return 1
 	}
