@@ -248,6 +248,9 @@ type intelCheckin struct {
 	deviceID string
 	// sightings: the device's questions must be read (intelcache.go).
 	sightings bool
+	// sighting is the confirmed sighting the verdict rests on, told to
+	// the user in the signed notice; nil when there is none.
+	sighting *protocol.NoticeSighting
 }
 
 // beforePolicy records the device's sighting answers and, when its own
@@ -288,27 +291,72 @@ func (a *Authority) intelBeforePolicy(ctx context.Context, deviceID string, st *
 		return nil, fmt.Errorf("reading confirmed sightings: %w", err)
 	}
 	if len(conf) > 0 {
-		q := conf[0]
+		// conf is newest first: the hold runs from the latest confirmation.
+		ns := noticeSighting(conf[0])
 		res := health.Result{
 			ID:     health.Malware,
 			Status: health.Fail,
-			Reason: "The device's own connection history shows it talked to a botnet server that an outside report named.",
+			Reason: sightingText(ns).EN,
 			Evidence: health.Evidence{Source: "sighting", Trust: health.SelfReported,
-				Facts: map[string]any{"c2": q.C2, "family": q.Family, "answered_at": q.AnsweredAt}},
+				Facts: map[string]any{"c2": conf[0].C2, "family": conf[0].Family, "endpoint": ns.Endpoint,
+					"seen_at": ns.SeenAt, "answered_at": conf[0].AnsweredAt, "until": ns.Until}},
 		}
-		replaced := false
+		placed, found := false, false
 		for i := range st.Checks {
-			if st.Checks[i].ID == health.Malware && st.Checks[i].Status != health.Fail {
-				st.Checks[i], replaced = res, true
-			} else if st.Checks[i].ID == health.Malware {
-				replaced = true
+			if st.Checks[i].ID != health.Malware {
+				continue
+			}
+			found = true
+			// The device's own failing malware result stays: it is then
+			// the reason, not the sighting.
+			if st.Checks[i].Status != health.Fail {
+				st.Checks[i], placed = res, true
 			}
 		}
-		if !replaced {
-			st.Checks = append(st.Checks, res)
+		if !found {
+			st.Checks, placed = append(st.Checks, res), true
+		}
+		if placed {
+			ic.sighting = &ns
 		}
 	}
 	return ic, nil
+}
+
+// noticeSighting reads a confirmed question: the endpoint and time the
+// device's own history showed (its answer's evidence; the question's C2
+// and time when the evidence does not say), and the hold's end.
+func noticeSighting(q store.Question) protocol.NoticeSighting {
+	ns := protocol.NoticeSighting{Endpoint: q.C2, Family: q.Family, SeenAt: q.SeenAt.UTC(),
+		ConfirmedAt: q.AnsweredAt.UTC(), Until: q.AnsweredAt.Add(SightingHold).UTC()}
+	var ev struct {
+		Endpoint string    `json:"endpoint"`
+		SeenAt   time.Time `json:"seen_at"`
+	}
+	if json.Unmarshal([]byte(q.Evidence), &ev) == nil {
+		if ev.Endpoint != "" {
+			ns.Endpoint = ev.Endpoint
+		}
+		if !ev.SeenAt.IsZero() {
+			ns.SeenAt = ev.SeenAt.UTC()
+		}
+	}
+	return ns
+}
+
+// noticeTime is how a signed notice writes a time: UTC, to the minute.
+const noticeTime = "2006-01-02 15:04 UTC"
+
+// sightingText says what a confirmed sighting means for the device and
+// when the hold ends.
+func sightingText(ns protocol.NoticeSighting) protocol.Localized {
+	seen, until := ns.SeenAt.UTC().Format(noticeTime), ns.Until.UTC().Format(noticeTime)
+	return protocol.Localized{
+		EN: fmt.Sprintf("An outside report that this device's address talked to a botnet control server was confirmed by this device's own connection history (%s, seen %s); it stays until %s unless the device is cleaned and an operator clears it.",
+			ns.Endpoint, seen, until),
+		ZH: fmt.Sprintf("一份外部报告称此设备的地址曾与僵尸网络控制服务器通信，此设备自身的连接记录证实了这一点（%s，发现于 %s）；除非设备已清理并由管理员解除，否则此状态将保持到 %s。",
+			ns.Endpoint, seen, until),
+	}
 }
 
 // respond adds the bundle offer, open questions and a signed notice to
@@ -341,7 +389,7 @@ func (ic *intelCheckin) respond(ctx context.Context, resp *protocol.CheckinRespo
 		resp.Questions = append(resp.Questions, protocol.SightingQuestion{ID: q.ID, C2: q.C2, Family: q.Family, Around: q.SeenAt, WindowSeconds: int64(q.Window / time.Second)})
 	}
 	if ap.Tier == health.Contraindicated {
-		n, err := a.SignNotice(ic.deviceID, ap.Tier, goos, now)
+		n, err := a.signNotice(ic.deviceID, ap.Tier, goos, now, ic.sighting)
 		if err != nil {
 			return err
 		}
@@ -353,6 +401,13 @@ func (ic *intelCheckin) respond(ctx context.Context, resp *protocol.CheckinRespo
 // SignNotice signs the message a contraindicated device shows its user:
 // what happened and how to clean the device, in English and Chinese.
 func (a *Authority) SignNotice(deviceID string, tier health.Tier, goos string, now time.Time) (string, error) {
+	return a.signNotice(deviceID, tier, goos, now, nil)
+}
+
+// signNotice signs the notice; with a confirmed sighting, the message
+// says what was confirmed, when, and when the hold ends, and the last
+// step says how it ends sooner.
+func (a *Authority) signNotice(deviceID string, tier health.Tier, goos string, now time.Time, sg *protocol.NoticeSighting) (string, error) {
 	n := protocol.Notice{
 		Issuer: a.cfg.Issuer, DeviceID: deviceID, IssuedAt: now.Unix(), Expiry: now.Add(a.cfg.CertificateLifetime).Unix(),
 		Verdict: string(tier),
@@ -370,6 +425,19 @@ func (a *Authority) SignNotice(deviceID string, tier health.Tier, goos string, n
 		EN: "After cleaning, change the passwords you used on this device, from another device you trust.",
 		ZH: "清理完成后，请在另一台您信任的设备上更改您在此设备上使用过的密码。",
 	})
+	if sg != nil {
+		t := sightingText(*sg)
+		n.Sighting = sg
+		n.Message = protocol.Localized{
+			EN: t.EN + " Until then, banks and shops that check device health will only let you reach their help pages.",
+			ZH: t.ZH + "在此之前，检查设备健康状况的银行和商店只允许您访问其帮助页面。",
+		}
+		until := sg.Until.UTC().Format(noticeTime)
+		n.Steps = append(n.Steps, protocol.Localized{
+			EN: "Once the device is cleaned, ask your health authority's operator to clear the report, so the next check-in is judged on this device's own checks; otherwise it clears by itself on " + until + ".",
+			ZH: "设备清理完成后，请联系您的健康认证机构的管理员解除该报告，这样下一次签到将只依据此设备自身的检查结果；否则它将于 " + until + " 自动解除。",
+		})
+	}
 	payload, err := json.Marshal(n)
 	if err != nil {
 		return "", err

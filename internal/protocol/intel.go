@@ -56,4 +56,21 @@ type Notice struct {
 	Title    Localized   `json:"title"`
 	Message  Localized   `json:"message"`
 	Steps    []Localized `json:"steps"`
+	// Sighting is set when the verdict rests on an outside sighting the
+	// device's own connection history confirmed.
+	Sighting *NoticeSighting `json:"sighting,omitempty"`
+}
+
+// NoticeSighting says what an outside report and the device's own
+// history confirmed, and when the hold on the device ends by itself.
+type NoticeSighting struct {
+	// Endpoint is the botnet control server the device's history shows.
+	Endpoint string `json:"endpoint"`
+	Family   string `json:"family,omitempty"`
+	// SeenAt is when the device's history last saw the endpoint.
+	SeenAt time.Time `json:"seen_at"`
+	// ConfirmedAt is when the device's answer reached the authority.
+	ConfirmedAt time.Time `json:"confirmed_at"`
+	// Until is when the hold ends unless an operator clears it sooner.
+	Until time.Time `json:"until"`
 }
