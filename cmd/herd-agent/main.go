@@ -235,14 +235,22 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		goos = a.Source.OS()
 	}
 	notice, _ := a.NoticeFor(goos, lang)
+	// A verdict resting on a confirmed outside sighting shows that as the
+	// malware result, so the list agrees with the notice.
+	sighting, _ := a.SightingFor(lang)
+	results := agent.WithSighting(checks.Render(last.Outcomes, lang), sighting, lang)
 	if *asJSON {
-		writeJSON(stdout, map[string]any{
+		out := map[string]any{
 			"authority": st.Authority, "device_id": st.DeviceID, "checked_at": last.CheckedAt,
 			"verdict": last.Response.Verdict, "policy_id": last.Response.PolicyID,
 			"findings": last.Response.Findings, "certificates": certSummary(a, last),
-			"checks": withLearnMore(checks.Render(last.Outcomes, lang), st.Authority), "notice": notice,
+			"checks": withLearnMore(results, st.Authority), "notice": notice,
 			"last_error": cerr,
-		})
+		}
+		if sighting != nil {
+			out["sighting"] = sighting
+		}
+		writeJSON(stdout, out)
 		return 0
 	}
 	if notice != nil {
@@ -252,8 +260,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprintf(stdout, "%s %s\n", i18n.T("Last check-in:", "上次签到：").In(lang), agent.FormatTime(last.CheckedAt))
 	printCheckinError(stdout, cerr, lang)
 	fmt.Fprintf(stdout, "%s %s\n\n", i18n.T("Verdict:", "结论：").In(lang), agent.VerdictText(last.Response.Verdict).In(lang))
-	agent.PrintResults(stdout, checks.Render(last.Outcomes, lang), lang)
-	printLearnMore(stdout, checks.Render(last.Outcomes, lang), st.Authority, lang)
+	agent.PrintResults(stdout, results, lang)
+	printLearnMore(stdout, results, st.Authority, lang)
 	if len(last.Response.Certificates) > 0 {
 		fmt.Fprintln(stdout)
 		for _, c := range last.Response.Certificates {
