@@ -4,7 +4,9 @@
 package retention
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -27,6 +29,26 @@ type Config struct {
 	// Interval is how often `herd serve` runs the job (default 1h), in
 	// Go duration syntax ("1h", "15m").
 	Interval string `json:"interval"`
+}
+
+// UnmarshalJSON reads the configuration and notes whether
+// source_address_days was given, so that an explicit 0 in a config file
+// means "keep none", as it does on the command line.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	var p plain
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	_, p.SourceAddressDaysSet = keys["source_address_days"]
+	*c = Config(p)
+	return nil
 }
 
 // Normalized returns c with defaults filled in.
