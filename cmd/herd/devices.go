@@ -17,15 +17,21 @@ const devicesUsage = `usage:
   herd devices list [--db DSN] [--prefix P] [--verdict V] [--after ID] [--limit N]
   herd devices show [--db DSN] --id ID [--history N]
   herd devices delete [--db DSN] --id ID
+  herd devices clear-sighting [--db DSN] --device ID
 
 --db defaults to the SQLite database in the data directory; --verdict is
-one of affirming, warning, contraindicated, none.
+one of affirming, warning, contraindicated, none. clear-sighting ends the
+hold a confirmed outside sighting puts on a device once it has been
+cleaned; its next check-in is judged on its own evidence.
 `
 
 // runDevices lists, shows and deletes enrolled devices.
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if code, done := usageFor(args, []string{"list", "show", "delete"}, devicesUsage, stdout, stderr); done {
+	if code, done := usageFor(args, []string{"list", "show", "delete", "clear-sighting"}, devicesUsage, stdout, stderr); done {
 		return code
+	}
+	if args[0] == "clear-sighting" {
+		return runClearSighting(ctx, args[1:], stdout, stderr)
 	}
 	verb := args[0]
 	var (
