@@ -42,45 +42,34 @@ import (
 )
 
 // NewAntivirus returns the antivirus check.
-func NewAntivirus() checks.Check { return avCheck{} }
+func NewAntivirus() checks.Check {
+	return byOS(health.Antivirus, func(_ source.Source, _ checks.Env, v view) checks.Result { return v.av })
+}
 
 // NewSignatures returns the antivirus_signatures check.
-func NewSignatures() checks.Check { return sigCheck{} }
-
-type avCheck struct{}
-
-func (avCheck) ID() health.CheckID { return health.Antivirus }
-
-func (avCheck) Probes(goos string) []source.Probe { return probes(goos) }
-
-func (avCheck) Run(ctx context.Context, src source.Source, env checks.Env) checks.Result {
-	return look(ctx, src).av
+func NewSignatures() checks.Check {
+	return byOS(health.AntivirusSignatures, func(src source.Source, env checks.Env, v view) checks.Result {
+		if v.engine == nil {
+			return v.noEngine
+		}
+		return judgeSignatures(src.Now(), env.SignatureAge(), v.engine)
+	})
 }
 
-type sigCheck struct{}
-
-func (sigCheck) ID() health.CheckID { return health.AntivirusSignatures }
-
-func (sigCheck) Probes(goos string) []source.Probe { return probes(goos) }
-
-func (sigCheck) Run(ctx context.Context, src source.Source, env checks.Env) checks.Result {
-	v := look(ctx, src)
-	if v.engine == nil {
-		return v.noEngine
+// byOS makes check id of every platform's reading, judged by pick: both
+// checks read the same places and differ only in what they conclude.
+func byOS(id health.CheckID, pick func(source.Source, checks.Env, view) checks.Result) checks.ByOS {
+	on := func(probes func() []source.Probe, look func(context.Context, source.Source) view) checks.OSCheck {
+		return checks.OSFunc(probes, func(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+			return pick(src, env, look(ctx, src))
+		})
 	}
-	return judgeSignatures(src.Now(), env.SignatureAge(), v.engine)
-}
-
-func probes(goos string) []source.Probe {
-	switch goos {
-	case "linux":
-		return linuxProbes()
-	case "windows":
-		return windowsProbes()
-	case "darwin":
-		return darwinProbes()
+	return checks.ByOS{
+		CheckID: id,
+		Linux:   on(linuxProbes, linuxView),
+		Windows: on(windowsProbes, windowsView),
+		Darwin:  on(darwinProbes, darwinView),
 	}
-	return nil
 }
 
 // view is what one platform's reading found: the antivirus verdict and
@@ -102,21 +91,6 @@ type engine struct {
 	Version string
 	Fix     i18n.Text // how to update them
 	Details []string
-}
-
-func look(ctx context.Context, src source.Source) view {
-	switch src.OS() {
-	case "linux":
-		return linuxView(ctx, src)
-	case "windows":
-		return windowsView(ctx, src)
-	case "darwin":
-		return darwinView(ctx, src)
-	}
-	r := checks.NotApplicable(
-		i18n.T("herd does not check antivirus on "+src.OS()+".", "herd 不检查 "+src.OS()+" 上的防病毒软件。"),
-		checks.Evidence("herd-agent", health.SelfReported))
-	return view{av: r, noEngine: r}
 }
 
 func judgeSignatures(now time.Time, limit time.Duration, e *engine) checks.Result {

@@ -21,11 +21,8 @@ func TestIDsAndProbes(t *testing.T) {
 	if NewAntivirus().ID() != health.Antivirus || NewSignatures().ID() != health.AntivirusSignatures {
 		t.Fatal("wrong check ids")
 	}
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		if len(NewAntivirus().Probes(goos)) == 0 {
-			t.Errorf("no probes for %s", goos)
-		}
-	}
+	checktest.ProbesAllOS(t, NewAntivirus())
+	checktest.ProbesAllOS(t, NewSignatures())
 	if p := NewAntivirus().Probes("plan9"); p != nil {
 		t.Errorf("probes for plan9: %v", p)
 	}
