@@ -128,7 +128,8 @@ func pageLang(r *http.Request) i18n.Lang {
 }
 
 // servePage answers GET / with a small HTML page: the verified notice
-// on top, the verdict, and each check with how to fix the findings.
+// on top, the verdict, and each check with how to fix the findings (a
+// confirmed outside sighting named by the notice as the malware one).
 // It carries no CORS headers, so other sites cannot read it.
 func (e *Endpoint) servePage(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -193,8 +194,12 @@ func (e *Endpoint) pageData(lang i18n.Lang) pageData {
 	for _, f := range last.Response.Findings {
 		finding[f.ID] = true
 	}
+	// A verdict resting on a confirmed outside sighting shows that, from
+	// the verified notice only, as the malware result, so the list agrees
+	// with the notice and with herd-agent status.
+	sighting, _ := a.SightingFor(lang)
 	seen := map[health.CheckID]bool{}
-	for _, r := range checks.Render(last.Outcomes, lang) {
+	for _, r := range WithSighting(checks.Render(last.Outcomes, lang), sighting, lang) {
 		seen[r.ID] = true
 		c := pageCheck{ID: string(r.ID), Title: string(r.ID), Status: statusWords[r.Status].In(lang), Class: string(r.Status), Reason: r.Reason}
 		e, known := guide.For(r.ID)
