@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 
 const devicesUsage = `usage:
   herd devices list [--db DSN] [--prefix P] [--verdict V] [--after ID] [--limit N]
-  herd devices show [--db DSN] --id ID [--history N]
+  herd devices show [--db DSN] --id ID [--history N] [--json]
   herd devices delete [--db DSN] --id ID
   herd devices clear-sighting [--db DSN] --device ID
 
@@ -37,6 +38,7 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var (
 		id, prefix, verdict, after string
 		limit, history             int
+		asJSON                     bool
 	)
 	st, _, code := subcommand(ctx, "devices "+verb, args[1:], stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&id, "id", "", "device id")
@@ -45,6 +47,7 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fs.StringVar(&after, "after", "", "list devices after this id (the next page)")
 		fs.IntVar(&limit, "limit", 100, "list at most this many devices")
 		fs.IntVar(&history, "history", 20, "show this many check-ins")
+		fs.BoolVar(&asJSON, "json", false, "show: print JSON")
 	})
 	if st == nil {
 		return code
@@ -97,6 +100,10 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if err := auditCLI(ctx, st, "device.show", id); err != nil {
 			return fail(err)
 		}
+		hold, err := sightingHold(ctx, st, id, time.Now())
+		if err != nil {
+			return fail(err)
+		}
 		type checkin struct {
 			ReceivedAt time.Time        `json:"received_at"`
 			Verdict    health.Tier      `json:"verdict"`
@@ -105,18 +112,39 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			Findings   []health.Finding `json:"findings"`
 		}
 		out := struct {
-			ID          string      `json:"id"`
-			OS          string      `json:"os"`
-			EnrolledAt  time.Time   `json:"enrolled_at"`
-			LastVerdict health.Tier `json:"last_verdict"`
-			History     []checkin   `json:"history"`
-		}{ID: d.ID, OS: d.OS, EnrolledAt: d.EnrolledAt, LastVerdict: d.LastVerdict, History: []checkin{}}
+			ID           string      `json:"id"`
+			OS           string      `json:"os"`
+			EnrolledAt   time.Time   `json:"enrolled_at"`
+			LastVerdict  health.Tier `json:"last_verdict"`
+			SightingHold holdInfo    `json:"sighting_hold"`
+			History      []checkin   `json:"history"`
+		}{ID: d.ID, OS: d.OS, EnrolledAt: d.EnrolledAt, LastVerdict: d.LastVerdict, SightingHold: hold, History: []checkin{}}
 		for _, c := range hist {
 			out.History = append(out.History, checkin{c.ReceivedAt, c.Verdict, c.PolicyID, c.SourceIP, c.Findings})
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
+		if asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(out)
+			return 0
+		}
+		fmt.Fprintf(stdout, "device:        %s\nos:            %s\nenrolled:      %s\nlast verdict:  %s\nsighting hold: %s\n",
+			out.ID, out.OS, out.EnrolledAt.UTC().Format(time.RFC3339), out.LastVerdict, hold.text())
+		if len(out.History) == 0 {
+			fmt.Fprintln(stdout, "no check-ins yet")
+			break
+		}
+		fmt.Fprintln(stdout)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RECEIVED\tVERDICT\tPOLICY\tSOURCE\tFINDINGS")
+		for _, c := range out.History {
+			var fs []string
+			for _, f := range c.Findings {
+				fs = append(fs, string(f.ID)+":"+string(f.Status))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ReceivedAt.UTC().Format(time.RFC3339), c.Verdict, c.PolicyID, c.SourceIP, strings.Join(fs, " "))
+		}
+		tw.Flush()
 	case "delete":
 		if id == "" {
 			fmt.Fprintln(stderr, "herd devices delete: --id is required")

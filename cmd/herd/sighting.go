@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/store"
 )
 
@@ -53,4 +55,41 @@ func runClearSighting(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "%s: cleared %d confirmed sighting(s); its next check-in is judged on its own evidence\n", id, n)
 	return 0
+}
+
+// holdInfo says whether a confirmed outside sighting holds a device
+// contraindicated, and until when.
+type holdInfo struct {
+	Active      bool       `json:"active"`
+	Until       *time.Time `json:"until,omitempty"`
+	C2          string     `json:"c2,omitempty"`
+	Family      string     `json:"family,omitempty"`
+	ConfirmedAt *time.Time `json:"confirmed_at,omitempty"`
+}
+
+func (h holdInfo) text() string {
+	if !h.Active {
+		return "none"
+	}
+	s := "active until " + h.Until.UTC().Format(time.RFC3339) + " (confirmed " + h.ConfirmedAt.UTC().Format(time.RFC3339) + ", C2 " + h.C2
+	if h.Family != "" {
+		s += ", " + h.Family
+	}
+	return s + "); herd devices clear-sighting --device ID ends it once the device is cleaned"
+}
+
+// sightingHold reads the device's hold as the authority judges it: the
+// newest confirmation, not cleared, within authority.SightingHold of
+// now. A store that keeps no sightings holds nobody.
+func sightingHold(ctx context.Context, st store.Store, id string, now time.Time) (holdInfo, error) {
+	ss, ok := st.(store.Sightings)
+	if !ok {
+		return holdInfo{}, nil
+	}
+	conf, err := ss.ConfirmedSince(ctx, id, now.Add(-authority.SightingHold))
+	if err != nil || len(conf) == 0 {
+		return holdInfo{}, err
+	}
+	until, at := conf[0].AnsweredAt.Add(authority.SightingHold).UTC(), conf[0].AnsweredAt.UTC()
+	return holdInfo{Active: true, Until: &until, C2: conf[0].C2, Family: conf[0].Family, ConfirmedAt: &at}, nil
 }

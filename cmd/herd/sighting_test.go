@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -97,6 +98,30 @@ func TestDevicesClearSighting(t *testing.T) {
 		t.Fatalf("verdict %s with the hold in force", v)
 	}
 
+	// devices show tells the hold and its end, in text and JSON.
+	showHold := func() (string, holdInfo) {
+		t.Helper()
+		code, out, errs := runCmd(t, runDevices, "show", "--db", dsn, "--id", st.DeviceID)
+		if code != 0 {
+			t.Fatalf("devices show = %d %q", code, errs)
+		}
+		code, js, errs := runCmd(t, runDevices, "show", "--db", dsn, "--id", st.DeviceID, "--json")
+		var got struct {
+			SightingHold holdInfo `json:"sighting_hold"`
+		}
+		if code != 0 || json.Unmarshal([]byte(js), &got) != nil {
+			t.Fatalf("devices show --json = %d %q %q", code, js, errs)
+		}
+		return out, got.SightingHold
+	}
+	text, hold := showHold()
+	if !hold.Active || hold.Until == nil || hold.ConfirmedAt == nil || hold.C2 != c2 || hold.Family != "QakBot" ||
+		!hold.Until.Equal(hold.ConfirmedAt.Add(authority.SightingHold)) || hold.ConfirmedAt.Before(seen.Add(-time.Second)) || hold.ConfirmedAt.After(time.Now()) {
+		t.Errorf("sighting_hold %+v, want active for %v from the confirmation after %v", hold, authority.SightingHold, seen)
+	} else if want := "sighting hold: active until " + hold.Until.UTC().Format(time.RFC3339) + " (confirmed " + hold.ConfirmedAt.UTC().Format(time.RFC3339) + ", C2 " + c2 + ", QakBot)"; !strings.Contains(text, want) {
+		t.Errorf("devices show lacks %q:\n%s", want, text)
+	}
+
 	for _, c := range []struct {
 		name string
 		args []string
@@ -116,6 +141,9 @@ func TestDevicesClearSighting(t *testing.T) {
 	code, out, errs := runCmd(t, runDevices, "clear-sighting", "--db", dsn, "--device", st.DeviceID)
 	if code != 0 || !strings.Contains(out, "cleared 1 confirmed sighting") {
 		t.Fatalf("clear-sighting = %d %q %q", code, out, errs)
+	}
+	if text, hold := showHold(); hold.Active || hold.Until != nil || !strings.Contains(text, "sighting hold: none\n") {
+		t.Errorf("after clear-sighting devices show says %+v:\n%s", hold, text)
 	}
 	last := checkIn("")
 	if last.Response.Verdict == health.Contraindicated || last.Response.Notice != "" {
