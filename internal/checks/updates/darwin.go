@@ -63,7 +63,8 @@ var macAutoKeys = []struct{ key, label, labelZh string }{
 	{"ConfigDataInstall", "Install system data files (XProtect)", "安装系统数据文件（XProtect）"},
 }
 
-func (autoUpdate) darwin(ctx context.Context, src source.Source) checks.Result {
+// darwinAuto judges auto_update on macOS.
+func darwinAuto(ctx context.Context, src source.Source, _ checks.Env) checks.Result {
 	ev := checks.Evidence("defaults read "+suPlist, health.OSReported)
 	local, _, ok := readDefaults(ctx, src, argvSU)
 	if !ok {
@@ -117,7 +118,8 @@ func (autoUpdate) darwin(ctx context.Context, src source.Source) checks.Result {
 	return r
 }
 
-func (pending) darwin(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+// darwinPending judges pending_updates on macOS.
+func darwinPending(ctx context.Context, src source.Source, env checks.Env) checks.Result {
 	b := backlog{source: "defaults read " + suPlist, rebootSrc: "defaults read " + suPlist, facts: map[string]any{}}
 	// macOS finishes a restart-requiring update during the restart itself;
 	// until then the update is still listed as recommended.

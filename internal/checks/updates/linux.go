@@ -66,7 +66,8 @@ func unreadable(what string) i18n.Text {
 		fmt.Sprintf("herd 无法读取 %s，无法判断系统如何安装更新。", what))
 }
 
-func (autoUpdate) linux(ctx context.Context, src source.Source) checks.Result {
+// linuxAuto judges auto_update on Linux.
+func linuxAuto(ctx context.Context, src source.Source, _ checks.Env) checks.Result {
 	fam, name, err := linuxFamily(src)
 	if err != nil {
 		return checks.Unknown(unreadable(osReleasePath), checks.Evidence(osReleasePath, health.OSReported))
@@ -342,7 +343,8 @@ func suseAuto(src source.Source) checks.Result {
 
 // ---- pending_updates ----
 
-func (pending) linux(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+// linuxPending judges pending_updates on Linux.
+func linuxPending(ctx context.Context, src source.Source, env checks.Env) checks.Result {
 	fam, name, err := linuxFamily(src)
 	if err != nil {
 		return checks.Unknown(unreadable(osReleasePath), checks.Evidence(osReleasePath, health.OSReported))

@@ -74,7 +74,6 @@
 package updates
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -87,16 +86,23 @@ import (
 )
 
 // NewAutoUpdate returns the auto_update check.
-func NewAutoUpdate() checks.Check { return autoUpdate{} }
+func NewAutoUpdate() checks.Check {
+	return checks.ByOS{
+		CheckID: health.AutoUpdate,
+		Linux:   checks.OSFunc(linuxAutoProbes, linuxAuto),
+		Windows: checks.OSFunc(windowsAutoProbes, windowsAuto),
+		Darwin:  checks.OSFunc(darwinAutoProbes, darwinAuto),
+	}
+}
 
 // NewPending returns the pending_updates check.
-func NewPending() checks.Check { return pending{} }
-
-func notApplicable() checks.Result {
-	return checks.NotApplicable(
-		i18n.T("herd does not know how this operating system installs updates.",
-			"herd 不了解此操作系统如何安装更新。"),
-		checks.Evidence("herd-agent", health.SelfReported))
+func NewPending() checks.Check {
+	return checks.ByOS{
+		CheckID: health.PendingUpdates,
+		Linux:   checks.OSFunc(linuxPendingProbes, linuxPending),
+		Windows: checks.OSFunc(windowsPendingProbes, windowsPending),
+		Darwin:  checks.OSFunc(darwinPendingProbes, darwinPending),
+	}
 }
 
 // family is a Linux distribution family, from /etc/os-release.
@@ -239,62 +245,6 @@ func (b backlog) judge(now time.Time, limit time.Duration, fix i18n.Text) checks
 	return with(checks.Pass(i18n.T(
 		"No security update or restart is waiting to be installed.",
 		"没有等待安装的安全更新或重启。"), ev))
-}
-
-type autoUpdate struct{}
-
-func (autoUpdate) ID() health.CheckID { return health.AutoUpdate }
-
-func (autoUpdate) Probes(goos string) []source.Probe {
-	switch goos {
-	case "linux":
-		return linuxAutoProbes()
-	case "windows":
-		return windowsAutoProbes()
-	case "darwin":
-		return darwinAutoProbes()
-	}
-	return nil
-}
-
-func (a autoUpdate) Run(ctx context.Context, src source.Source, _ checks.Env) checks.Result {
-	switch src.OS() {
-	case "linux":
-		return a.linux(ctx, src)
-	case "windows":
-		return a.windows(src)
-	case "darwin":
-		return a.darwin(ctx, src)
-	}
-	return notApplicable()
-}
-
-type pending struct{}
-
-func (pending) ID() health.CheckID { return health.PendingUpdates }
-
-func (pending) Probes(goos string) []source.Probe {
-	switch goos {
-	case "linux":
-		return linuxPendingProbes()
-	case "windows":
-		return windowsPendingProbes()
-	case "darwin":
-		return darwinPendingProbes()
-	}
-	return nil
-}
-
-func (p pending) Run(ctx context.Context, src source.Source, env checks.Env) checks.Result {
-	switch src.OS() {
-	case "linux":
-		return p.linux(ctx, src, env)
-	case "windows":
-		return p.windows(ctx, src, env)
-	case "darwin":
-		return p.darwin(ctx, src, env)
-	}
-	return notApplicable()
 }
 
 // dayWord writes a number of days in English: "1 day", "3 days".

@@ -40,11 +40,7 @@ func TestPolicyLimit(t *testing.T) {
 
 func TestProbes(t *testing.T) {
 	for _, c := range []checks.Check{NewAutoUpdate(), NewPending()} {
-		for _, goos := range []string{"linux", "windows", "darwin"} {
-			if len(c.Probes(goos)) == 0 {
-				t.Errorf("%s: no probes for %s", c.ID(), goos)
-			}
-		}
+		checktest.ProbesAllOS(t, c)
 		if c.Probes("plan9") != nil {
 			t.Errorf("%s: probes for plan9", c.ID())
 		}

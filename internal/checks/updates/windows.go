@@ -66,7 +66,8 @@ var winAutoFix = i18n.T(
 	"Turn automatic updates back on: open Settings > Windows Update and make sure updates are not paused; if the device is managed, ask your IT administrator to allow automatic updates (Group Policy: Computer Configuration > Administrative Templates > Windows Components > Windows Update > Configure Automatic Updates: Enabled, option 4 \"Auto download and schedule the install\"). Make sure the Windows Update service is not disabled (services.msc).",
 	"请重新开启自动更新：打开“设置 > Windows 更新”，确认更新未被暂停；如果设备由单位管理，请联系 IT 管理员允许自动更新（组策略：计算机配置 > 管理模板 > Windows 组件 > Windows 更新 > 配置自动更新：已启用，选项 4“自动下载并计划安装”）。并确认 Windows Update 服务未被禁用（services.msc）。")
 
-func (autoUpdate) windows(src source.Source) checks.Result {
+// windowsAuto judges auto_update on Windows.
+func windowsAuto(_ context.Context, src source.Source, _ checks.Env) checks.Result {
 	ev := checks.Evidence("registry: "+wuauservKey, health.OSReported)
 	ev.Facts = map[string]any{}
 	var details []string
@@ -154,7 +155,8 @@ func (autoUpdate) windows(src source.Source) checks.Result {
 	return r
 }
 
-func (pending) windows(ctx context.Context, src source.Source, env checks.Env) checks.Result {
+// windowsPending judges pending_updates on Windows.
+func windowsPending(ctx context.Context, src source.Source, env checks.Env) checks.Result {
 	b := backlog{source: "Windows Update Agent (Microsoft.Update.Session, cached search)", rebootSrc: "registry: " + rebootRequiredKey, facts: map[string]any{}}
 
 	// Restart pending: Windows Update's or servicing's own flag.
