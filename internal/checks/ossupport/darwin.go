@@ -10,7 +10,10 @@ import (
 	"github.com/herd-health/herd/internal/source"
 )
 
-func (c *check) darwin(ctx context.Context, src source.Source) checks.Result {
+func darwinProbes() []source.Probe { return []source.Probe{source.Command("sw_vers")} }
+
+// darwin judges a macOS release.
+func (c *check) darwin(ctx context.Context, src source.Source, _ checks.Env) checks.Result {
 	ev := checks.Evidence("sw_vers", health.OSReported)
 	out, err := src.Run(ctx, "sw_vers")
 	if err != nil || !out.OK() {

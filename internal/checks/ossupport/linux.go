@@ -44,7 +44,8 @@ var linuxProducts = map[string]string{
 	"opensuse-leap": "opensuse-leap",
 }
 
-func (c *check) linux(_ context.Context, src source.Source) checks.Result {
+// linux judges a Linux release.
+func (c *check) linux(_ context.Context, src source.Source, _ checks.Env) checks.Result {
 	path := osReleasePath
 	b, err := src.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {

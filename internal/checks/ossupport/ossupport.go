@@ -49,53 +49,32 @@
 package ossupport
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/i18n"
-	"github.com/herd-health/herd/internal/source"
 )
 
 // New returns the os_support check using the embedded table.
-func New() checks.Check { return &check{data: Embedded()} }
+func New() checks.Check { return NewWithData(Embedded()) }
 
 // NewWithData returns the os_support check using another table (tests,
 // or an updated table delivered by the authority).
-func NewWithData(d *Data) checks.Check { return &check{data: d} }
+func NewWithData(d *Data) checks.Check {
+	c := &check{data: d}
+	return checks.ByOS{
+		CheckID: health.OSSupport,
+		Linux:   checks.OSFunc(linuxProbes, c.linux),
+		Windows: checks.OSFunc(windowsProbes, c.windows),
+		Darwin:  checks.OSFunc(darwinProbes, c.darwin),
+	}
+}
 
+// check judges releases against one table; each platform's logic is a
+// method on it.
 type check struct{ data *Data }
-
-func (c *check) ID() health.CheckID { return health.OSSupport }
-
-func (c *check) Probes(goos string) []source.Probe {
-	switch goos {
-	case "linux":
-		return linuxProbes()
-	case "windows":
-		return []source.Probe{source.RegistryKey(winVersionKey)}
-	case "darwin":
-		return []source.Probe{source.Command("sw_vers")}
-	}
-	return nil
-}
-
-func (c *check) Run(ctx context.Context, src source.Source, env checks.Env) checks.Result {
-	switch src.OS() {
-	case "linux":
-		return c.linux(ctx, src)
-	case "windows":
-		return c.windows(src)
-	case "darwin":
-		return c.darwin(ctx, src)
-	}
-	return checks.NotApplicable(
-		i18n.T("herd does not know the release schedule of this operating system.",
-			"herd 不了解此操作系统的版本支持周期。"),
-		checks.Evidence("herd-agent", health.SelfReported))
-}
 
 // Window around an approximate date in which the answer is unknown.
 const (

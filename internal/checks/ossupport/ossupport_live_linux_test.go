@@ -3,22 +3,18 @@
 package ossupport
 
 import (
-	"context"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/herd-health/herd/health"
-	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/checks/checktest"
-	"github.com/herd-health/herd/internal/source"
 )
 
 // TestLive runs the check on this machine. On Debian 12 it must pass:
 // Debian LTS supports bookworm until 2028-06-30.
 func TestLive(t *testing.T) {
-	got := New().Run(context.Background(), source.NewLive(), checks.Env{})
-	checktest.AssertWellFormed(t, health.OSSupport, got)
+	got := checktest.Live(t, New())
 	b, err := os.ReadFile("/etc/os-release")
 	if err != nil {
 		t.Skip("no /etc/os-release")

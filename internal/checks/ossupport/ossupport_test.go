@@ -209,11 +209,7 @@ func TestCompareVersions(t *testing.T) {
 
 func TestProbes(t *testing.T) {
 	c := New()
-	for _, goos := range []string{"linux", "windows", "darwin"} {
-		if len(c.Probes(goos)) == 0 {
-			t.Errorf("no probes for %s", goos)
-		}
-	}
+	checktest.ProbesAllOS(t, c)
 	if !strings.Contains(c.Probes("windows")[0].Key, "CurrentVersion") {
 		t.Error("windows probe does not read CurrentVersion")
 	}

@@ -1,6 +1,7 @@
 package ossupport
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,7 +47,10 @@ func regString(vals map[string]source.RegValue, name string) string {
 	return ""
 }
 
-func (c *check) windows(src source.Source) checks.Result {
+func windowsProbes() []source.Probe { return []source.Probe{source.RegistryKey(winVersionKey)} }
+
+// windows judges a Windows release.
+func (c *check) windows(_ context.Context, src source.Source, _ checks.Env) checks.Result {
 	ev := checks.Evidence(`registry: `+winVersionKey, health.OSReported)
 	vals, err := src.Registry(winVersionKey)
 	if err != nil {
