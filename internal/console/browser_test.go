@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/herd-health/herd/internal/browsertest"
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/healthcert"
@@ -30,48 +31,9 @@ import (
 	"github.com/herd-health/herd/internal/store"
 )
 
-// chromium finds the browser; the browser tests skip only outside CI.
-func chromium(t *testing.T) string {
-	for _, p := range []string{os.Getenv("HERD_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed, and CI must run the browser tests")
-	}
-	t.Skip("chromium is not installed")
-	return ""
-}
+func browser(t *testing.T) context.Context { return browsertest.New(t, 1366) }
 
-func browser(t *testing.T) context.Context {
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 900),
-	}
-	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
-	return ctx
-}
-
-func screenshotPath(t *testing.T, name string) string {
-	if d := os.Getenv("HERD_SCREENSHOTS"); d != "" {
-		os.MkdirAll(d, 0o755)
-		return filepath.Join(d, name)
-	}
-	return filepath.Join(t.TempDir(), name)
-}
+func screenshotPath(t *testing.T, name string) string { return browsertest.ScreenshotPath(t, name) }
 
 // authorityClient drives the authority's real device API.
 type authorityClient struct {
