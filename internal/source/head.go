@@ -9,34 +9,14 @@ import (
 	"slices"
 )
 
-// HeadReader is a Source that can read the first bytes of a file without
-// reading all of it. Live, Replay and Recorder implement it; a Recorder
-// keeps only the head in its snapshot, so a check that needs the 512-byte
-// header of a 16 MiB database does not put the database in a snapshot.
-type HeadReader interface {
-	// ReadFileHead returns at most the first n bytes of a file; fewer
-	// when the file is shorter.
-	ReadFileHead(path string, n int) ([]byte, error)
-}
-
 // ErrHeadOnly: a snapshot holds only the first bytes of the file, not
 // enough to answer the read.
 var ErrHeadOnly = errors.New("only the head of this file was recorded")
 
-// ReadHead reads at most the first n bytes of a file through src, with
-// ReadFileHead when src has it and ReadFile otherwise.
+// ReadHead reads at most the first n bytes of a file through src; a
+// negative n reads none.
 func ReadHead(src Source, path string, n int) ([]byte, error) {
-	if n < 0 {
-		n = 0
-	}
-	if h, ok := src.(HeadReader); ok {
-		return h.ReadFileHead(path, n)
-	}
-	b, err := src.ReadFile(path)
-	if len(b) > n {
-		b = b[:n]
-	}
-	return b, err
+	return src.ReadFileHead(path, max(n, 0))
 }
 
 // ReadFileHead reads at most the first n bytes of a file.
@@ -108,9 +88,3 @@ func (r *Recorder) ReadFileHead(name string, n int) ([]byte, error) {
 	}
 	return b, err
 }
-
-var (
-	_ HeadReader = (*Live)(nil)
-	_ HeadReader = (*Replay)(nil)
-	_ HeadReader = (*Recorder)(nil)
-)

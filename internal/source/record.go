@@ -430,7 +430,7 @@ func (r *Recorder) HashFile(name string) (string, error) {
 }
 
 // ProbeFileLimit is how much of a file ReadProbe records when no check
-// read it: a longer file is kept as a head (see HeadReader).
+// read it: a longer file is kept as a head (see Source.ReadFileHead).
 const ProbeFileLimit = 1 << 20
 
 // ReadProbe reads one probe through r, so it is in the snapshot even when

@@ -146,7 +146,8 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// plain hides HeadReader, so ReadHead falls back to ReadFile.
+// plain wraps a Source the simplest way, embedding it: it reads
+// exactly what the wrapped source reads.
 type plain struct{ Source }
 
 func TestReadHead(t *testing.T) {
@@ -171,9 +172,10 @@ func TestReadHead(t *testing.T) {
 		{"head, beyond what was recorded", rep, "/head", 6, "", ErrHeadOnly},
 		{"missing", rep, "/missing", 4, "", fs.ErrNotExist},
 		{"denied", rep, "/denied", 4, "", fs.ErrPermission},
-		{"fallback to ReadFile", plain{rep}, "/whole", 3, "012", nil},
-		{"fallback, missing", plain{rep}, "/missing", 3, "", fs.ErrNotExist},
-		{"fallback, head-only entry", plain{rep}, "/head", 3, "", ErrHeadOnly},
+		{"through a wrapper", plain{rep}, "/whole", 3, "012", nil},
+		{"through a wrapper, missing", plain{rep}, "/missing", 3, "", fs.ErrNotExist},
+		{"through a wrapper, within a recorded head", plain{rep}, "/head", 3, "012", nil},
+		{"through a wrapper, beyond a recorded head", plain{rep}, "/head", 6, "", ErrHeadOnly},
 		{"negative n", rep, "/whole", -1, "", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {

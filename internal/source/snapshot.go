@@ -44,7 +44,7 @@ type Snapshot struct {
 // (written as {"base64": …, "head": true}): it answers ReadFileHead, and
 // ReadFile of it fails with ErrHeadOnly. Filtered marks an entry holding
 // only the stanzas a check kept from a long file (written as
-// {"stanzas": "…"}, see StanzaReader): it answers ReadStanzas, and
+// {"stanzas": "…"}, see Source.ReadStanzas): it answers ReadStanzas, and
 // ReadFile or ReadFileHead of it fails with ErrFiltered.
 type FileEntry struct {
 	Data     []byte

@@ -11,6 +11,10 @@ import (
 )
 
 // Source is what a check may read. Every method is safe for concurrent use.
+// Every read a check makes is a method here, so a type wrapping a Source
+// (embedding it, or passing each call on) reads exactly what the wrapped
+// one reads: there are no optional methods found by type assertion that a
+// wrapper could hide.
 //
 // Errors follow io/fs: a path that does not exist gives an error matching
 // fs.ErrNotExist, an unreadable one fs.ErrPermission. A command that is not
@@ -28,6 +32,18 @@ type Source interface {
 	Home() string
 
 	ReadFile(path string) ([]byte, error)
+	// ReadFileHead returns at most the first n bytes of a file (fewer when
+	// the file is shorter), without reading the rest: a check that needs
+	// the 512-byte header of a 16 MiB database reads only that, and a
+	// Recorder keeps only that head in its snapshot.
+	ReadFileHead(path string, n int) ([]byte, error)
+	// ReadStanzas streams a long file of stanzas (paragraphs separated by
+	// blank lines, as in APT's Packages indexes and dpkg's status file),
+	// decompressed when it is gzip or LZ4, and returns in file order those
+	// keep reports true for, each without its separating blank line. keep
+	// must be a pure function of the stanza and of what the check read
+	// before through the same source (see Recorder.ReadStanzas).
+	ReadStanzas(path string, keep func(stanza string) bool) ([]string, error)
 	// ReadDir lists the names in a directory, sorted.
 	ReadDir(path string) ([]string, error)
 	// Run runs a command without a shell. argv[0] is looked up in PATH.

@@ -10,12 +10,10 @@ import (
 	"strings"
 )
 
-// StanzaReader is a Source that can stream a long file of stanzas —
-// paragraphs separated by blank lines, as in APT's Packages indexes and
-// dpkg's status file — and hand back only those a check keeps, without
-// holding the whole file. Files compressed with gzip or LZ4 are
-// decompressed on the way (see Decompress). Live, Replay and Recorder
-// implement it.
+// Stanza files. Source.ReadStanzas streams a long file of stanzas and
+// hands back only those a check keeps, without holding the whole file.
+// Files compressed with gzip or LZ4 are decompressed on the way (see
+// Decompress).
 //
 // keep must be a pure function of the stanza and of what the check read
 // before through the same source: a Recorder writes down only the kept
@@ -25,27 +23,14 @@ import (
 // keep dropped would be dropped again by the same keep over the same
 // recorded inputs; a check that changes its keep to ask for more than
 // was recorded sees only what was recorded.
-type StanzaReader interface {
-	// ReadStanzas returns the stanzas of a file for which keep reports
-	// true, in file order, each without its separating blank line.
-	ReadStanzas(path string, keep func(stanza string) bool) ([]string, error)
-}
 
 // ErrFiltered: a snapshot holds only some stanzas of this file, which
 // answer ReadStanzas but not ReadFile.
 var ErrFiltered = errors.New("only some stanzas of this file were recorded")
 
-// ReadStanzas reads the kept stanzas of a file through src, streaming
-// when src is a StanzaReader and with ReadFile otherwise.
+// ReadStanzas reads the kept stanzas of a file through src.
 func ReadStanzas(src Source, path string, keep func(string) bool) ([]string, error) {
-	if s, ok := src.(StanzaReader); ok {
-		return s.ReadStanzas(path, keep)
-	}
-	b, err := src.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return scanStanzas(strings.NewReader(string(b)), path, keep)
+	return src.ReadStanzas(path, keep)
 }
 
 // ScanStanzas splits r (decompressed when it is gzip or LZ4) into
@@ -148,9 +133,3 @@ func (r *Recorder) ReadStanzas(name string, keep func(string) bool) ([]string, e
 	}
 	return kept, err
 }
-
-var (
-	_ StanzaReader = (*Live)(nil)
-	_ StanzaReader = (*Replay)(nil)
-	_ StanzaReader = (*Recorder)(nil)
-)

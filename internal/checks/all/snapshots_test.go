@@ -1,0 +1,78 @@
+package all
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herd-health/herd/internal/checks"
+	"github.com/herd-health/herd/internal/source"
+)
+
+// testSnapshot is one test snapshot of some check package.
+type testSnapshot struct {
+	name string // package/goos/file
+	snap *source.Snapshot
+}
+
+// everySnapshot loads the test snapshots of every check package: each
+// check is run on all of them, not only on its own, so that every path a
+// snapshot can lead a check down is taken.
+func everySnapshot(t *testing.T) []testSnapshot {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{"../*/testdata/*/*.json", "../*/testdata/*/*/*.json"} {
+		m, err := filepath.Glob(pat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	var out []testSnapshot
+	for _, f := range files {
+		if strings.Contains(f, string(filepath.Separator)+"raw"+string(filepath.Separator)) {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := source.ReadSnapshot(strings.NewReader(string(b)))
+		if err != nil {
+			continue // a captured output kept beside the snapshots
+		}
+		out = append(out, testSnapshot{name: strings.TrimPrefix(filepath.ToSlash(f), "../"), snap: snap})
+	}
+	if len(out) < 100 {
+		t.Fatalf("found only %d test snapshots", len(out))
+	}
+	return out
+}
+
+func run(c checks.Check, src source.Source) checks.Result {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Run(ctx, src, checks.Env{})
+}
+
+// wrapped is the plainest wrapper a caller may put around a Source: it
+// embeds the interface and overrides nothing.
+type wrapped struct{ source.Source }
+
+// A Source wrapped by another one reads the same: every check gives the
+// same result on every snapshot, whether the replay is wrapped or not.
+func TestWrappedSourceReadsTheSame(t *testing.T) {
+	for _, ts := range everySnapshot(t) {
+		for _, c := range Checks() {
+			direct := run(c, source.NewReplay(ts.snap))
+			through := run(c, wrapped{source.NewReplay(ts.snap)})
+			if !reflect.DeepEqual(direct, through) {
+				t.Errorf("%s on %s: %s directly, %s through a wrapper (%s)", c.ID(), ts.name, direct.Status, through.Status, through.Reason.En)
+			}
+		}
+	}
+}
