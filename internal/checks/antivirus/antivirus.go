@@ -13,8 +13,14 @@
 //
 // macOS always has XProtect, which is on whenever System Integrity
 // Protection is; the check passes when the XProtect bundle is present and
-// names any third-party product it recognises. Signatures are as old as
-// the last XProtect data install in the install history.
+// names any third-party product it recognises. It fails only on positive
+// evidence that XProtect is gone: sw_vers answered, the folder XProtect
+// lives in on that release was listed without XProtect.bundle, and the
+// running programs were listed without a product herd recognises; a
+// bundle that merely could not be found is unknown. Gatekeeper's state
+// (`spctl --status`) is evidence beside it, told in the details, never the
+// verdict alone. Signatures are as old as the last XProtect data install
+// in the install history.
 //
 // Linux is judged from ClamAV (clamd with on-access scanning through
 // clamonacc is real-time protection; a scanner without the daemon, or

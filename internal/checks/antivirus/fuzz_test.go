@@ -3,6 +3,7 @@ package antivirus
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +77,16 @@ func FuzzParseInstallHistory(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if h, err := ParseInstallHistory(s); err == nil {
 			_, _ = LatestXProtect(h)
+		}
+	})
+}
+
+func FuzzParseSpctlStatus(f *testing.F) {
+	seedFiles(f, "testdata/darwin/raw/spctl-*.txt")
+	f.Fuzz(func(t *testing.T, s string) {
+		g := ParseSpctlStatus(s)
+		if g.Assessments != GatekeeperUnknown && !strings.Contains(strings.ToLower(s), "assessments") {
+			t.Errorf("%q: assessments %s without the word", s, g.Assessments)
 		}
 	})
 }

@@ -284,3 +284,30 @@ func TestExpandWinPath(t *testing.T) {
 		})
 	}
 }
+
+// TestParseSpctlStatus reads the three captured `spctl --status` outputs
+// of the shared fixtures: enabled, disabled, and the longer form that
+// also tells the developer id setting.
+func TestParseSpctlStatus(t *testing.T) {
+	for _, tc := range []struct {
+		file        string
+		assessments GatekeeperState
+		developerID GatekeeperState
+	}{
+		{"spctl-status-enabled.txt", GatekeeperEnabled, GatekeeperUnknown},
+		{"spctl-status-disabled.txt", GatekeeperDisabled, GatekeeperUnknown},
+		{"spctl-status-verbose-enabled.txt", GatekeeperEnabled, GatekeeperEnabled},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got := ParseSpctlStatus(readTestdata(t, "darwin/raw/"+tc.file))
+			if got.Assessments != tc.assessments || got.DeveloperID != tc.developerID {
+				t.Errorf("got assessments %s, developer id %s; want %s, %s", got.Assessments, got.DeveloperID, tc.assessments, tc.developerID)
+			}
+		})
+	}
+	for _, s := range []string{"", "spctl: unrecognized option\n", "assessments maybe\n", "assessments\n"} {
+		if g := ParseSpctlStatus(s); g.Assessments != GatekeeperUnknown {
+			t.Errorf("%q: assessments %s, want unknown", s, g.Assessments)
+		}
+	}
+}
