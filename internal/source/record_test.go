@@ -385,3 +385,29 @@ func TestRecorderRedactsHumanAccounts(t *testing.T) {
 		t.Errorf("replay of the home file: %q %v", b, err)
 	}
 }
+
+func TestAccounts(t *testing.T) {
+	for _, tc := range []struct {
+		user, name string
+		service    bool
+	}{
+		{`NT AUTHORITY\SYSTEM`, "SYSTEM", true},
+		{"SYSTEM", "SYSTEM", true},
+		{`NT AUTHORITY\LOCAL SERVICE`, "LOCAL SERVICE", true},
+		{`NT AUTHORITY\NETWORK SERVICE`, "NETWORK SERVICE", true},
+		{`CORP\PC-7$`, "PC-7$", true},
+		{`PC-7\alice`, "alice", false},
+		{"alice", "alice", false},
+		{"root", "root", false},
+		{`PC-7\Administrator`, "Administrator", false},
+		{"$", "$", false},
+		{"", "", false},
+	} {
+		if got := AccountName(tc.user); got != tc.name {
+			t.Errorf("AccountName(%q) = %q, want %q", tc.user, got, tc.name)
+		}
+		if got := ServiceAccount(tc.user); got != tc.service {
+			t.Errorf("ServiceAccount(%q) = %v, want %v", tc.user, got, tc.service)
+		}
+	}
+}

@@ -124,12 +124,21 @@ const (
 // Probe is one thing a check reads, listed by `herd-agent probes` and read
 // ahead by `herd-agent collect`. Exactly one of Path, Argv, Class or Key is
 // set, by Kind. A Path may contain "~" for the user's home directory.
+//
+// A read whose path, argument or key depends on what the check found
+// before (a device name, a user's SID) is listed as a template: a
+// placeholder in angle brackets ("cryptsetup luksDump <device>") or a "*"
+// ("/etc/apt/apt.conf.d/*") stands for any text. See Matches.
 type Probe struct {
 	Kind  Kind
 	Path  string   // file, dir
 	Argv  []string // command
 	Class string   // wmi
 	Key   string   // registry
+	// Values are the names of the registry values the check reads from
+	// Key; a Recorder keeps only those. None: the check only asks whether
+	// the key exists.
+	Values []string
 }
 
 // File, Dir, Command, WMIClass and RegistryKey make probes.
@@ -137,6 +146,8 @@ func File(path string) Probe       { return Probe{Kind: KindFile, Path: path} }
 func Dir(path string) Probe        { return Probe{Kind: KindDir, Path: path} }
 func Command(argv ...string) Probe { return Probe{Kind: KindCommand, Argv: argv} }
 func WMIClass(class string) Probe  { return Probe{Kind: KindWMI, Class: class} }
-func RegistryKey(key string) Probe { return Probe{Kind: KindRegistry, Key: key} }
-func ProcessList() Probe           { return Probe{Kind: KindProcesses} }
-func ConnectionList() Probe        { return Probe{Kind: KindConnections} }
+func RegistryKey(key string, values ...string) Probe {
+	return Probe{Kind: KindRegistry, Key: key, Values: values}
+}
+func ProcessList() Probe    { return Probe{Kind: KindProcesses} }
+func ConnectionList() Probe { return Probe{Kind: KindConnections} }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/checks"
+	"github.com/herd-health/herd/internal/checks/checktest"
 	"github.com/herd-health/herd/internal/source"
 )
 
@@ -72,6 +74,25 @@ func TestWrappedSourceReadsTheSame(t *testing.T) {
 			through := run(c, wrapped{source.NewReplay(ts.snap)})
 			if !reflect.DeepEqual(direct, through) {
 				t.Errorf("%s on %s: %s directly, %s through a wrapper (%s)", c.ID(), ts.name, direct.Status, through.Status, through.Reason.En)
+			}
+		}
+	}
+}
+
+// Missing evidence is never a failure: on a snapshot that holds nothing
+// at all, for any OS and whoever the agent runs as, no check fails.
+// (A check fails only on what it read, never on what it could not.)
+func TestEmptySnapshotNeverFails(t *testing.T) {
+	at := time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
+	for _, goos := range []string{"linux", "windows", "darwin"} {
+		for _, user := range []string{"USER", "root", "SYSTEM", "Administrator"} {
+			snap := source.NewSnapshot(goos, at, user, "")
+			for _, c := range Checks() {
+				r := run(c, source.NewReplay(snap))
+				if r.Status == health.Fail {
+					t.Errorf("%s on an empty %s snapshot (agent as %s): fail: %s", c.ID(), goos, user, r.Reason.En)
+				}
+				checktest.AssertWellFormed(t, c.ID(), r)
 			}
 		}
 	}

@@ -49,3 +49,13 @@ func FuzzParseMac(f *testing.F) {
 		ParseDefaultsNumber(s)
 	})
 }
+
+func FuzzParsePowercfgQuery(f *testing.F) {
+	seed(f, "windows")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePowercfgQuery(s)
+		if err == nil && !strings.Contains(s, "0x") {
+			t.Errorf("%q: %+v without a hexadecimal value", s, p)
+		}
+	})
+}

@@ -290,3 +290,50 @@ func ParsePmsetDisplaySleep(text string) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// PowerSetting is one setting of the active power scheme as `powercfg
+// /query SCHEME_CURRENT SUB SETTING` tells it: its value plugged in (AC)
+// and on battery (DC). Times are seconds, 0 meaning never; switches are
+// 0 (off) or 1 (on).
+type PowerSetting struct {
+	AC, DC uint64
+}
+
+// ParsePowercfgQuery reads `powercfg /query SCHEME_CURRENT SUB SETTING`:
+// the "Current AC Power Setting Index" and "Current DC Power Setting
+// Index" lines, each a hexadecimal number. powercfg translates its labels,
+// so when the English ones are missing the last two hexadecimal values
+// are taken, which are those two lines in every language (the minimum,
+// maximum and increment lines come before them).
+func ParsePowercfgQuery(text string) (PowerSetting, error) {
+	var hex []uint64
+	ac, dc := -1, -1
+	for _, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		label, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v, ok := strings.CutPrefix(strings.TrimSpace(val), "0x")
+		if !ok || v == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(v, 16, 64)
+		if err != nil {
+			continue
+		}
+		switch l := strings.ToLower(label); {
+		case strings.Contains(l, "current ac power setting index"):
+			ac = len(hex)
+		case strings.Contains(l, "current dc power setting index"):
+			dc = len(hex)
+		}
+		hex = append(hex, n)
+	}
+	switch {
+	case ac >= 0 && dc >= 0:
+		return PowerSetting{AC: hex[ac], DC: hex[dc]}, nil
+	case ac < 0 && dc < 0 && len(hex) >= 2 && !strings.Contains(strings.ToLower(text), "power setting index"):
+		return PowerSetting{AC: hex[len(hex)-2], DC: hex[len(hex)-1]}, nil
+	}
+	return PowerSetting{}, errors.New("powercfg: no AC and DC setting index in the output")
+}

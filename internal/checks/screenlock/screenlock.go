@@ -16,14 +16,29 @@
 //     dconf database without a D-Bus session. KDE Plasma is read from the
 //     user's ~/.config/kscreenlockerrc over kscreenlocker's defaults.
 //     Another desktop, or settings that cannot be read, is unknown.
-//   - Windows: the screen locks when the machine inactivity limit
-//     (InactivityTimeoutSecs) is set, or when a password-protected screen
-//     saver is active (the Group Policy values under HKCU\Software\Policies
-//     win over the user's own HKCU\Control Panel\Desktop). The shortest of
-//     these is judged. Power settings (display off, sleep) are not counted:
-//     whether turning the display off locks depends on the hardware's
-//     standby model, which the registry does not tell. Windows Server
-//     without a desktop (Server Core, or no explorer.exe) is not_applicable.
+//   - Windows: the screen surely locks when the machine inactivity limit
+//     (InactivityTimeoutSecs) is set, when a password-protected screen
+//     saver is chosen and active (the Group Policy values under
+//     Software\Policies win over the user's own Control Panel\Desktop; with
+//     no screen saver program, SCRNSAVE.EXE, none starts), or when the
+//     computer sleeps and asks for the password on waking (`powercfg
+//     /query SCHEME_CURRENT …` STANDBYIDLE and CONSOLELOCK, the longer of
+//     the plugged-in and battery values). The shortest of these is judged.
+//     Turning the display off (VIDEOIDLE) locks on Modern Standby hardware
+//     but not on older hardware, which herd cannot tell: when the display
+//     turns off within the allowed time and nothing else surely locks in
+//     time, the answer is unknown, never fail. Run as the desktop user, the
+//     user's settings are read from HKCU. Run as a service (LocalSystem,
+//     whose HKCU is its own), they are read from HKU\<SID> of the person
+//     at the screen: the last user to sign in, as the sign-in screen
+//     records it (HKLM\…\Authentication\LogonUI LastLoggedOnUserSID),
+//     confirmed to be signed in now by HKU\<SID>\Volatile Environment, which
+//     Windows writes at sign-in and removes at sign-out; how the user was
+//     found is in the evidence (desktop_user_from). No one signed in and no
+//     desktop running is not_applicable; a user that cannot be found, or a
+//     Control Panel\Desktop key that is missing (every real user has one),
+//     is missing evidence: unknown. Windows Server without a desktop
+//     (Server Core, or no explorer.exe) is not_applicable.
 //   - macOS: `sysadminctl -screenLock status` gives the password delay
 //     (older systems: the askForPassword/askForPasswordDelay defaults);
 //     the idle time is the shorter of the screen saver's idleTime and the

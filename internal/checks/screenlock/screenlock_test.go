@@ -30,6 +30,13 @@ func TestPolicyDelay(t *testing.T) {
 		{"linux", "kde-too-long-for-policy", 20 * time.Minute, health.Pass},
 		{"windows", "screensaver-secure-10-min", 5 * time.Minute, health.Fail},
 		{"windows", "policy-overrides-user-too-long", 30 * time.Minute, health.Pass},
+		// A default Windows 11 laptop sleeps after 30 minutes plugged in
+		// and asks for the password on waking: that lock counts.
+		{"windows", "win11-laptop-defaults-service", 30 * time.Minute, health.Pass},
+		{"windows", "win11-laptop-defaults-user", 30 * time.Minute, health.Pass},
+		{"windows", "win11-laptop-defaults-service", 9 * time.Minute, health.Fail},
+		{"windows", "display-off-later-than-allowed", 30 * time.Minute, health.Unknown},
+		{"windows", "sleep-with-sign-in-10-min", 5 * time.Minute, health.Fail},
 		{"darwin", "delay-300-idle-20-min", 25 * time.Minute, health.Pass},
 		{"darwin", "immediate-idle-5-min", 4 * time.Minute, health.Fail},
 	}
@@ -202,6 +209,38 @@ func TestParseMac(t *testing.T) {
 	for _, bad := range []string{"", "-1", "yes"} {
 		if _, err := ParseDefaultsNumber(bad); err == nil {
 			t.Errorf("ParseDefaultsNumber(%q): no error", bad)
+		}
+	}
+}
+
+func TestParsePowercfgQuery(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want PowerSetting
+	}{
+		{"powercfg-videoidle-600-300.txt", PowerSetting{AC: 600, DC: 300}},
+		{"powercfg-videoidle-never.txt", PowerSetting{}},
+		{"powercfg-standbyidle-1800-900.txt", PowerSetting{AC: 1800, DC: 900}},
+		{"powercfg-consolelock-1-1.txt", PowerSetting{AC: 1, DC: 1}},
+		{"powercfg-consolelock-0-0.txt", PowerSetting{}},
+		// Translated labels: the last two hexadecimal values.
+		{"powercfg-videoidle-german.txt", PowerSetting{AC: 600, DC: 300}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got, err := ParsePowercfgQuery(raw(t, "windows", tc.file))
+			if err != nil || got != tc.want {
+				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{
+		"",
+		"Invalid Parameters -- try \"/?\" for help\r\n",
+		"    Current AC Power Setting Index: 0x00000258\n", // no DC line
+		"      Maximum Possible Setting: 0xffffffff\n",
+	} {
+		if got, err := ParsePowercfgQuery(bad); err == nil {
+			t.Errorf("%q: %+v, no error", bad, got)
 		}
 	}
 }
