@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -397,11 +396,10 @@ func sysfsEncrypted(src source.Source, dev string, depth int) (bool, []string, e
 	if kind == "CRYPT" {
 		return true, chain, nil
 	}
+	// Every device-mapper device has a slaves directory: one missing is
+	// missing evidence, not a device with nothing beneath it.
 	slaves, err := src.ReadDir("/sys/block/" + dev + "/slaves")
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, chain, nil
-		}
 		return false, chain, err
 	}
 	if len(slaves) == 0 {
