@@ -34,6 +34,17 @@
 // The reason says so plainly, and policy decides whether that matters.
 // antivirus_signatures is then not_applicable: there is no engine whose
 // signatures could be stale.
+//
+// antivirus_signatures judges the active engine: the product in charge,
+// even when its real-time protection is off (Defender with real-time
+// protection off still scans on a schedule; so does a ClamAV daemon
+// without on-access scanning). When the antivirus check found, on what it
+// read, that no engine is active — every product turned off, snoozed or
+// standing down, XProtect gone, nothing installed — antivirus_signatures
+// is not_applicable, pointing at the antivirus check, on every platform:
+// the signatures of an engine that is off protect nothing, so they
+// neither pass nor fail. When the antivirus state could not be read, it
+// is unknown.
 package antivirus
 
 import (
@@ -148,6 +159,16 @@ func judgeSignatures(now time.Time, limit time.Duration, e *engine) checks.Resul
 	}
 	r.Details = e.Details
 	return r
+}
+
+// noActiveEngine is antivirus_signatures when the antivirus check found,
+// on what it read, that no engine is active (every product off, or none
+// installed): there are no signatures in use, and the antivirus check is
+// the finding.
+func noActiveEngine(ev health.Evidence, details []string) checks.Result {
+	return withDetails(checks.NotApplicable(i18n.T(
+		"No antivirus engine is active on this device, so there are no signatures in use to check; the antivirus check reports this.",
+		"本设备上没有处于活动状态的防病毒引擎，因此没有正在使用的病毒特征库可检查；防病毒检查会报告此问题。"), ev), details)
 }
 
 // withDetails sets r's details and returns it.

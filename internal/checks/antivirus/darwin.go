@@ -211,6 +211,8 @@ func darwinView(ctx context.Context, src source.Source) view {
 			"herd 无法读取 XProtect 组件（"+readErr.Error()+"），因此无法确认 macOS 内置的恶意软件防护。"),
 			checks.Evidence(xprotectPlists[0], health.OSReported))
 	case absent:
+		v.engine = nil
+		v.noEngine = noActiveEngine(checks.Evidence(xprotectPlists[0], health.OSReported), nil)
 		v.av = checks.Fail(i18n.T(
 			"XProtect, the malware protection built into macOS, is missing from this Mac, and no other antivirus product herd recognises is running.",
 			"本机缺少 macOS 内置的恶意软件防护 XProtect，且没有运行 herd 能识别的其他防病毒产品。"),
@@ -229,7 +231,9 @@ func darwinView(ctx context.Context, src source.Source) view {
 			checks.Evidence(xprotectPlists[0], health.OSReported))
 	}
 	v.av.Details = details
-	if eng == nil {
+	if v.noEngine.Status != "" {
+		v.noEngine.Details = details
+	} else if eng == nil {
 		v.noEngine = withDetails(checks.Unknown(i18n.T(
 			"herd found no XProtect data to date the signatures by.",
 			"herd 未找到可用于确定病毒特征库日期的 XProtect 数据。"), v.av.Evidence), details)

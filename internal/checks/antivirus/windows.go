@@ -152,6 +152,8 @@ func windowsView(ctx context.Context, src source.Source) view {
 			AgeDays: mp.SignatureAge, Updated: mp.SignatureUpdated, Version: mp.SignatureVersion, Fix: defenderSigFix}
 		switch {
 		case isFalse(mp.ServiceEnabled) || isFalse(mp.AntivirusEnabled):
+			v.engine = nil
+			v.noEngine = noActiveEngine(ev, details)
 			return done(checks.Fail(i18n.T(
 				"Microsoft Defender Antivirus is turned off and no other antivirus is active.",
 				"Microsoft Defender 防病毒已关闭，且没有其他防病毒软件处于活动状态。"), ev, defenderOnFix))
@@ -206,6 +208,7 @@ func windowsView(ctx context.Context, src source.Source) view {
 				facts(checks.Evidence("processes", health.ProductReported), "product", names[0])))
 		}
 		if len(off) > 0 {
+			v.noEngine = noActiveEngine(scEv, details)
 			return done(checks.Fail(i18n.T(
 				fmt.Sprintf("Microsoft Defender stands down (passive mode) for another product, but that product's real-time protection is not on: %s.", strings.Join(off, ", ")),
 				fmt.Sprintf("Microsoft Defender 为其他产品让位（被动模式），但该产品的实时保护未开启：%s。", strings.Join(off, "、"))),
@@ -216,17 +219,7 @@ func windowsView(ctx context.Context, src source.Source) view {
 			"Microsoft Defender 处于被动模式，为 herd 无法识别的其他防病毒产品让位，因此 herd 无法判断该产品是否在保护本设备。"), mpEv))
 	}
 	if len(off) > 0 {
-		name := strings.SplitN(off[0], " (", 2)[0]
-		for _, p := range prods {
-			if p.Name == name && p.present != presentNo {
-				fix := productSigFix(p.Name)
-				if p.IsDefender() {
-					fix = defenderSigFix
-				}
-				v.engine = &engine{Name: p.Name, Source: WSCClass, Trust: health.OSReported, AgeDays: -1, State: p.State.Signatures, Fix: fix}
-				break
-			}
-		}
+		v.noEngine = noActiveEngine(scEv, details)
 		return done(checks.Fail(i18n.T(
 			fmt.Sprintf("No antivirus is protecting this device in real time: %s.", strings.Join(off, ", ")),
 			fmt.Sprintf("没有防病毒软件在实时保护本设备：%s。", strings.Join(off, "、"))), scEv, defenderOnFix))
@@ -238,6 +231,7 @@ func windowsView(ctx context.Context, src source.Source) view {
 	}
 	// 6. Security Center read, and it lists nothing that protects.
 	if wmiErr == nil {
+		v.noEngine = noActiveEngine(scEv, details)
 		return done(checks.Fail(i18n.T(
 			"Windows Security Center lists no installed antivirus product, so nothing protects this device from malware.",
 			"Windows 安全中心未列出任何已安装的防病毒产品，本设备没有恶意软件防护。"), scEv,
