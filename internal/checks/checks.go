@@ -1,6 +1,28 @@
 // Package checks defines what a device check is, how its result is told
 // to a person, and how a set of checks runs against one source. Each
 // check lives in its own package below this one; package all lists them.
+//
+// # Trust
+//
+// Every result's evidence names who vouches for it, by one rule:
+//
+//   - product_reported: a security product's statement about itself —
+//     Defender's Get-MpComputerStatus, ClamAV's clamdscan/clamscan and
+//     database headers, and every Security Center row (root/SecurityCenter2
+//     AntiVirusProduct and FirewallProduct, Defender's own included): each
+//     product writes its row through the Security Center API and Windows
+//     passes it on unchecked, so relaying it does not make it the OS's word.
+//   - os_reported: what the operating system itself holds or observes —
+//     its settings (registry, configuration files, the kernel's firewall
+//     ruleset), its own tools' answers (netsh, fdesetup, lsblk, powercfg,
+//     sw_vers), the list of running processes, and firmware variables as
+//     the kernel shows them (efivarfs): these pass through the OS, which
+//     could be lying if it is compromised.
+//   - hardware_backed: only a value whose integrity hardware attests in a
+//     way the OS cannot forge (a TPM quote); no check has such evidence
+//     yet, so none uses it.
+//   - self_reported: herd's own statement with no evidence behind it (a
+//     check that stopped on an internal error, an OS herd does not judge).
 package checks
 
 import (

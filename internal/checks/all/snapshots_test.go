@@ -97,3 +97,36 @@ func TestEmptySnapshotNeverFails(t *testing.T) {
 		}
 	}
 }
+
+// Every result's trust level follows the rule of package checks: what a
+// security product says of itself is product_reported, even when Windows
+// relays it (Security Center rows); what the operating system holds or
+// observes (its settings, its process list, firmware variables read
+// through the kernel) is os_reported; nothing is hardware_backed until a
+// check verifies a hardware attestation.
+func TestTrustLevels(t *testing.T) {
+	product := []string{"root/SecurityCenter2", "Get-MpComputerStatus", "clamdscan", "clamscan", "/var/lib/clamav"}
+	osOwn := []string{"processes", "efivarfs", "/sys/", "registry", "HKLM", "HKCU", "HKU", "sw_vers", "fdesetup", "lsblk", "nft", "netsh", "powercfg", "Get-NetFirewallProfile"}
+	for _, ts := range everySnapshot(t) {
+		for _, c := range Checks() {
+			if c.ID() == health.Malware {
+				continue // judged by its own package
+			}
+			r := run(c, source.NewReplay(ts.snap))
+			ev := r.Evidence
+			if ev.Trust == health.HardwareBacked {
+				t.Errorf("%s on %s: %s is hardware_backed, but no hardware attestation was verified", c.ID(), ts.name, ev.Source)
+			}
+			for _, p := range product {
+				if strings.HasPrefix(ev.Source, p) && ev.Trust != health.ProductReported {
+					t.Errorf("%s on %s: %s is %s, want product_reported (the product reports its own state)", c.ID(), ts.name, ev.Source, ev.Trust)
+				}
+			}
+			for _, o := range osOwn {
+				if strings.HasPrefix(ev.Source, o) && ev.Trust != health.OSReported {
+					t.Errorf("%s on %s: %s is %s, want os_reported (the operating system holds or observes it)", c.ID(), ts.name, ev.Source, ev.Trust)
+				}
+			}
+		}
+	}
+}

@@ -200,7 +200,7 @@ func darwinView(ctx context.Context, src source.Source) view {
 			"XProtect, the malware protection built into macOS, is present and always on."+extra+gkNote,
 			"macOS 内置的恶意软件防护 XProtect 已安装并始终开启。"+extraZh+gkNoteZh), withGatekeeper(ev))
 	case len(third) > 0:
-		ev := checks.Evidence("processes", health.ProductReported)
+		ev := checks.Evidence("processes", health.OSReported)
 		ev.Facts = map[string]any{"product": third[0]}
 		v.av = checks.Pass(i18n.T(
 			fmt.Sprintf("%s is running on this device.%s", strings.Join(third, ", "), gkNote),

@@ -79,7 +79,7 @@ func linuxView(ctx context.Context, src source.Source) view {
 		details = append(details, t+": running")
 	}
 
-	ev := checks.Evidence("processes", health.ProductReported)
+	ev := checks.Evidence("processes", health.OSReported)
 	ev.Facts = map[string]any{}
 	if clamscan.Engine != "" {
 		ev.Facts["clamav_version"] = clamscan.Engine
@@ -131,7 +131,6 @@ func linuxView(ctx context.Context, src source.Source) view {
 			"ClamAV 仅作为按需扫描程序安装：没有运行 ClamAV 守护进程，因此文件在使用时不会被检查。没有守护进程的扫描程序不算主动防护。"), ev, onAccessFix)
 		v.engine = clam
 	case perr != nil:
-		ev.Trust = health.OSReported
 		v.av = checks.Unknown(i18n.T(
 			"herd could not list the running programs, so it cannot tell whether an antivirus daemon runs.",
 			"herd 无法列出正在运行的程序，因此无法判断是否有防病毒守护进程在运行。"), ev)
@@ -140,7 +139,6 @@ func linuxView(ctx context.Context, src source.Source) view {
 			v.noEngine = v.av
 		}
 	default:
-		ev.Trust = health.OSReported
 		v.av = checks.Unknown(i18n.T(
 			"No anti-malware product that herd recognises was found. Many Linux systems run without one; if you use a product herd does not know, herd cannot confirm it protects this device.",
 			"未发现 herd 能识别的反恶意软件产品。许多 Linux 系统本来就不安装此类软件；如果您使用的产品 herd 不认识，herd 无法确认它在保护本设备。"), ev)

@@ -105,7 +105,7 @@ func windowsView(ctx context.Context, src source.Source) view {
 		details = append(details, "Defender: status unknown (Get-MpComputerStatus gave no status)")
 	}
 
-	scEv := checks.Evidence(WSCClass, health.OSReported)
+	scEv := checks.Evidence(WSCClass, health.ProductReported)
 	mpEv := checks.Evidence("Get-MpComputerStatus", health.ProductReported)
 	var v view
 	done := func(r checks.Result) view {
@@ -131,7 +131,7 @@ func windowsView(ctx context.Context, src source.Source) view {
 			continue
 		}
 		ev := facts(scEv, "product", p.Name)
-		v.engine = &engine{Name: p.Name, Source: WSCClass, Trust: health.OSReported, AgeDays: -1, State: p.State.Signatures, Fix: productSigFix(p.Name)}
+		v.engine = &engine{Name: p.Name, Source: WSCClass, Trust: health.ProductReported, AgeDays: -1, State: p.State.Signatures, Fix: productSigFix(p.Name)}
 		msg := ""
 		if mp != nil && mp.Passive() {
 			msg = " Microsoft Defender stands down for it (passive mode)."
@@ -170,7 +170,7 @@ func windowsView(ctx context.Context, src source.Source) view {
 
 	// 3. Defender as Security Center sees it, when its own status is unknown.
 	if mp == nil && defRow != nil && defRow.StateReadable && defRow.State.Scanner == ScannerOn {
-		v.engine = &engine{Name: defRow.Name, Source: WSCClass, Trust: health.OSReported, AgeDays: -1, State: defRow.State.Signatures, Fix: defenderSigFix}
+		v.engine = &engine{Name: defRow.Name, Source: WSCClass, Trust: health.ProductReported, AgeDays: -1, State: defRow.State.Signatures, Fix: defenderSigFix}
 		return done(checks.Pass(i18n.T(
 			fmt.Sprintf("Security Center reports %s as the active antivirus with real-time protection on.", defRow.Name),
 			fmt.Sprintf("安全中心报告 %s 是当前生效的防病毒软件，实时保护已开启。", defRow.Name)), facts(scEv, "product", defRow.Name)))
@@ -205,7 +205,7 @@ func windowsView(ctx context.Context, src source.Source) view {
 			return done(checks.Pass(i18n.T(
 				fmt.Sprintf("%s is running and Microsoft Defender stands down for it (passive mode).", strings.Join(names, ", ")),
 				fmt.Sprintf("%s 正在运行，Microsoft Defender 为其让位（被动模式）。", strings.Join(names, "、"))),
-				facts(checks.Evidence("processes", health.ProductReported), "product", names[0])))
+				facts(checks.Evidence("processes", health.OSReported), "product", names[0])))
 		}
 		if len(off) > 0 {
 			v.noEngine = noActiveEngine(scEv, details)

@@ -48,7 +48,9 @@ var (
 )
 
 func runLinux(ctx context.Context, src source.Source) checks.Result {
-	hw := checks.Evidence(efivarsSource, health.HardwareBacked)
+	// The firmware's variables, as the kernel shows them: reported by the
+	// operating system, not attested by hardware.
+	hw := checks.Evidence(efivarsSource, health.OSReported)
 	var details []string
 
 	if _, err := src.ReadDir(sysEFI); err != nil {

@@ -2,10 +2,10 @@
 // verify what it boots?
 //
 // Linux reads the UEFI variables SecureBoot and SetupMode from efivarfs
-// (firmware state, hardware backed), then `mokutil --sb-state`. A machine
-// with no /sys/firmware/efi boots without UEFI: not applicable. Windows
-// reads the SecureBoot\State registry key and Confirm-SecureBootUEFI. On
-// macOS, see darwin.go for the rule.
+// (the firmware's state as the kernel shows it, so os_reported), then
+// `mokutil --sb-state`. A machine with no /sys/firmware/efi boots without
+// UEFI: not applicable. Windows reads the SecureBoot\State registry key
+// and Confirm-SecureBootUEFI. On macOS, see darwin.go for the rule.
 package secureboot
 
 import (

@@ -13,11 +13,12 @@ func TestSnapshots(t *testing.T) {
 }
 
 func TestEvidenceTrust(t *testing.T) {
-	// Firmware variables read from efivarfs are hardware backed.
+	// Firmware variables read from efivarfs come through the kernel, not
+	// a hardware attestation: reported by the operating system.
 	c := checktest.Load(t, "testdata/linux/efivars-enabled-user-mode.json")[0]
 	r := checktest.Run(New(), c.Snapshot, checks.Env{})
-	if r.Evidence.Trust != health.HardwareBacked {
-		t.Errorf("trust = %s, want %s", r.Evidence.Trust, health.HardwareBacked)
+	if r.Evidence.Trust != health.OSReported {
+		t.Errorf("trust = %s, want %s", r.Evidence.Trust, health.OSReported)
 	}
 	if r.Evidence.Facts["secure_boot"] != true || r.Evidence.Facts["setup_mode"] != false {
 		t.Errorf("facts = %v", r.Evidence.Facts)
