@@ -66,6 +66,7 @@ func (r *Recorder) ReadFileHead(name string, n int) ([]byte, error) {
 	b, err := ReadHead(r.inner, name, n)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.logRead(File(name))
 	key := r.Redact(name)
 	if prev, ok := r.snap.Files[key]; ok && prev.Error == "" && !prev.Head && !prev.Filtered {
 		return b, err // a whole file answers every head

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,9 +29,10 @@ type Recorder struct {
 	redact *strings.Replacer
 	words  []wordPair // names replaced only as whole words
 
-	mu   sync.Mutex
-	snap *Snapshot
-	cmds map[string]int
+	mu    sync.Mutex
+	snap  *Snapshot
+	cmds  map[string]int
+	reads []Probe // every read asked for, as asked
 }
 
 // NewRecorder records what is read through inner. Every occurrence of the
@@ -215,6 +217,18 @@ func isWordByte(c byte) bool {
 	return c == '_' || c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
+// logRead notes a read; r.mu is held.
+func (r *Recorder) logRead(p Probe) { r.reads = append(r.reads, p) }
+
+// Reads lists every read made through r so far, in order, as it was asked
+// (before redaction), whether it found anything or not: what a check's
+// probes must cover.
+func (r *Recorder) Reads() []Probe {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.reads)
+}
+
 // Snapshot returns what was recorded so far.
 func (r *Recorder) Snapshot() *Snapshot {
 	r.mu.Lock()
@@ -246,6 +260,7 @@ func (r *Recorder) ReadFile(name string) ([]byte, error) {
 	b, err := r.inner.ReadFile(name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.logRead(File(name))
 	key := r.Redact(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -270,6 +285,7 @@ func (r *Recorder) ReadDir(name string) ([]string, error) {
 	names, err := r.inner.ReadDir(name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.logRead(Dir(name))
 	key := r.Redact(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -297,6 +313,7 @@ func (r *Recorder) Run(ctx context.Context, argv ...string) (Output, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.logRead(Command(slices.Clone(argv)...))
 	k := argvKey(red)
 	if i, ok := r.cmds[k]; ok {
 		r.snap.Commands[i] = e
@@ -309,11 +326,12 @@ func (r *Recorder) Run(ctx context.Context, argv ...string) (Output, error) {
 
 func (r *Recorder) WMI(ctx context.Context, class string) ([]map[string]any, error) {
 	inst, err := r.inner.WMI(ctx, class)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logRead(WMIClass(class))
 	if errors.Is(err, ErrUnsupported) {
 		return inst, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.snap.WMI == nil {
 		r.snap.WMI = map[string]WMIEntry{}
 	}
@@ -354,11 +372,12 @@ func (r *Recorder) redactAny(v any) any {
 
 func (r *Recorder) Registry(key string) (map[string]RegValue, error) {
 	vals, err := r.inner.Registry(key)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logRead(RegistryKey(key))
 	if errors.Is(err, ErrUnsupported) {
 		return vals, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.snap.Registry == nil {
 		r.snap.Registry = map[string]RegistryEntry{}
 	}
@@ -384,6 +403,7 @@ func (r *Recorder) Processes(ctx context.Context) ([]Process, error) {
 	ps, err := r.inner.Processes(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.logRead(ProcessList())
 	if err != nil {
 		r.setErr("processes", err)
 		return ps, err
@@ -408,6 +428,7 @@ func (r *Recorder) Connections(ctx context.Context) ([]Connection, error) {
 	cs, err := r.inner.Connections(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.logRead(ConnectionList())
 	if err != nil {
 		r.setErr("connections", err)
 		return cs, err
@@ -418,13 +439,14 @@ func (r *Recorder) Connections(ctx context.Context) ([]Connection, error) {
 
 func (r *Recorder) HashFile(name string) (string, error) {
 	h, err := r.inner.HashFile(name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logRead(File(name))
 	if err == nil {
-		r.mu.Lock()
 		if r.snap.Hashes == nil {
 			r.snap.Hashes = map[string]string{}
 		}
 		r.snap.Hashes[r.Redact(name)] = h
-		r.mu.Unlock()
 	}
 	return h, err
 }
@@ -436,8 +458,13 @@ const ProbeFileLimit = 1 << 20
 // ReadProbe reads one probe through r, so it is in the snapshot even when
 // no check happened to ask for it on this run. A file or command already
 // recorded is not read again, so run the checks through r first: what
-// they read is kept as they read it (a whole file, or only its head).
+// they read is kept as they read it (a whole file, or only its head). A
+// template (see Probe.Template) is not read: only the checks know what it
+// stands for.
 func (r *Recorder) ReadProbe(ctx context.Context, p Probe) {
+	if p.Template() {
+		return
+	}
 	r.mu.Lock()
 	var seen bool
 	switch p.Kind {

@@ -411,3 +411,23 @@ func TestAccounts(t *testing.T) {
 		}
 	}
 }
+
+// A template names no one read: collect leaves it to the checks, and
+// runs no command named "<device>".
+func TestReadProbeSkipsTemplates(t *testing.T) {
+	s := NewSnapshot("linux", time.Now(), "root", "/root")
+	s.Files["/etc/apt/apt.conf.d/*"] = FileEntry{Data: []byte("literal star")}
+	s.Commands = []CommandEntry{{Argv: []string{"cryptsetup", "luksDump", "<device>"}, Stdout: "x"}}
+	rec := NewRecorder(NewReplay(s))
+	ctx := context.Background()
+	rec.ReadProbe(ctx, File("/etc/apt/apt.conf.d/*"))
+	rec.ReadProbe(ctx, Command("cryptsetup", "luksDump", "<device>"))
+	rec.ReadProbe(ctx, RegistryKey(`HKU\<SID>\Control Panel\Desktop`))
+	if got := rec.Reads(); len(got) != 0 {
+		t.Errorf("templates were read: %+v", got)
+	}
+	rec.ReadProbe(ctx, File("/etc/os-release"))
+	if got := rec.Reads(); len(got) != 1 || got[0].Path != "/etc/os-release" {
+		t.Errorf("reads = %+v, want the one plain file", got)
+	}
+}

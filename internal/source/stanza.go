@@ -105,6 +105,7 @@ func (r *Recorder) ReadStanzas(name string, keep func(string) bool) ([]string, e
 	kept, err := ReadStanzas(r.inner, name, keep)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.logRead(File(name))
 	key := r.Redact(name)
 	prev, had := r.snap.Files[key]
 	if had && prev.Error == "" && !prev.Head && !prev.Filtered {

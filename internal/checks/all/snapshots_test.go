@@ -2,6 +2,7 @@ package all
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -125,6 +126,38 @@ func TestTrustLevels(t *testing.T) {
 			for _, o := range osOwn {
 				if strings.HasPrefix(ev.Source, o) && ev.Trust != health.OSReported {
 					t.Errorf("%s on %s: %s is %s, want os_reported (the operating system holds or observes it)", c.ID(), ts.name, ev.Source, ev.Trust)
+				}
+			}
+		}
+	}
+}
+
+// Every read a check makes is listed by its probes: run through a
+// Recorder on every test snapshot of its OS, each read (found or not)
+// matches one of the check's probes for that OS, a template's
+// placeholders matching anything.
+func TestProbesCoverEveryRead(t *testing.T) {
+	missing := map[string]bool{}
+	for _, ts := range everySnapshot(t) {
+		for _, c := range Checks() {
+			rec := source.NewRecorder(source.NewReplay(ts.snap))
+			run(c, rec)
+			probes := c.Probes(ts.snap.OS)
+			for i := range probes {
+				probes[i] = probes[i].Expand(rec)
+			}
+			for _, read := range rec.Reads() {
+				found := false
+				for _, p := range probes {
+					if p.Matches(read) {
+						found = true
+						break
+					}
+				}
+				key := fmt.Sprintf("%s on %s: %s %s", c.ID(), ts.snap.OS, read.Kind, read.Describe(ts.snap.OS))
+				if !found && !missing[key] {
+					missing[key] = true
+					t.Errorf("%s (first read on %s) is not among its probes", key, ts.name)
 				}
 			}
 		}

@@ -29,6 +29,8 @@ func windowsProbes() []source.Probe {
 		source.Command(MpStatusArgv...),
 		source.RegistryKey(winVersionKey),
 		source.ProcessList(),
+		// Whether a Security Center row's product is still installed.
+		source.File("<program a Security Center row names>"),
 	}
 }
 

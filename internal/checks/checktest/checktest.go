@@ -212,7 +212,9 @@ func SnapshotsAllOSPattern(t *testing.T, c checks.Check, glob string, env checks
 }
 
 // ProbesAllOS insists that c lists probes for every OS in OSes, each
-// with exactly the field its kind needs, and has an id.
+// with exactly the field its kind needs and none twice, and has an id.
+// That every read the check makes is among its probes is held by a test
+// of package all, over every test snapshot.
 func ProbesAllOS(t *testing.T, c checks.Check) {
 	t.Helper()
 	if c.ID() == "" {
@@ -223,7 +225,16 @@ func ProbesAllOS(t *testing.T, c checks.Check) {
 		if len(ps) == 0 {
 			t.Errorf("%s: no probes for %s", c.ID(), goos)
 		}
+		seen := map[string]bool{}
 		for _, p := range ps {
+			k := string(p.Kind) + "\x00" + p.Describe(goos)
+			if seen[k] {
+				t.Errorf("%s: %s %s listed twice for %s", c.ID(), p.Kind, p.Describe(goos), goos)
+			}
+			seen[k] = true
+			if len(p.Values) > 0 && p.Kind != source.KindRegistry {
+				t.Errorf("%s: value names on a %s probe for %s: %+v", c.ID(), p.Kind, goos, p)
+			}
 			ok := false
 			switch p.Kind {
 			case source.KindFile, source.KindDir:

@@ -46,13 +46,18 @@ func probes(goos string) []source.Probe {
 			source.File("/proc/mounts"),
 			source.Command(lsblkJSON...),
 			source.Command(lsblkText...),
+			source.Command("cryptsetup", "status", "<crypt mapping>"),
+			source.Command("cryptsetup", "luksDump", "<device under the mapping>"),
 			source.Dir("/sys/block"),
+			source.File("/sys/block/<dm device>/dm/name"),
+			source.File("/sys/block/<dm device>/dm/uuid"),
+			source.Dir("/sys/block/<dm device>/slaves"),
 		}
 	case "windows":
 		return []source.Probe{
 			source.RegistryKey(windowsCurrentVersion),
-			source.Command("manage-bde", "-status", "C:"),
-			source.Command(bitlockerPS("C:")...),
+			source.Command("manage-bde", "-status", "<system drive>"),
+			source.Command(bitlockerPS("<system drive>")...),
 			source.WMIClass(encryptableVolumeClass),
 		}
 	case "darwin":

@@ -37,7 +37,9 @@ func windowsProbes() []source.Probe {
 	for _, rp := range fwRegistryProfiles {
 		p = append(p, source.RegistryKey(fwPolicyKey+rp[0]))
 	}
-	return append(p, source.WMIClass(wscFirewallClass), source.Command(psWSCArgv...))
+	return append(p, source.WMIClass(wscFirewallClass), source.Command(psWSCArgv...),
+		// Whether a registered firewall's program is still installed.
+		source.Dir("<folder of the program a Security Center row names>"))
 }
 
 var windowsFix = i18n.T(

@@ -56,37 +56,44 @@ import (
 	"github.com/herd-health/herd/internal/source"
 )
 
+// Placeholders of the reads that depend on what the check found.
+const (
+	userTemplate    = "<desktop user>"
+	sessionTemplate = "<session>"
+	uidTemplate     = "<uid>"
+	homeTemplate    = "<desktop user's home>"
+	consoleTemplate = "<console user>"
+)
+
 // probes lists what the check reads on goos.
 func probes(goos string) []source.Probe {
 	switch goos {
 	case "linux":
 		ps := []source.Probe{
 			source.Command(loginctlList...),
+			source.Command(showSession(sessionTemplate)...),
 			source.Dir("/run/user"),
+			source.Dir("/run/user/" + uidTemplate),
 			source.Dir("/tmp/.X11-unix"),
 			source.File("/etc/passwd"),
 			source.File("~/.config/kscreenlockerrc"),
+			source.File(homeTemplate + "/.config/kscreenlockerrc"),
 		}
 		for _, k := range gnomeKeys {
-			ps = append(ps, source.Command(append([]string{"gsettings", "get"}, k...)...))
+			get := append([]string{"gsettings", "get"}, k...)
+			ps = append(ps, source.Command(get...),
+				source.Command(append([]string{"runuser", "-u", userTemplate, "--"}, get...)...))
 		}
 		return ps
 	case "windows":
-		return []source.Probe{
-			source.RegistryKey(winCurrentVersion),
-			source.RegistryKey(winSystemPolicy),
-			source.RegistryKey(winDesktopPolicy),
-			source.RegistryKey(winDesktop),
-			source.ProcessList(),
-		}
+		return windowsProbes()
 	case "darwin":
-		return []source.Probe{
-			source.Command(macSysadminctl...),
-			source.Command(macAskForPassword...),
-			source.Command(macAskForPasswordDelay...),
-			source.Command(macIdleTime...),
-			source.Command(macPmset...),
+		ps := []source.Probe{source.Command(macConsoleUser...)}
+		for _, argv := range [][]string{macSysadminctl, macAskForPassword, macAskForPasswordDelay, macIdleTime, macPmset} {
+			ps = append(ps, source.Command(argv...),
+				source.Command(append([]string{"sudo", "-u", consoleTemplate}, argv...)...))
 		}
+		return ps
 	}
 	return nil
 }

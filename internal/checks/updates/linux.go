@@ -45,8 +45,8 @@ var (
 
 func linuxAutoProbes() []source.Probe {
 	return []source.Probe{
-		source.File(osReleasePath), source.File(unattendedBin), source.File(dpkgStatus),
-		source.Command(argvAptConfig...), source.Dir(aptConfDir), source.File(aptConfMain),
+		source.File(osReleasePath), source.File(osReleaseFallback), source.File(unattendedBin), source.File(dpkgStatus),
+		source.Command(argvAptConfig...), source.Dir(aptConfDir), source.File(aptConfDir + "/*"), source.File(aptConfMain),
 		source.Command(argvAptTimers...), source.Dir(systemdRunDir),
 		source.Dir(timersWants), source.File(dnfAutoConf), source.File(dnf5AutoDefault), source.File(suseAOU),
 	}
@@ -54,7 +54,10 @@ func linuxAutoProbes() []source.Probe {
 
 func linuxPendingProbes() []source.Probe {
 	return []source.Probe{
-		source.File(osReleasePath), source.File(dpkgStatus), source.Dir(aptListsDir), source.Command(argvAptSim...),
+		source.File(osReleasePath), source.File(osReleaseFallback), source.File(dpkgStatus), source.Dir(aptListsDir),
+		source.File(aptListsDir + "/*-security_*_Packages*"),
+		source.File(aptListsDir + "/*security*_InRelease"), source.File(aptListsDir + "/*security*_Release"),
+		source.Command(argvAptSim...),
 		source.File(rebootRequired), source.File(rebootRequired + ".pkgs"), source.Command(argvRebootStat...),
 		source.Command(argvDNFSecurity...), source.Command(argvNeedsRestrt...), source.Command(argvDNFRestart...),
 		source.Command(argvZypperLP...), source.Command(argvZypperBoot...),

@@ -116,13 +116,16 @@ const (
 	famUnknown family = ""
 )
 
-const osReleasePath = "/etc/os-release"
+const (
+	osReleasePath     = "/etc/os-release"
+	osReleaseFallback = "/usr/lib/os-release"
+)
 
 // linuxFamily reads /etc/os-release and returns the family and a name.
 func linuxFamily(src source.Source) (family, string, error) {
 	b, err := src.ReadFile(osReleasePath)
 	if err != nil {
-		b, err = src.ReadFile("/usr/lib/os-release")
+		b, err = src.ReadFile(osReleaseFallback)
 	}
 	if err != nil {
 		return famUnknown, "", err
