@@ -517,17 +517,10 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if _, ok := f.parse(args, stderr); !ok {
 		return 2
 	}
-	rec := source.NewRecorder(source.NewLive())
-	list := all.Checks()
-	// The checks first, so what they read is kept as they read it (some
-	// read only a file's head); then every probe they did not reach on
-	// this run, so support sees it too.
-	a := newAgent(*f.dir, rec, nil)
+	live := source.NewLive()
+	a := newAgent(*f.dir, live, nil)
 	loadIndicators(a, "collect", stderr)
-	checks.RunAll(ctx, rec, list, a.Env)
-	for _, p := range checks.AllProbes(list, rec.OS()) {
-		rec.ReadProbe(ctx, p.Probe)
-	}
+	snap := checks.Collect(ctx, live, all.Checks(), a.Env)
 	w := stdout
 	if *out != "-" {
 		file, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -538,7 +531,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		defer file.Close()
 		w = file
 	}
-	if err := rec.Snapshot().Write(w); err != nil {
+	if err := snap.Write(w); err != nil {
 		fmt.Fprintf(stderr, "herd-agent collect: %v\n", err)
 		return 1
 	}

@@ -232,3 +232,22 @@ func Count(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// Collect records what the checks in list read through src, as
+// `herd-agent collect` does: every check runs through a Recorder (so what
+// a check reads is kept as it reads it, a file's head or some stanzas),
+// then every probe no check reached on this run is read too, so support
+// sees it. Personal data is replaced as source.NewRecorder describes, and
+// registry keys keep only the values the probes name.
+func Collect(ctx context.Context, src source.Source, list []Check, env Env) *source.Snapshot {
+	var probes []source.Probe
+	for _, c := range list {
+		probes = append(probes, c.Probes(src.OS())...)
+	}
+	rec := source.NewRecorder(src, source.RecorderOptions{Probes: probes})
+	RunAll(ctx, rec, list, env)
+	for _, p := range probes {
+		rec.ReadProbe(ctx, p)
+	}
+	return rec.Snapshot()
+}

@@ -81,9 +81,9 @@ func (r *Recorder) ReadFileHead(name string, n int) ([]byte, error) {
 	default:
 		// A head is stored as bytes, unredacted only when binary: text is
 		// redacted like any other file.
-		data := b
-		if isText(b) {
-			data = []byte(r.Redact(string(b)))
+		data := scrubFile(name, b)
+		if isText(data) {
+			data = []byte(r.Redact(string(data)))
 		}
 		r.snap.Files[key] = FileEntry{Data: data, Head: len(b) >= n}
 	}

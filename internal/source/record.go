@@ -28,6 +28,8 @@ type Recorder struct {
 	inner  Source
 	redact *strings.Replacer
 	words  []wordPair // names replaced only as whole words
+	ids    *identifiers
+	probes []Probe
 
 	mu    sync.Mutex
 	snap  *Snapshot
@@ -35,13 +37,40 @@ type Recorder struct {
 	reads []Probe // every read asked for, as asked
 }
 
-// NewRecorder records what is read through inner. Every occurrence of the
-// user's name, home directory and the host's names is replaced with a
-// placeholder; extra lists further strings to hide (serial numbers, …).
-func NewRecorder(inner Source, extra ...string) *Recorder {
-	privileged := func(u string) bool { return u == "root" || u == "Administrator" || u == "SYSTEM" }
-	user, home := inner.User(), inner.Home()
-	if !privileged(user) {
+// RecorderOptions say what a Recorder keeps. The zero value keeps no
+// registry values at all.
+type RecorderOptions struct {
+	// Probes are what the checks declare they read (Check.Probes). Of a
+	// registry key only the values the probes of that key name are
+	// recorded: a key no probe names values of is recorded as existing,
+	// with none. The GUIDs the probes name are public constants (UEFI
+	// variable namespaces) and are kept as they are.
+	Probes []Probe
+	// Hide lists further strings to replace wherever they occur.
+	Hide []string
+}
+
+// systemAccount reports whether user is a built-in account rather than a
+// person: root, Administrator, SYSTEM and the other service accounts.
+func systemAccount(user string) bool {
+	switch AccountName(user) {
+	case "root", "Administrator":
+		return true
+	}
+	return ServiceAccount(user)
+}
+
+// NewRecorder records what is read through inner. Every occurrence of
+// the user's name, home directory and the host's names is replaced with
+// a placeholder, and so is every other person's account name, every
+// serial number, hardware or volume UUID, machine id and account SID (see
+// identifiers); /etc/passwd keeps no real names; registry keys keep only
+// the values opts.Probes name.
+func NewRecorder(inner Source, opts RecorderOptions) *Recorder {
+	self := inner.User()
+	selfName := AccountName(self)
+	user, home := self, inner.Home()
+	if !systemAccount(self) {
 		user, home = UserPlaceholder, defaultHome(inner.OS(), UserPlaceholder)
 	}
 	var pairs []string
@@ -50,23 +79,22 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 			pairs = append(pairs, from, to)
 		}
 	}
-	if !privileged(inner.User()) {
-		add(inner.Home(), home)
-		add(inner.User(), UserPlaceholder)
-	}
 	// A host name of 3 characters or more is replaced wherever it occurs;
 	// a shorter one ("vm", "pc") only as a whole word, so that it does not
 	// eat into "vmlinuz" or "pcie". A one-character name is kept: as a word
 	// it is an article or an option letter ("a", "-A").
 	var words []wordPair
-	if !privileged(inner.User()) {
-		words = append(words, wordPair{inner.User(), UserPlaceholder})
+	if !systemAccount(self) {
+		add(inner.Home(), home)
+		add(self, UserPlaceholder) // with its domain: PC-7\alice
+		add(selfName, UserPlaceholder)
+		words = append(words, wordPair{self, UserPlaceholder}, wordPair{selfName, UserPlaceholder})
 	}
 	// The other people with an account here: each gets a numbered
 	// placeholder, the same wherever the name occurs (passwd lines,
 	// home paths, file contents), so a replay reads consistent paths.
 	for i, name := range humanAccounts(inner) {
-		if name == inner.User() || privileged(name) || len(name) < 2 {
+		if name == selfName || systemAccount(name) || len(name) < 2 {
 			continue
 		}
 		words = append(words, wordPair{name, fmt.Sprintf("%s%d", UserPlaceholder, i+1)})
@@ -85,7 +113,7 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 			}
 		}
 	}
-	for _, s := range extra {
+	for _, s := range opts.Hide {
 		add(s, "REDACTED")
 	}
 	// Longer strings first, so a home path is replaced before the user
@@ -95,6 +123,8 @@ func NewRecorder(inner Source, extra ...string) *Recorder {
 		inner:  inner,
 		redact: strings.NewReplacer(pairs...),
 		words:  words,
+		ids:    newIdentifiers(opts.Probes),
+		probes: slices.Clone(opts.Probes),
 		snap:   NewSnapshot(inner.OS(), inner.Now(), user, home),
 		cmds:   map[string]int{},
 	}
@@ -178,6 +208,7 @@ func sortPairsByLength(p []string) {
 
 // Redact replaces personal data in s.
 func (r *Recorder) Redact(s string) string {
+	s = r.ids.replace(s)
 	s = r.redact.Replace(s)
 	for _, w := range r.words {
 		s = replaceWord(s, w.from, w.to)
@@ -268,9 +299,9 @@ func (r *Recorder) ReadFile(name string) ([]byte, error) {
 	case err != nil:
 		r.snap.Files[key] = FileEntry{Error: errText(err)}
 	case isText(b):
-		r.snap.Files[key] = FileEntry{Data: []byte(r.Redact(string(b)))}
+		r.snap.Files[key] = FileEntry{Data: []byte(r.Redact(string(scrubFile(name, b))))}
 	default:
-		r.snap.Files[key] = FileEntry{Data: b}
+		r.snap.Files[key] = FileEntry{Data: scrubFile(name, b)}
 	}
 	return b, err
 }
@@ -387,16 +418,42 @@ func (r *Recorder) Registry(key string) (map[string]RegValue, error) {
 	case err != nil:
 		r.snap.Registry[k] = RegistryEntry{Error: errText(err)}
 	default:
+		keep := r.registryValues(key)
 		red := make(map[string]RegValue, len(vals))
 		for n, v := range vals {
-			if s, ok := v.Value.(string); ok {
-				v.Value = r.Redact(s)
+			if !keep[strings.ToLower(n)] {
+				continue
+			}
+			switch x := v.Value.(type) {
+			case string:
+				v.Value = r.Redact(x)
+			case []string:
+				l := make([]string, len(x))
+				for i, s := range x {
+					l[i] = r.Redact(s)
+				}
+				v.Value = l
 			}
 			red[n] = v
 		}
 		r.snap.Registry[k] = RegistryEntry{Values: red}
 	}
 	return vals, err
+}
+
+// registryValues names (in lower case) the values of key that a probe
+// says a check reads.
+func (r *Recorder) registryValues(key string) map[string]bool {
+	keep := map[string]bool{}
+	read := RegistryKey(key)
+	for _, p := range r.probes {
+		if p.Kind == KindRegistry && p.Matches(read) {
+			for _, v := range p.Values {
+				keep[strings.ToLower(v)] = true
+			}
+		}
+	}
+	return keep
 }
 
 func (r *Recorder) Processes(ctx context.Context) ([]Process, error) {

@@ -83,7 +83,7 @@ func readAll(t *testing.T, src Source) reads {
 
 func TestRecorderRedactsAndReplays(t *testing.T) {
 	live := newAlice()
-	rec := NewRecorder(live)
+	rec := NewRecorder(live, RecorderOptions{})
 	got := readAll(t, rec)
 	// The recorder answers the check with the real values.
 	if !strings.Contains(string(got.Config), "alice") {
@@ -243,7 +243,7 @@ func TestRecorderHeadAndWhole(t *testing.T) {
 	s.Files["/db"] = FileEntry{Data: big}
 	s.Files["/small"] = FileEntry{Data: []byte("abc")}
 	t.Run("head then whole keeps the whole", func(t *testing.T) {
-		rec := NewRecorder(NewReplay(s))
+		rec := NewRecorder(NewReplay(s), RecorderOptions{})
 		rec.ReadFileHead("/small", 512)
 		if e := rec.Snapshot().Files["/small"]; e.Head || string(e.Data) != "abc" {
 			t.Errorf("a file shorter than the head is whole: %+v", e)
@@ -259,7 +259,7 @@ func TestRecorderHeadAndWhole(t *testing.T) {
 		}
 	})
 	t.Run("probe of a large file keeps a head", func(t *testing.T) {
-		rec := NewRecorder(NewReplay(s))
+		rec := NewRecorder(NewReplay(s), RecorderOptions{})
 		rec.ReadProbe(context.Background(), File("/db"))
 		e := rec.Snapshot().Files["/db"]
 		if !e.Head || len(e.Data) != ProbeFileLimit {
@@ -267,7 +267,7 @@ func TestRecorderHeadAndWhole(t *testing.T) {
 		}
 	})
 	t.Run("probe after a check's head read leaves it", func(t *testing.T) {
-		rec := NewRecorder(NewReplay(s))
+		rec := NewRecorder(NewReplay(s), RecorderOptions{})
 		rec.ReadFileHead("/db", 512)
 		rec.ReadProbe(context.Background(), File("/db"))
 		if e := rec.Snapshot().Files["/db"]; !e.Head || len(e.Data) != 512 {
@@ -301,7 +301,7 @@ func TestRecorderRedactsHostNames(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewSnapshot("linux", time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC), "root", "/root")
 			s.Files["/etc/motd"] = FileEntry{Data: []byte(text)}
-			rec := NewRecorder(namedHost{NewReplay(s), tc.host})
+			rec := NewRecorder(namedHost{NewReplay(s), tc.host}, RecorderOptions{})
 			if got := rec.Redact(text); got != tc.want {
 				t.Errorf("Redact:\n%s\nwant\n%s", got, tc.want)
 			}
@@ -348,7 +348,7 @@ func TestRecorderRedactsHumanAccounts(t *testing.T) {
 	s.Dirs["/home"] = DirEntry{Names: []string{"cloudsdk", "mia"}}
 	s.Files["/home/mia/.config/autostart/x.desktop"] = FileEntry{Data: []byte("Exec=/home/mia/bin/x --user mia\n")}
 	s.Commands = []CommandEntry{{Argv: []string{"open-vm-tools", "--version"}, Stdout: "open-vm-tools 12 for cloudsdk\n"}}
-	rec := NewRecorder(namedHost{NewReplay(s), "vm"})
+	rec := NewRecorder(namedHost{NewReplay(s), "vm"}, RecorderOptions{})
 	rec.ReadFile("/etc/passwd")
 	names, _ := rec.ReadDir("/home")
 	for _, n := range names {
@@ -357,11 +357,12 @@ func TestRecorderRedactsHumanAccounts(t *testing.T) {
 	}
 	rec.Run(context.Background(), "open-vm-tools", "--version")
 	got := rec.Snapshot()
-	wantPasswd := "root:x:0:0:root:/root:/bin/bash\n" +
-		"daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n" +
-		"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" +
+	// The real-name (GECOS) field is blanked: no check reads it.
+	wantPasswd := "root:x:0:0::/root:/bin/bash\n" +
+		"daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n" +
+		"nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n" +
 		"USER1:x:1000:1000::/home/USER1:/bin/bash\n" +
-		"USER2:x:1001:1001:Mia,,,:/home/USER2:/bin/bash\n"
+		"USER2:x:1001:1001::/home/USER2:/bin/bash\n"
 	if p := string(got.Files["/etc/passwd"].Data); p != wantPasswd {
 		t.Errorf("passwd recorded as\n%s\nwant\n%s", p, wantPasswd)
 	}
@@ -418,7 +419,7 @@ func TestReadProbeSkipsTemplates(t *testing.T) {
 	s := NewSnapshot("linux", time.Now(), "root", "/root")
 	s.Files["/etc/apt/apt.conf.d/*"] = FileEntry{Data: []byte("literal star")}
 	s.Commands = []CommandEntry{{Argv: []string{"cryptsetup", "luksDump", "<device>"}, Stdout: "x"}}
-	rec := NewRecorder(NewReplay(s))
+	rec := NewRecorder(NewReplay(s), RecorderOptions{})
 	ctx := context.Background()
 	rec.ReadProbe(ctx, File("/etc/apt/apt.conf.d/*"))
 	rec.ReadProbe(ctx, Command("cryptsetup", "luksDump", "<device>"))

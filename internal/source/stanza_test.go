@@ -27,7 +27,7 @@ func TestStanzasRecordReplay(t *testing.T) {
 	s := NewSnapshot("linux", time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC), "root", "/root")
 	s.Files["/var/lib/apt/lists/x_Packages"] = FileEntry{Data: []byte(stanzaFile)}
 	live := namedHost{NewReplay(s), "alice-laptop"}
-	rec := NewRecorder(live)
+	rec := NewRecorder(live, RecorderOptions{})
 	got, err := ReadStanzas(rec, "/var/lib/apt/lists/x_Packages", hasB)
 	if err != nil || len(got) != 1 || !strings.Contains(got[0], "alice-laptop") {
 		t.Fatalf("through the recorder: %q, %v (the check sees the real text)", got, err)

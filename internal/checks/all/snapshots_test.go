@@ -140,7 +140,7 @@ func TestProbesCoverEveryRead(t *testing.T) {
 	missing := map[string]bool{}
 	for _, ts := range everySnapshot(t) {
 		for _, c := range Checks() {
-			rec := source.NewRecorder(source.NewReplay(ts.snap))
+			rec := source.NewRecorder(source.NewReplay(ts.snap), source.RecorderOptions{})
 			run(c, rec)
 			probes := c.Probes(ts.snap.OS)
 			for i := range probes {

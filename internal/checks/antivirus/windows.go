@@ -27,7 +27,7 @@ func windowsProbes() []source.Probe {
 	return []source.Probe{
 		source.WMIClass(WSCClass),
 		source.Command(MpStatusArgv...),
-		source.RegistryKey(winVersionKey),
+		source.RegistryKey(winVersionKey, "InstallationType"),
 		source.ProcessList(),
 		// Whether a Security Center row's product is still installed.
 		source.File("<program a Security Center row names>"),

@@ -55,7 +55,7 @@ func probes(goos string) []source.Probe {
 		}
 	case "windows":
 		return []source.Probe{
-			source.RegistryKey(windowsCurrentVersion),
+			source.RegistryKey(windowsCurrentVersion, "SystemRoot"),
 			source.Command("manage-bde", "-status", "<system drive>"),
 			source.Command(bitlockerPS("<system drive>")...),
 			source.WMIClass(encryptableVolumeClass),

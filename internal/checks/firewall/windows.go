@@ -35,7 +35,7 @@ func windowsProbes() []source.Probe {
 		source.Command(netshCurrentArgv...),
 	}
 	for _, rp := range fwRegistryProfiles {
-		p = append(p, source.RegistryKey(fwPolicyKey+rp[0]))
+		p = append(p, source.RegistryKey(fwPolicyKey+rp[0], "EnableFirewall"))
 	}
 	return append(p, source.WMIClass(wscFirewallClass), source.Command(psWSCArgv...),
 		// Whether a registered firewall's program is still installed.

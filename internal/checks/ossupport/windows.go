@@ -47,7 +47,10 @@ func regString(vals map[string]source.RegValue, name string) string {
 	return ""
 }
 
-func windowsProbes() []source.Probe { return []source.Probe{source.RegistryKey(winVersionKey)} }
+func windowsProbes() []source.Probe {
+	return []source.Probe{source.RegistryKey(winVersionKey, "CurrentBuild", "CurrentBuildNumber", "UBR",
+		"EditionID", "DisplayVersion", "ReleaseId", "InstallationType", "ProductName")}
+}
 
 // windows judges a Windows release.
 func (c *check) windows(_ context.Context, src source.Source, _ checks.Env) checks.Result {

@@ -22,8 +22,8 @@ var confirmArgv = []string{"powershell", "-NoProfile", "-NonInteractive", "-Comm
 
 func windowsProbes() []source.Probe {
 	return []source.Probe{
-		source.RegistryKey(sbStateKey),
-		source.RegistryKey(controlKey),
+		source.RegistryKey(sbStateKey, "UEFISecureBootEnabled"),
+		source.RegistryKey(controlKey, "PEFirmwareType"),
 		source.Command(confirmArgv...),
 	}
 }

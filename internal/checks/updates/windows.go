@@ -41,13 +41,14 @@ const wuQueryScript = `$ErrorActionPreference='Stop';` +
 var argvWUQuery = []string{"powershell.exe", "-NoProfile", "-NonInteractive", "-Command", wuQueryScript}
 
 func windowsAutoProbes() []source.Probe {
-	return []source.Probe{source.RegistryKey(wuauservKey), source.RegistryKey(auPolicyKey), source.RegistryKey(wuPolicyKey)}
+	return []source.Probe{source.RegistryKey(wuauservKey, "Start"), source.RegistryKey(auPolicyKey, "NoAutoUpdate", "AUOptions"),
+		source.RegistryKey(wuPolicyKey, "WUServer")}
 }
 
 func windowsPendingProbes() []source.Probe {
 	return []source.Probe{
 		source.RegistryKey(rebootRequiredKey), source.RegistryKey(cbsRebootKey),
-		source.RegistryKey(installResultsKey), source.RegistryKey(sessionManagerKey),
+		source.RegistryKey(installResultsKey, "LastSuccessTime"), source.RegistryKey(sessionManagerKey, "PendingFileRenameOperations"),
 		source.Command(argvWUQuery...),
 	}
 }
