@@ -58,7 +58,7 @@ var entries = map[health.CheckID]Entry{
 		Fix: map[string]i18n.Text{
 			"windows": T("Open Settings → Privacy & security → Windows Security → Firewall & network protection, and turn the firewall on for the active network.", "打开“设置”→“隐私和安全性”→“Windows 安全中心”→“防火墙和网络保护”，为当前网络打开防火墙。"),
 			"darwin":  T("Open System Settings → Network → Firewall and turn the firewall on.", "打开“系统设置”→“网络”→“防火墙”，然后打开防火墙。"),
-			"linux":   T("Turn on your distribution's firewall, for example `sudo ufw enable` on Ubuntu or `sudo systemctl enable --now firewalld` on Fedora.", "启用发行版自带的防火墙，例如在 Ubuntu 上运行 `sudo ufw enable`，在 Fedora 上运行 `sudo systemctl enable --now firewalld`。"),
+			"linux":   T("Turn on the firewall your distribution already has, for example ufw on Ubuntu (`sudo ufw allow OpenSSH` first if you manage it over SSH, then `sudo ufw enable`) or firewalld on Fedora (`sudo systemctl enable --now firewalld`).", "启用发行版已有的防火墙，例如 Ubuntu 上的 ufw（如果通过 SSH 管理，请先运行 `sudo ufw allow OpenSSH`，再运行 `sudo ufw enable`），或 Fedora 上的 firewalld（`sudo systemctl enable --now firewalld`）。"),
 		},
 	},
 	health.Antivirus: {

@@ -67,8 +67,11 @@ var steps = map[health.CheckID]map[string][]i18n.Text{
 			T("Run herd-agent check to confirm.", "运行 herd-agent check 确认。"),
 		},
 		"linux": {
-			T("Ubuntu and Debian: install ufw if needed (sudo apt install ufw), then run sudo ufw enable.", "Ubuntu 和 Debian：如有需要先安装 ufw（sudo apt install ufw），然后运行 sudo ufw enable。"),
-			T("Fedora and RHEL: run sudo systemctl enable --now firewalld.", "Fedora 和 RHEL：运行 sudo systemctl enable --now firewalld。"),
+			T("Use the firewall your system already has: herd-agent check names it. Do not add a second one beside it.", "使用系统中已有的防火墙：herd-agent check 会指出是哪一个。不要在它之外再添加第二个。"),
+			T("If you manage this computer over SSH, allow SSH before you block anything, or you will be locked out (ufw: sudo ufw allow OpenSSH).", "如果您通过 SSH 管理这台电脑，请在阻止任何连接之前先放行 SSH，否则会被锁在外面（ufw：sudo ufw allow OpenSSH）。"),
+			T("Ubuntu and Debian with ufw: install it if needed (sudo apt install ufw), then run sudo ufw default deny incoming and sudo ufw enable.", "使用 ufw 的 Ubuntu 和 Debian：如有需要先安装 ufw（sudo apt install ufw），然后运行 sudo ufw default deny incoming 和 sudo ufw enable。"),
+			T("Fedora, RHEL and openSUSE with firewalld: run sudo systemctl enable --now firewalld and keep a default zone other than trusted (sudo firewall-cmd --set-default-zone=public).", "使用 firewalld 的 Fedora、RHEL 和 openSUSE：运行 sudo systemctl enable --now firewalld，并保持默认区域不是 trusted（sudo firewall-cmd --set-default-zone=public）。"),
+			T("nftables alone: give the input chain in /etc/nftables.conf the policy drop, after rules that accept established connections, loopback, ICMP and SSH (tcp dport 22), then run sudo systemctl enable --now nftables.", "仅使用 nftables：在 /etc/nftables.conf 中为 input 链设置 policy drop，并在其前加入放行已建立连接、回环接口、ICMP 和 SSH（tcp dport 22）的规则，然后运行 sudo systemctl enable --now nftables。"),
 			T("Check the result with sudo ufw status or sudo firewall-cmd --state.", "用 sudo ufw status 或 sudo firewall-cmd --state 查看结果。"),
 			T("Run herd-agent check to confirm.", "运行 herd-agent check 确认。"),
 		},

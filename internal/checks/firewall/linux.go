@@ -38,9 +38,56 @@ func linuxProbes() []source.Probe {
 	}
 }
 
-var linuxFix = i18n.T(
-	"Turn on a firewall that blocks incoming connections by default. On Ubuntu or Debian: sudo ufw default deny incoming, then sudo ufw enable. On Fedora, RHEL or openSUSE: sudo systemctl enable --now firewalld, and keep a default zone other than trusted (sudo firewall-cmd --set-default-zone=public).",
-	"启用默认阻止传入连接的防火墙。Ubuntu 或 Debian：运行 sudo ufw default deny incoming，然后运行 sudo ufw enable。Fedora、RHEL 或 openSUSE：运行 sudo systemctl enable --now firewalld，并保持默认区域不是 trusted（sudo firewall-cmd --set-default-zone=public）。")
+// The Linux remediations, one per firewall tool: advice for the tool that
+// is installed, never a second firewall beside it. Each keeps SSH open
+// before it blocks incoming connections, so an administrator working
+// over SSH is not locked out.
+var (
+	fixFirewalld = i18n.T(
+		"Turn on firewalld with a zone that filters incoming connections: sudo systemctl enable --now firewalld, then sudo firewall-cmd --set-default-zone=public (any zone but trusted, which lets everything in). The public zone keeps SSH reachable; check with sudo firewall-cmd --list-services before you close anything else.",
+		"开启 firewalld 并使用会过滤传入连接的区域：运行 sudo systemctl enable --now firewalld，然后运行 sudo firewall-cmd --set-default-zone=public（trusted 以外的任意区域都可以，trusted 会放行所有连接）。public 区域会保留 SSH 访问；在关闭其他服务前，可用 sudo firewall-cmd --list-services 查看。")
+	fixUFW = i18n.T(
+		"Turn on ufw with incoming connections blocked by default. If you manage this computer over SSH, allow it first, or you will be locked out: sudo ufw allow OpenSSH. Then: sudo ufw default deny incoming, and sudo ufw enable.",
+		"开启 ufw，并默认阻止传入连接。如果您通过 SSH 管理这台电脑，请先放行 SSH，否则会被锁在外面：sudo ufw allow OpenSSH。然后运行 sudo ufw default deny incoming 和 sudo ufw enable。")
+	fixNft = i18n.T(
+		"Give nftables an input chain that drops what you did not allow. In /etc/nftables.conf, in table inet filter, make the input chain read: type filter hook input priority 0; policy drop; ct state established,related accept; iif lo accept; meta l4proto { icmp, ipv6-icmp } accept; tcp dport 22 accept (SSH, so remote administration keeps working; add the other services this computer offers). Then load it and keep it at boot: sudo systemctl enable --now nftables (or sudo nft -f /etc/nftables.conf).",
+		"为 nftables 配置一个丢弃未放行流量的 input 链。在 /etc/nftables.conf 的 table inet filter 中，将 input 链写为：type filter hook input priority 0; policy drop; ct state established,related accept; iif lo accept; meta l4proto { icmp, ipv6-icmp } accept; tcp dport 22 accept（放行 SSH，以便继续远程管理；并加上本机提供的其他服务）。然后加载并设为开机生效：sudo systemctl enable --now nftables（或 sudo nft -f /etc/nftables.conf）。")
+	fixIptables = i18n.T(
+		"Make iptables drop incoming connections you did not allow, in this order so an SSH session is not cut: sudo iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT, sudo iptables -A INPUT -i lo -j ACCEPT, sudo iptables -A INPUT -p tcp --dport 22 -j ACCEPT (SSH; add the other services this computer offers), then sudo iptables -P INPUT DROP. Do the same with ip6tables, and save the rules so they survive a restart (Debian and Ubuntu: sudo apt install iptables-persistent).",
+		"让 iptables 丢弃未放行的传入连接，并按以下顺序操作，以免中断 SSH 会话：sudo iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT、sudo iptables -A INPUT -i lo -j ACCEPT、sudo iptables -A INPUT -p tcp --dport 22 -j ACCEPT（放行 SSH；并加上本机提供的其他服务），最后运行 sudo iptables -P INPUT DROP。对 ip6tables 做同样的设置，并保存规则以便重启后仍然有效（Debian 和 Ubuntu：sudo apt install iptables-persistent）。")
+	fixLinuxNone = i18n.T(
+		"Install and turn on a firewall that blocks incoming connections by default. On Ubuntu or Debian: sudo apt install ufw, then, if you manage this computer over SSH, sudo ufw allow OpenSSH first, then sudo ufw default deny incoming and sudo ufw enable. On Fedora, RHEL or openSUSE: sudo systemctl enable --now firewalld, with a default zone other than trusted (sudo firewall-cmd --set-default-zone=public, which keeps SSH reachable).",
+		"安装并开启一个默认阻止传入连接的防火墙。Ubuntu 或 Debian：运行 sudo apt install ufw；如果您通过 SSH 管理这台电脑，请先运行 sudo ufw allow OpenSSH，再运行 sudo ufw default deny incoming 和 sudo ufw enable。Fedora、RHEL 或 openSUSE：运行 sudo systemctl enable --now firewalld，并使用 trusted 以外的默认区域（sudo firewall-cmd --set-default-zone=public，会保留 SSH 访问）。")
+)
+
+// linuxRemedy picks the advice for the firewall tool this system has:
+// firewalld, else ufw, else iptables when it holds the rules, else
+// nftables; with none of them, how to install one.
+func linuxRemedy(subs []sub) i18n.Text {
+	has := map[string]bool{}
+	for _, s := range subs {
+		if s.state != absent {
+			has[s.name] = true
+		}
+	}
+	iptablesRules := false
+	for _, s := range subs {
+		if s.name == "iptables" && s.state != absent && s.detail != "no rules loaded" {
+			iptablesRules = true
+		}
+	}
+	switch {
+	case has["firewalld"]:
+		return fixFirewalld
+	case has["ufw"]:
+		return fixUFW
+	case has["iptables"] && (iptablesRules || !has["nftables"]):
+		return fixIptables
+	case has["nftables"]:
+		return fixNft
+	}
+	return fixLinuxNone
+}
 
 func runLinux(ctx context.Context, src source.Source) checks.Result {
 	subs := []sub{
@@ -49,7 +96,7 @@ func runLinux(ctx context.Context, src source.Source) checks.Result {
 		linuxUFW(ctx, src),
 		linuxFirewalld(ctx, src),
 	}
-	return judge(subs, linuxFix)
+	return judge(subs, linuxRemedy(subs))
 }
 
 func linuxNft(ctx context.Context, src source.Source) sub {
