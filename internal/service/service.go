@@ -136,6 +136,10 @@ NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=read-only
 PrivateTmp=yes
+# A private /tmp would hide the X display sockets the screen_lock check
+# looks for when loginctl is missing: the host's socket directory stays
+# visible, read-only ("-": no error when there is no X server).
+BindReadOnlyPaths=-/tmp/.X11-unix
 ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectControlGroups=yes

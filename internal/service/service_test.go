@@ -2,14 +2,21 @@ package service
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"flag"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/herd-health/herd/internal/checks/all"
+	"github.com/herd-health/herd/internal/source"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -225,5 +232,114 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate = %v, want ok=%v", err, c.ok)
 			}
 		})
+	}
+}
+
+// unitService reads the [Service] directives of a unit file.
+func unitService(u string) map[string][]string {
+	out := map[string][]string{}
+	in := false
+	for _, line := range strings.Split(u, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "["):
+			in = line == "[Service]"
+		case in && line != "" && !strings.HasPrefix(line, "#"):
+			k, v, _ := strings.Cut(line, "=")
+			out[k] = append(out[k], v)
+		}
+	}
+	return out
+}
+
+// hidden reports whether the unit's sandbox keeps path from the agent:
+// a private /tmp or /var/tmp that no bind mount brings the path into, an
+// inaccessible path, or a home directory ProtectHome=yes takes away.
+func hidden(svc map[string][]string, path string) bool {
+	under := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+	for _, key := range []string{"BindPaths", "BindReadOnlyPaths"} {
+		for _, v := range svc[key] {
+			for _, f := range strings.Fields(v) {
+				src, _, _ := strings.Cut(strings.TrimPrefix(f, "-"), ":")
+				if under(path, src) {
+					return false
+				}
+			}
+		}
+	}
+	for _, v := range svc["InaccessiblePaths"] {
+		for _, f := range strings.Fields(v) {
+			if under(path, strings.TrimPrefix(f, "-")) {
+				return true
+			}
+		}
+	}
+	if slices.Contains(svc["PrivateTmp"], "yes") && (under(path, "/tmp") || under(path, "/var/tmp")) {
+		return true
+	}
+	if slices.Contains(svc["ProtectHome"], "yes") || slices.Contains(svc["ProtectHome"], "tmpfs") {
+		if under(path, "/home") || under(path, "/root") || under(path, "/run/user") {
+			return true
+		}
+	}
+	return slices.Contains(svc["PrivateDevices"], "yes") && under(path, "/dev")
+}
+
+// Every path a Linux check reads is visible to the service: the sandbox
+// hardens the agent without blinding a check (a private /tmp once hid the
+// X display sockets screen_lock looks for).
+func TestUnitHidesNothingTheChecksRead(t *testing.T) {
+	svc := unitService(Unit(Config{GOOS: "linux"}))
+	if !hidden(map[string][]string{"PrivateTmp": {"yes"}}, "/tmp/.X11-unix") {
+		t.Fatal("the sandbox model does not see that a private /tmp hides /tmp/.X11-unix")
+	}
+	n := 0
+	for _, c := range all.Checks() {
+		for _, p := range c.Probes("linux") {
+			if p.Kind != source.KindFile && p.Kind != source.KindDir || !strings.HasPrefix(p.Path, "/") {
+				continue
+			}
+			n++
+			if hidden(svc, p.Path) {
+				t.Errorf("the unit hides %s, which %s reads", p.Path, c.ID())
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d paths checked", n)
+	}
+	if !slices.Contains(svc["BindReadOnlyPaths"], "-/tmp/.X11-unix") {
+		t.Errorf("the X11 socket directory is not bound read-only: %v", svc["BindReadOnlyPaths"])
+	}
+}
+
+// systemd itself accepts the unit, when systemd-analyze is installed.
+func TestUnitVerifies(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "herd-agent")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unit := strings.ReplaceAll(Unit(Config{GOOS: "linux"}), "/usr/local/bin/herd-agent", bin)
+	p := filepath.Join(dir, "herd-agent.service")
+	if err := os.WriteFile(p, []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, analyze, "verify", p).CombinedOutput()
+	// Complaints about the machine (no running systemd, no dbus) are not
+	// the unit's; complaints naming the unit file are.
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "herd-agent.service") {
+			t.Errorf("systemd-analyze verify: %s", line)
+		}
+	}
+	if err != nil && len(out) == 0 {
+		t.Errorf("systemd-analyze verify: %v", err)
 	}
 }
