@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/internal/checks"
+	"github.com/herd-health/herd/internal/checks/checktest"
 )
 
 func readTestdata(t testing.TB, name string) string {
@@ -309,5 +313,43 @@ func TestParseSpctlStatus(t *testing.T) {
 		if g := ParseSpctlStatus(s); g.Assessments != GatekeeperUnknown {
 			t.Errorf("%q: assessments %s, want unknown", s, g.Assessments)
 		}
+	}
+}
+
+// TestCase08Capture reads the captured Windows Server answer of the
+// Security Center (osquery's windows_security_center: every column
+// "Error"), and holds the check to the fixtures' answer: Security Center
+// is not applicable there and Defender's own status decides.
+func TestCase08Capture(t *testing.T) {
+	capture := readTestdata(t, "windows/case-08-wsc-windows-server-error.txt")
+	rows, err := checktest.ParseOsqueryTable(capture)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("rows %v, %v", rows, err)
+	}
+	for col, v := range rows[0] {
+		if v != "Error" {
+			t.Errorf("%s = %q: the capture is not a Security Center that cannot be read", col, v)
+		}
+	}
+	// The Security Center reader finds no product in it: an error table
+	// is not a product row.
+	if prods := ParseWSCProducts(ParseWSCList(capture)); len(prods) != 0 {
+		t.Errorf("products read from an error table: %+v", prods)
+	}
+	// The snapshot of this case: SecurityCenter2 missing, as on Windows
+	// Server.
+	for _, tc := range []struct {
+		check checks.Check
+		dir   string
+		want  checktest.Want
+	}{
+		{NewAntivirus(), "antivirus", checktest.Want{Status: health.Pass, EvidenceSource: "Get-MpComputerStatus", Details: "Security Center: not applicable"}},
+		{NewSignatures(), "signatures", checktest.Want{Status: health.Pass, EvidenceSource: "Get-MpComputerStatus"}},
+	} {
+		cs := checktest.Load(t, "testdata/windows/"+tc.dir+"/case-08-windows-server-no-security-center.json")
+		if e := cs[0].Snapshot.WMI[WSCClass]; e.Error == "" || rows[0]["antivirus"] != "Error" {
+			t.Fatalf("the snapshot does not hold the capture's unreadable Security Center: %+v", e)
+		}
+		checktest.Assert(t, tc.check.ID(), checktest.Run(tc.check, cs[0].Snapshot, checks.Env{}), tc.want)
 	}
 }

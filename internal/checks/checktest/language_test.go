@@ -30,3 +30,16 @@ func TestLanguageProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestParseOsqueryTable(t *testing.T) {
+	rows, err := ParseOsqueryTable("osquery> SELECT a, b FROM t;\n+---+-----+\n| a | b   |\n+---+-----+\n| 1 | x y |\n| 2 |     |\n+---+-----+\n")
+	if err != nil || len(rows) != 2 || rows[0]["a"] != "1" || rows[0]["b"] != "x y" || rows[1]["b"] != "" {
+		t.Errorf("rows = %v, %v", rows, err)
+	}
+	if _, err := ParseOsqueryTable("osquery> SELECT 1;\n"); err == nil {
+		t.Error("no table: no error")
+	}
+	if _, err := ParseOsqueryTable("| a | b |\n| 1 |\n"); err == nil {
+		t.Error("a short row: no error")
+	}
+}

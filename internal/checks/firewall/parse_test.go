@@ -5,6 +5,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/internal/checks"
+	"github.com/herd-health/herd/internal/checks/checktest"
 )
 
 func readTestdata(t testing.TB, name string) string {
@@ -375,5 +379,27 @@ func TestPf(t *testing.T) {
 	want := []string{"block drop in all", "block all", "block drop log (all) quick from <bruteforce> to any"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestCase08Capture reads the captured Windows Server answer of the
+// Security Center (every column "Error") and holds the check to the
+// fixtures' answer: the Security Center part is not applicable, and the
+// Windows Firewall profiles decide.
+func TestCase08Capture(t *testing.T) {
+	rows, err := checktest.ParseOsqueryTable(readTestdata(t, "windows/case-08-wsc-windows-server-error.txt"))
+	if err != nil || len(rows) != 1 || rows[0]["firewall"] != "Error" || rows[0]["windows_security_center_service"] != "Error" {
+		t.Fatalf("rows %v, %v", rows, err)
+	}
+	for _, tc := range []struct {
+		snap string
+		want health.Status
+	}{{"case08-server-no-security-center", health.Pass}, {"case08-server-firewall-off", health.Fail}} {
+		cs := checktest.Load(t, "testdata/windows/"+tc.snap+".json")
+		r := checktest.Run(New(), cs[0].Snapshot, checks.Env{})
+		checktest.Assert(t, health.Firewall, r, checktest.Want{Status: tc.want, Details: "third-party firewall: Security Center not available (Windows Server has none)"})
+		if strings.Contains(r.Evidence.Source, "SecurityCenter") {
+			t.Errorf("%s: decided by %s, not by the firewall profiles", tc.snap, r.Evidence.Source)
+		}
 	}
 }

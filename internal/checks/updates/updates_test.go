@@ -1,7 +1,10 @@
 package updates
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/checks/checktest"
+	"github.com/herd-health/herd/internal/source"
 )
 
 func TestSnapshots(t *testing.T) {
@@ -359,4 +363,53 @@ func TestParseStatMtime(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// TestCase12Transcript reads the captured case-12 registry (`reg query`
+// outputs) into the keys the check reads, and judges them: only
+// PendingFileRenameOperations is set, which any installer writes, so no
+// update restart is pending and pending_updates passes (the fixtures'
+// answer).
+func TestCase12Transcript(t *testing.T) {
+	b, err := os.ReadFile("testdata/windows/case-12-win-pending-reboot-pfro-only.transcript.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := map[string]source.RegistryEntry{}
+	cmds := 0
+	for _, block := range strings.Split(string(b), `C:\> `)[1:] {
+		cmd, out, _ := strings.Cut(block, "\n")
+		cmds++
+		key, _, _ := strings.Cut(strings.TrimPrefix(cmd, `reg query "`), `"`)
+		keys, err := source.ParseRegQuery(out)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if key != rebootRequiredKey && key != cbsRebootKey {
+				t.Errorf("%s: not found in the capture", key)
+			}
+			continue // a key that does not exist is absent from a snapshot
+		case err != nil:
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		for _, k := range keys {
+			registry[k.Key] = source.RegistryEntry{Values: k.Values}
+		}
+	}
+	if cmds != 3 {
+		t.Fatalf("read %d commands from the transcript, want 3", cmds)
+	}
+	sm, ok := registry[sessionManagerKey]
+	pfro := sm.Values["PendingFileRenameOperations"]
+	if !ok || pfro.Type != "REG_MULTI_SZ" || len(pfro.Value.([]string)) != 4 {
+		t.Fatalf("Session Manager read as %+v", sm)
+	}
+	// The snapshot of this case holds what the capture holds.
+	cs := checktest.Load(t, "testdata/windows/pending-case12-pfro-only-pass.json")
+	if want := cs[0].Snapshot.Registry[sessionManagerKey].Values["PendingFileRenameOperations"]; !reflect.DeepEqual(pfro, want) {
+		t.Errorf("the capture gives %v, the snapshot %v", pfro, want)
+	}
+	snap := *cs[0].Snapshot
+	snap.Registry = registry
+	r := checktest.Run(NewPending(), &snap, checks.Env{})
+	checktest.Assert(t, health.PendingUpdates, r, checktest.Want{Status: health.Pass, Reason: "No security update or restart", Details: "PendingFileRenameOperations is set"})
 }
