@@ -283,6 +283,14 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 	if s.CollectedAt.IsZero() {
 		return nil, errors.New(`snapshot: "collected_at" is missing`)
 	}
+	if y := s.CollectedAt.Year(); y < 2000 {
+		return nil, fmt.Errorf(`snapshot: "collected_at" is %s, which is no time a snapshot was taken`, s.CollectedAt.Format(time.RFC3339))
+	}
+	for i, c := range s.Commands {
+		if len(c.Argv) == 0 || c.Argv[0] == "" {
+			return nil, fmt.Errorf(`snapshot: commands[%d] has no "argv"`, i)
+		}
+	}
 	return &s, nil
 }
 
@@ -407,6 +415,9 @@ func (r *Replay) ReadDir(name string) ([]string, error) {
 // Run answers from the recorded commands. A command that was not recorded
 // is treated as not installed, which checks turn into unknown.
 func (r *Replay) Run(_ context.Context, argv ...string) (Output, error) {
+	if len(argv) == 0 {
+		return Output{}, errors.New("run: empty command")
+	}
 	c, ok := r.cmds[argvKey(argv)]
 	if !ok {
 		return Output{}, fmt.Errorf("%s (not in snapshot): %w", strings.Join(argv, " "), ErrNotFound)

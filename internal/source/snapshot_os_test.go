@@ -1,8 +1,10 @@
 package source
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadSnapshotOS(t *testing.T) {
@@ -19,5 +21,26 @@ func TestReadSnapshotOS(t *testing.T) {
 				t.Errorf("err %v, want %q", err, c.err)
 			}
 		})
+	}
+}
+
+// A snapshot a user hands in is checked before it is replayed: a command
+// without argv or a collected_at no snapshot has is a clear error, and a
+// replay asked to run nothing says so instead of failing.
+func TestReadSnapshotRejects(t *testing.T) {
+	for _, tc := range []struct{ name, js, want string }{
+		{"command without argv", `{"version":1,"os":"windows","collected_at":"2026-12-03T18:00:00Z","commands":[{"error":"0"}]}`, `commands[0] has no "argv"`},
+		{"command with an empty name", `{"version":1,"os":"linux","collected_at":"2026-12-03T18:00:00Z","commands":[{"argv":[""]}]}`, `commands[0] has no "argv"`},
+		{"year 0", `{"version":1,"os":"linux","collected_at":"0000-01-01T00:00:00Z"}`, "no time a snapshot was taken"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadSnapshot(strings.NewReader(tc.js))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := NewReplay(NewSnapshot("linux", time.Now(), "USER", "")).Run(context.Background()); err == nil {
+		t.Error("running nothing: no error")
 	}
 }

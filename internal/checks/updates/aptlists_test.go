@@ -1,6 +1,9 @@
 package updates
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestIsSecurityPackagesList(t *testing.T) {
 	tests := []struct {
@@ -63,6 +66,23 @@ func FuzzParseDpkgInstalled(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for k, v := range ParseDpkgInstalled(s) {
 			newerThanInstalled(map[string]string{k: v})(s)
+		}
+	})
+}
+
+func FuzzParseDebStanza(f *testing.F) {
+	f.Add("Package: openssl\nVersion: 3.0.15-1~deb12u1\nArchitecture: amd64\nStatus: install ok installed\nDescription: x\n multi-line\n")
+	f.Add("Package:\nVersion: :\n")
+	f.Add(" Package: continuation\n\tVersion: 1\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		p := ParseDebStanza(s)
+		for _, v := range []string{p.Name, p.Version, p.Arch, p.Status} {
+			if v != strings.TrimSpace(v) || strings.Contains(v, "\n") {
+				t.Errorf("%q: field %q is not one trimmed line", s, v)
+			}
+			if v != "" && !strings.Contains(s, v) {
+				t.Errorf("%q: field %q is not in the stanza", s, v)
+			}
 		}
 	})
 }
