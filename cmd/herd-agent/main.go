@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -124,14 +125,24 @@ func (f flags) parse(args []string, stderr io.Writer) (i18n.Lang, bool) {
 }
 
 func newAgent(dir string, src source.Source, log *slog.Logger) *agent.Agent {
-	return &agent.Agent{
+	a := &agent.Agent{
 		Store:   agent.Store{Dir: dir},
 		Checks:  all.Checks(),
 		Source:  src,
 		Log:     log,
 		Version: version,
 	}
+	// What the checks remember between runs (when a pending update was
+	// first seen) belongs to this device: a snapshot is judged without it.
+	if _, live := src.(*source.Live); live {
+		a.Env.State = checks.NewFileState(filepath.Join(dir, checkStateFile))
+	}
+	return a
 }
+
+// checkStateFile is the file in the state directory where the checks keep
+// what they remember between runs.
+const checkStateFile = "checks-state.json"
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlags("check", stderr)

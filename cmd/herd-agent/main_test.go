@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,11 +69,14 @@ func TestCollectThenReplayMatchesLive(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("snapshot mode %v, want 0600", st.Mode().Perm())
 	}
-	live, stderr, code := runCmd(t, "check", "--json", "--lang", "en")
+	// A state directory of its own: what an earlier run on this machine
+	// remembers would judge beyond what a snapshot holds.
+	dir := t.TempDir()
+	live, stderr, code := runCmd(t, "check", "--dir", dir, "--json", "--lang", "en")
 	if code != 0 {
 		t.Fatalf("check exit %d: %s", code, stderr)
 	}
-	replayed, stderr, code := runCmd(t, "check", "--snapshot", snap, "--json", "--lang", "en")
+	replayed, stderr, code := runCmd(t, "check", "--dir", dir, "--snapshot", snap, "--json", "--lang", "en")
 	if code != 0 {
 		t.Fatalf("check --snapshot exit %d: %s", code, stderr)
 	}
@@ -94,6 +100,50 @@ func TestCollectThenReplayMatchesLive(t *testing.T) {
 		if len(f.Data) > source.ProbeFileLimit {
 			t.Errorf("%s recorded with %d bytes", name, len(f.Data))
 		}
+	}
+}
+
+// The live check remembers in the state directory when it first saw each
+// pending update; a snapshot is judged without that memory and leaves it
+// alone.
+func TestCheckRemembersPendingUpdates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every check live")
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		t.Skip("no APT here: pending_updates keeps nothing on this machine")
+	}
+	dir := t.TempDir()
+	state := filepath.Join(dir, checkStateFile)
+	snap := filepath.Join(t.TempDir(), "snap.json")
+	if _, stderr, code := runCmd(t, "collect", "--dir", dir, "-o", snap); code != 0 {
+		t.Fatalf("collect exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCmd(t, "check", "--dir", dir, "--snapshot", snap, "--json"); code != 0 {
+		t.Fatalf("check --snapshot exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(state); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("collect or a snapshot check wrote %s: %v", state, err)
+	}
+	out, stderr, code := runCmd(t, "check", "--dir", dir, "--json")
+	if code != 0 {
+		t.Fatalf("check exit %d: %s", code, stderr)
+	}
+	for _, c := range decodeReport(t, out).Checks {
+		if c.ID == health.PendingUpdates && strings.Contains(c.Reason, "could not") {
+			t.Skipf("pending_updates could not read APT here: %s", c.Reason)
+		}
+	}
+	st, err := os.Stat(state)
+	if err != nil {
+		t.Fatalf("the live check kept no state: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("state mode %v, want 0600", st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(state)
+	if !strings.Contains(string(b), `"pending_updates/apt"`) || !strings.Contains(string(b), `"watching_since"`) {
+		t.Errorf("state holds no pending_updates memory:\n%s", b)
 	}
 }
 

@@ -65,6 +65,10 @@ type Env struct {
 	// MaxLockDelay is the longest idle time before the screen locks;
 	// zero means DefaultMaxLockDelay.
 	MaxLockDelay time.Duration
+	// State is what checks remember on this device between runs (the
+	// agent keeps it in its state directory); nil on a snapshot, and
+	// then every check judges only what it reads.
+	State State
 }
 
 // Defaults for Env's zero values.
@@ -245,6 +249,9 @@ func Collect(ctx context.Context, src source.Source, list []Check, env Env) *sou
 		probes = append(probes, c.Probes(src.OS())...)
 	}
 	rec := source.NewRecorder(src, source.RecorderOptions{Probes: probes})
+	// The snapshot replays without the device's state, so the checks
+	// record without it too, and do not change it.
+	env.State = nil
 	RunAll(ctx, rec, list, env)
 	for _, p := range probes {
 		rec.ReadProbe(ctx, p)

@@ -355,15 +355,15 @@ func linuxPending(ctx context.Context, src source.Source, env checks.Env) checks
 	now, limit := src.Now(), env.PendingAge()
 	switch fam {
 	case famDebian:
-		return aptPending(ctx, src).judge(now, limit, i18n.T(
+		return aptPending(ctx, src, env).judge(now, limit, i18n.T(
 			"Install the waiting security updates now: `sudo apt update && sudo apt upgrade` (or use Software Updater), then restart if asked. Turning on automatic updates keeps this from happening again.",
 			"请立即安装等待中的安全更新：运行 `sudo apt update && sudo apt upgrade`（或使用“软件更新器”），如有提示请重启。开启自动更新可避免再次出现这种情况。"))
 	case famFedora:
-		return dnfPending(ctx, src).judge(now, limit, i18n.T(
+		return dnfPending(ctx, src, env).judge(now, limit, i18n.T(
 			"Install the waiting security updates now: `sudo dnf upgrade --security` (or use GNOME Software), then restart if asked.",
 			"请立即安装等待中的安全更新：运行 `sudo dnf upgrade --security`（或使用 GNOME 软件），如有提示请重启。"))
 	case famSUSE:
-		return zypperPending(ctx, src).judge(now, limit, i18n.T(
+		return zypperPending(ctx, src, env).judge(now, limit, i18n.T(
 			"Install the waiting security patches now: `sudo zypper patch --category security` (on transactional systems: `sudo transactional-update patch`), then restart if asked.",
 			"请立即安装等待中的安全补丁：运行 `sudo zypper patch --category security`（事务型系统：`sudo transactional-update patch`），如有提示请重启。"))
 	case famArch:
@@ -383,6 +383,12 @@ func linuxPending(ctx context.Context, src source.Source, env checks.Env) checks
 // aptLocalSource names the evidence of the local-metadata method.
 const aptLocalSource = "/var/lib/dpkg/status + /var/lib/apt/lists (security Packages)"
 
+// aptUpdate is one installed package a security suite offers a newer
+// version of.
+type aptUpdate struct {
+	name, version, installed string
+}
+
 // aptLocalPending finds the installed packages for which a security
 // suite's Packages index offers a newer version: what APT would upgrade
 // from that suite, read from APT's local metadata in a few milliseconds
@@ -390,7 +396,7 @@ const aptLocalSource = "/var/lib/dpkg/status + /var/lib/apt/lists (security Pack
 // dependency solution. ok is false when the metadata cannot be read (no
 // security index, an index compressed in a form herd cannot read), and
 // the caller asks APT instead.
-func aptLocalPending(src source.Source) (names []string, ok bool) {
+func aptLocalPending(src source.Source) (updates []aptUpdate, ok bool) {
 	status, err := src.ReadFile(dpkgStatus)
 	if err != nil {
 		return nil, false
@@ -419,29 +425,37 @@ func aptLocalPending(src source.Source) (names []string, ok bool) {
 			p := ParseDebStanza(st)
 			if k := installedKey(p.Name, p.Arch); !seen[k] {
 				seen[k] = true
-				names = append(names, p.Name)
+				updates = append(updates, aptUpdate{name: p.Name, version: p.Version, installed: installed[k]})
 			}
 		}
 	}
-	return names, found
+	return updates, found
 }
 
-func aptPending(ctx context.Context, src source.Source) backlog {
-	return aptPendingBy(ctx, src, true)
+func aptNames(us []aptUpdate) []string {
+	var names []string
+	for _, u := range us {
+		names = append(names, u.name)
+	}
+	return names
+}
+
+func aptPending(ctx context.Context, src source.Source, env checks.Env) backlog {
+	return aptPendingBy(ctx, src, true, env)
 }
 
 // aptPendingBy reads the backlog from APT's local metadata when local is
 // set and it can be read, and from `apt-get -s dist-upgrade` otherwise.
-func aptPendingBy(ctx context.Context, src source.Source, local bool) backlog {
+func aptPendingBy(ctx context.Context, src source.Source, local bool, env checks.Env) backlog {
 	b := backlog{source: aptLocalSource, rebootSrc: rebootRequired, facts: map[string]any{}}
-	var names []string
+	var updates []aptUpdate
 	ok := false
 	if local {
-		names, ok = aptLocalPending(src)
+		updates, ok = aptLocalPending(src)
 	}
 	if !ok {
 		b.source = "apt-get -s dist-upgrade"
-		names = nil
+		updates = nil
 		out, err := src.Run(ctx, argvAptSim...)
 		if err != nil || !out.OK() {
 			b.unknownReason = i18n.T("herd could not ask APT which updates are waiting (apt-get -s dist-upgrade did not run).",
@@ -450,13 +464,14 @@ func aptPendingBy(ctx context.Context, src source.Source, local bool) backlog {
 			ok = true
 			for _, u := range ParseAptSimulate(out.Stdout) {
 				if u.Security {
-					names = append(names, u.Package)
+					updates = append(updates, aptUpdate{name: u.Package, version: u.To, installed: u.From})
 				}
 			}
 		}
 	}
 	if ok {
 		b.updatesKnown = true
+		names := aptNames(updates)
 		b.updates = len(names)
 		if len(names) > 0 {
 			b.details = append(b.details, "security updates: "+listShort(names, 10))
@@ -480,6 +495,21 @@ func aptPendingBy(ctx context.Context, src source.Source, local bool) backlog {
 				b.details = append(b.details, "security index published "+newest.Format(time.RFC3339))
 			}
 		}
+		// The device's memory of when each was first seen: a package
+		// keeps waiting while a version newer than the installed one is
+		// offered, even when a later fix replaces the first.
+		items := make([]pendingItem, 0, len(updates))
+		installed := map[string]string{}
+		for _, u := range updates {
+			if _, dup := installed[u.name]; !dup {
+				items = append(items, pendingItem{Key: u.name, Version: u.version})
+			}
+			installed[u.name] = u.installed
+		}
+		b.withMemory(env, "apt", src.Now(), items, func(key, version string) bool {
+			have, ok := installed[key]
+			return ok && have != "" && CompareDebVersions(version, have) > 0
+		})
 	}
 	// A restart asked for by an update.
 	_, err := src.ReadFile(rebootRequired)
@@ -504,6 +534,16 @@ func aptPendingBy(ctx context.Context, src source.Source, local bool) backlog {
 	return b
 }
 
+// advisoryItems makes pending items of advisory or patch ids, each its
+// own update.
+func advisoryItems(ids []string) []pendingItem {
+	items := make([]pendingItem, len(ids))
+	for i, id := range ids {
+		items[i] = pendingItem{Key: id}
+	}
+	return items
+}
+
 func listShort(names []string, n int) string {
 	if len(names) <= n {
 		return strings.Join(names, ", ")
@@ -511,7 +551,7 @@ func listShort(names []string, n int) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
-func dnfPending(ctx context.Context, src source.Source) backlog {
+func dnfPending(ctx context.Context, src source.Source, env checks.Env) backlog {
 	b := backlog{source: "dnf updateinfo list --security", rebootSrc: "needs-restarting -r", facts: map[string]any{}}
 	out, err := src.Run(ctx, argvDNFSecurity...)
 	if err != nil || !out.OK() {
@@ -541,6 +581,7 @@ func dnfPending(ctx context.Context, src source.Source) backlog {
 			// undated one could be older, so the oldest dated is a bound.
 			b.since, b.sinceIsBound = oldest, !allDated
 		}
+		b.withMemory(env, "dnf", src.Now(), advisoryItems(ids), nil)
 	}
 	for _, argv := range [][]string{argvNeedsRestrt, argvDNFRestart} {
 		o, err := src.Run(ctx, argv...)
@@ -558,7 +599,7 @@ func dnfPending(ctx context.Context, src source.Source) backlog {
 	return b
 }
 
-func zypperPending(ctx context.Context, src source.Source) backlog {
+func zypperPending(ctx context.Context, src source.Source, env checks.Env) backlog {
 	b := backlog{source: "zypper list-patches --category security", rebootSrc: "zypper needs-rebooting", facts: map[string]any{}}
 	out, err := src.Run(ctx, argvZypperLP...)
 	// zypper exits 100 when patches are available, 101 when security ones are.
@@ -585,6 +626,7 @@ func zypperPending(ctx context.Context, src source.Source) backlog {
 			b.details = append(b.details, "security patches: "+listShort(ids, 10))
 			b.since, b.sinceIsBound = oldest, !allDated
 		}
+		b.withMemory(env, "zypper", src.Now(), advisoryItems(ids), nil)
 	}
 	if o, err := src.Run(ctx, argvZypperBoot...); err == nil && (o.Exit == 0 || o.Exit == 102) {
 		b.rebootKnown, b.reboot = true, o.Exit == 102

@@ -59,11 +59,12 @@ func TestLive(t *testing.T) {
 	// pending_updates read from APT's local metadata agrees with what
 	// APT itself reports through apt-get -s dist-upgrade.
 	if _, err := exec.LookPath("apt-get"); err == nil {
-		local, sim := aptPendingBy(ctx, src, true), aptPendingBy(ctx, src, false)
+		local, sim := aptPendingBy(ctx, src, true, checks.Env{}), aptPendingBy(ctx, src, false, checks.Env{})
 		if local.source != aptLocalSource || sim.source != "apt-get -s dist-upgrade" {
 			t.Fatalf("methods: %q and %q", local.source, sim.source)
 		}
-		localNames, _ := aptLocalPending(src)
+		localUpdates, _ := aptLocalPending(src)
+		localNames := aptNames(localUpdates)
 		out, err := exec.CommandContext(ctx, "apt-get", "-s", "-o", "Debug::NoLocking=1", "dist-upgrade").Output()
 		if err != nil {
 			t.Fatalf("apt-get -s: %v", err)

@@ -42,6 +42,18 @@
 // is known to have been available; when only a lower bound is known and it
 // is within the policy, the answer is unknown, not pass.
 //
+// On the device (not on a snapshot) the agent also remembers, in its state
+// directory (checks-state.json, through checks.Env.State), when it first
+// saw each pending update — an APT package and the version it would
+// install, a dnf advisory or zypper patch — and the reading before, which
+// did not list it. First seen is a lower bound on the age, which keeps
+// growing on a machine that refreshes its lists every day but never
+// installs (where the lists' own dates stay fresh), so such a machine fails
+// once the policy's days have passed. The reading before is an upper bound:
+// updates the device saw appear within the policy's days pass. A package
+// whose older fix is still not installed keeps its first sighting when a
+// newer fix replaces it; one installed is forgotten.
+//
 //   - Debian/Ubuntu: `apt-get -s -o Debug::NoLocking=1 dist-upgrade` lines
 //     whose origin is a -security suite. Packages lists carry no dates, so
 //     the age is bounded below by the Date of the security suite's
@@ -159,6 +171,10 @@ type backlog struct {
 	updates      int       // pending security updates
 	since        time.Time // when the oldest was available; zero if unknown
 	sinceIsBound bool      // since is only a lower bound on the age
+	// pendingAfter is a time none of the pending updates was waiting yet
+	// (from the device's memory of earlier readings): an upper bound on
+	// their age; zero when unknown.
+	pendingAfter time.Time
 
 	rebootKnown   bool
 	reboot        bool
@@ -211,6 +227,8 @@ func (b backlog) judge(now time.Time, limit time.Duration, fix i18n.Text) checks
 		}
 		return with(checks.Unknown(why, ev))
 	}
+	// How long the longest-waiting update has waited at most.
+	waited := b.since
 	if b.updates > 0 {
 		if b.since.IsZero() {
 			return with(checks.Unknown(i18n.T(
@@ -218,7 +236,11 @@ func (b backlog) judge(now time.Time, limit time.Duration, fix i18n.Text) checks
 				fmt.Sprintf("有 %d 个安全更新正在等待安装，herd 无法从本地数据判断它们已等待多久。", b.updates)), ev))
 		}
 		ev.Facts["oldest_pending_since"] = b.since.Format(time.RFC3339)
-		if b.sinceIsBound {
+		if b.sinceIsBound && !b.pendingAfter.IsZero() && now.Sub(b.pendingAfter) <= limit {
+			// Remembered: none of them was waiting at pendingAfter.
+			waited = b.pendingAfter
+			ev.Facts["none_pending_at"] = b.pendingAfter.Format(time.RFC3339)
+		} else if b.sinceIsBound {
 			return with(checks.Unknown(i18n.T(
 				fmt.Sprintf("%s %s waiting to be installed; %s waited at least %s, and herd cannot tell from local data whether it is longer than the %s the policy allows.", securityUpdates(b.updates), isAre(b.updates), itThey(b.updates, "it has", "they have"), dayWord(days(b.since)), dayWord(limitDays)),
 				fmt.Sprintf("有 %d 个安全更新正在等待安装，已至少等待 %d 天；herd 无法从本地数据判断是否超过了策略允许的 %d 天。", b.updates, days(b.since), limitDays)), ev))
@@ -233,12 +255,12 @@ func (b backlog) judge(now time.Time, limit time.Duration, fix i18n.Text) checks
 	switch {
 	case b.updates > 0 && b.reboot:
 		return with(checks.Pass(i18n.T(
-			fmt.Sprintf("%s and a restart are waiting, for at most %s so far, within the %s the policy allows.", securityUpdates(b.updates), dayWord(max(days(b.since), days(b.rebootSince))), dayWord(limitDays)),
-			fmt.Sprintf("有 %d 个安全更新和一次重启正在等待，至今最多 %d 天，在策略允许的 %d 天之内。", b.updates, max(days(b.since), days(b.rebootSince)), limitDays)), ev))
+			fmt.Sprintf("%s and a restart are waiting, for at most %s so far, within the %s the policy allows.", securityUpdates(b.updates), dayWord(max(days(waited), days(b.rebootSince))), dayWord(limitDays)),
+			fmt.Sprintf("有 %d 个安全更新和一次重启正在等待，至今最多 %d 天，在策略允许的 %d 天之内。", b.updates, max(days(waited), days(b.rebootSince)), limitDays)), ev))
 	case b.updates > 0:
 		return with(checks.Pass(i18n.T(
-			fmt.Sprintf("%s %s waiting, for at most %s so far, within the %s the policy allows.", securityUpdates(b.updates), isAre(b.updates), dayWord(days(b.since)), dayWord(limitDays)),
-			fmt.Sprintf("有 %d 个安全更新正在等待，至今最多 %d 天，在策略允许的 %d 天之内。", b.updates, days(b.since), limitDays)), ev))
+			fmt.Sprintf("%s %s waiting, for at most %s so far, within the %s the policy allows.", securityUpdates(b.updates), isAre(b.updates), dayWord(days(waited)), dayWord(limitDays)),
+			fmt.Sprintf("有 %d 个安全更新正在等待，至今最多 %d 天，在策略允许的 %d 天之内。", b.updates, days(waited), limitDays)), ev))
 	case b.reboot:
 		ev.Source = b.rebootSrc
 		return with(checks.Pass(i18n.T(
