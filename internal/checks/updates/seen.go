@@ -107,6 +107,13 @@ func remember(state checks.State, manager string, now time.Time, items []pending
 	if st.Watching.IsZero() {
 		st.Watching = now
 	}
+	// The agent re-reads every minute or so: the file is written when
+	// what is pending changed, or the last reading kept is old. A last
+	// reading older than the real one only makes the upper bound it gives
+	// later looser, never wrong.
+	if sameItems(st.Pending, next) && !st.LastReading.IsZero() && now.Sub(st.LastReading) < rewriteAfter {
+		return oldest, after, note
+	}
 	st.LastReading, st.Pending = now, next
 	if err := state.Store(seenKey(manager), st); errors.Is(err, checks.ErrNoStateDir) {
 		// Not enrolled here: nothing to remember in, nothing to tell.
@@ -114,6 +121,22 @@ func remember(state checks.State, manager string, now time.Time, items []pending
 		note = "remembered pending updates: " + err.Error()
 	}
 	return oldest, after, note
+}
+
+// rewriteAfter is how old the last reading kept may grow before an
+// unchanged one is written again.
+const rewriteAfter = 15 * time.Minute
+
+func sameItems(a, b []seenItem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // withMemory adds what the state remembers of the pending updates to b.

@@ -153,3 +153,29 @@ func TestRemember(t *testing.T) {
 		}
 	})
 }
+
+// Readings a minute apart that find the same updates do not rewrite the
+// file each time; a change, or a quarter of an hour, does.
+func TestRememberWritesSeldom(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.json")
+	st := checks.NewFileState(p)
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	items := []pendingItem{{"openssl", "1"}}
+	remember(st, "apt", at, items, nil)
+	remember(st, "apt", at.Add(time.Minute), items, nil)
+	var s seenState
+	st.Load(seenKey("apt"), &s)
+	if !s.LastReading.Equal(at) {
+		t.Errorf("an unchanged reading a minute later rewrote the file (last reading %v)", s.LastReading)
+	}
+	remember(st, "apt", at.Add(2*time.Minute), append(items, pendingItem{"curl", "2"}), nil)
+	st.Load(seenKey("apt"), &s)
+	if len(s.Pending) != 2 || !s.LastReading.Equal(at.Add(2*time.Minute)) {
+		t.Errorf("a new update was not written: %+v", s)
+	}
+	remember(st, "apt", at.Add(20*time.Minute), append(items, pendingItem{"curl", "2"}), nil)
+	st.Load(seenKey("apt"), &s)
+	if !s.LastReading.Equal(at.Add(20 * time.Minute)) {
+		t.Errorf("last reading %v after a quarter of an hour, want %v", s.LastReading, at.Add(20*time.Minute))
+	}
+}
