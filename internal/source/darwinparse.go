@@ -37,9 +37,13 @@ func ParsePS(text string) ([]Process, error) {
 	return out, nil
 }
 
-// ParseLsof reads `lsof -nP -iTCP -iUDP`: established TCP connections and
-// listening sockets, and every UDP socket (as LISTEN, or ESTABLISHED when
-// it has a peer). Lines it cannot read are skipped and counted in the error.
+// ParseLsof reads `lsof -nP -iTCP -iUDP`: every TCP socket with a remote
+// address, whatever its state (SYN_SENT, CLOSE_WAIT, FIN_WAIT_1…, named
+// as on Linux: see the State constants), the listening ones as LISTEN,
+// and every UDP socket (as LISTEN, or ESTABLISHED when it has a peer).
+// lsof lists open files, so a socket no process holds any more (in
+// TIME_WAIT) is not among them. Lines it cannot read are skipped and
+// counted in the error.
 func ParseLsof(text string) ([]Connection, error) {
 	var out []Connection
 	bad := 0
@@ -68,7 +72,10 @@ func ParseLsof(text string) ([]Connection, error) {
 		name := f[node+1]
 		state := ""
 		if node+2 < len(f) {
-			state = strings.Trim(f[node+2], "()")
+			state = strings.ToUpper(strings.Trim(f[node+2], "()"))
+			if s, ok := bsdStates[state]; ok {
+				state = s
+			}
 		}
 		localText, remoteText, connected := strings.Cut(name, "->")
 		local, lerr := parseLsofAddr(localText, v6)
@@ -78,17 +85,20 @@ func ParseLsof(text string) ([]Connection, error) {
 		}
 		c := Connection{Proto: strings.ToLower(f[node]), Local: local.String(), PID: pid}
 		switch {
-		case connected && (state == "ESTABLISHED" || c.Proto == "udp"):
+		case connected:
 			remote, rerr := parseLsofAddr(remoteText, v6)
 			if rerr != nil {
 				bad++
 				continue
 			}
-			c.State, c.Remote = "ESTABLISHED", remote.String()
-		case state == "LISTEN" || (c.Proto == "udp" && !connected):
-			c.State = "LISTEN"
+			c.State, c.Remote = state, remote.String()
+			if c.Proto == "udp" || state == "" {
+				c.State = StateEstablished
+			}
+		case state == StateListen || c.Proto == "udp":
+			c.State = StateListen
 		default:
-			continue
+			continue // bound, or closed, without a peer
 		}
 		out = append(out, c)
 	}
@@ -104,6 +114,9 @@ func parseLsofAddr(s string, v6 bool) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("bad address %q", s)
 	}
 	host, portText := strings.Trim(s[:i], "[]"), s[i+1:]
+	if portText == "*" {
+		portText = "0" // a socket not bound to a port yet
+	}
 	port, err := strconv.ParseUint(portText, 10, 16)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("bad port in %q", s)

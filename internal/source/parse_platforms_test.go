@@ -31,6 +31,7 @@ func TestParseNetstatANO(t *testing.T) {
 	}
 	want := "tcp 0.0.0.0:135  LISTEN 1044\n" +
 		"tcp 192.0.2.10:49712 203.0.113.5:443 ESTABLISHED 5320\n" +
+		"tcp 192.0.2.10:49714 203.0.113.9:443 TIME_WAIT 0\n" +
 		"tcp [::]:445  LISTEN 4\n" +
 		"tcp [fe80::1%7]:139  LISTEN 4\n" +
 		"udp 0.0.0.0:123  LISTEN 1300\n" +
@@ -113,7 +114,68 @@ func TestParseLsof(t *testing.T) {
 		"udp 0.0.0.0:5353  LISTEN 300\n" +
 		"tcp 192.0.2.10:49152 203.0.113.5:443 ESTABLISHED 512\n" +
 		"tcp [2001:db8::1]:50000 [2001:db8::2]:443 ESTABLISHED 1200\n" +
+		"tcp 192.0.2.10:50001 203.0.113.7:443 CLOSE_WAIT 1200\n" +
 		"udp 192.0.2.10:61000 198.51.100.53:443 ESTABLISHED 1200\n"
+	if g := connLines(got); g != want {
+		t.Errorf("got\n%s\nwant\n%s", g, want)
+	}
+}
+
+// TestParseNetstatANOStates: sockets still opening or closing keep their
+// remote address, named with Linux's state names; a BOUND socket is left
+// out.
+func TestParseNetstatANOStates(t *testing.T) {
+	got, err := ParseNetstatANO(platformTestdata(t, "windows/netstat-ano-states.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "tcp 0.0.0.0:445  LISTEN 4\n" +
+		"tcp 192.0.2.10:49720 198.51.100.22:8080 SYN_SENT 6120\n" +
+		"tcp 192.0.2.10:445 203.0.113.40:51515 SYN_RECV 4\n" +
+		"tcp 192.0.2.10:49721 203.0.113.5:443 ESTABLISHED 5320\n" +
+		"tcp 192.0.2.10:49722 203.0.113.6:443 CLOSE_WAIT 5320\n" +
+		"tcp 192.0.2.10:49723 203.0.113.7:443 FIN_WAIT1 5320\n" +
+		"tcp 192.0.2.10:49724 203.0.113.8:443 FIN_WAIT2 5320\n" +
+		"tcp 192.0.2.10:49725 203.0.113.9:443 TIME_WAIT 0\n" +
+		"tcp 192.0.2.10:49726 203.0.113.10:80 LAST_ACK 5320\n" +
+		"tcp 192.0.2.10:49727 203.0.113.11:80 CLOSING 5320\n" +
+		"tcp [2001:db8::10]:49729 [2001:db8::77]:4643 SYN_SENT 6120\n" +
+		"tcp [::]:135  LISTEN 1044\n" +
+		"udp 0.0.0.0:5353  LISTEN 2210\n"
+	if g := connLines(got); g != want {
+		t.Errorf("got\n%s\nwant\n%s", g, want)
+	}
+	// A localised state is kept as written; a localised LISTENING has a
+	// remote port of 0.
+	got, err = ParseNetstatANO("  TCP    192.0.2.10:49730   198.51.100.22:8080   WARTEND   0\r\n" +
+		"  TCP    0.0.0.0:135   0.0.0.0:0   ABHÖREN   1044\r\n" +
+		"  TCP    192.0.2.10:49731   203.0.113.5:443   HERGESTELLT   77\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "tcp 192.0.2.10:49730 198.51.100.22:8080 WARTEND 0\n" +
+		"tcp 0.0.0.0:135  LISTEN 1044\n" +
+		"tcp 192.0.2.10:49731 203.0.113.5:443 ESTABLISHED 77\n"
+	if g := connLines(got); g != want {
+		t.Errorf("localised: got\n%s\nwant\n%s", g, want)
+	}
+}
+
+// TestParseLsofStates: connections opening or closing keep their remote
+// address; a socket closed without a peer is left out.
+func TestParseLsofStates(t *testing.T) {
+	got, err := ParseLsof(platformTestdata(t, "darwin/lsof-states.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "tcp 0.0.0.0:22  LISTEN 1\n" +
+		"tcp 192.0.2.10:50100 198.51.100.22:8080 SYN_SENT 733\n" +
+		"tcp 192.0.2.10:50101 203.0.113.5:443 ESTABLISHED 901\n" +
+		"tcp 192.0.2.10:50102 203.0.113.6:443 CLOSE_WAIT 901\n" +
+		"tcp 192.0.2.10:50103 203.0.113.7:443 FIN_WAIT1 901\n" +
+		"tcp 192.0.2.10:50104 203.0.113.8:443 FIN_WAIT2 901\n" +
+		"tcp 192.0.2.10:50105 203.0.113.10:80 LAST_ACK 901\n" +
+		"tcp [2001:db8::10]:50106 [2001:db8::77]:4643 SYN_SENT 901\n"
 	if g := connLines(got); g != want {
 		t.Errorf("got\n%s\nwant\n%s", g, want)
 	}

@@ -22,9 +22,14 @@ var tcpStates = map[string]string{
 }
 
 // ParseProcNet parses one of Linux's /proc/net/{tcp,tcp6,udp,udp6} tables.
-// It keeps established connections and listening sockets (for UDP: every
-// bound socket, as LISTEN, or ESTABLISHED when connected). Lines it cannot
-// read are skipped and counted in the error.
+// It keeps every TCP socket that has a remote address, whatever its
+// state (SYN_SENT while a connection is being opened, FIN_WAIT1/2,
+// CLOSE_WAIT, LAST_ACK, CLOSING and TIME_WAIT while one closes), and the
+// listening ones (LISTEN, without a remote address); for UDP every bound
+// socket, as LISTEN, or ESTABLISHED with its peer when connected. A TCP
+// socket in a state the kernel did not name before (a newer kernel) is
+// kept as "STATE_XX" with its hex code. Lines it cannot read are skipped
+// and counted in the error.
 func ParseProcNet(proto, text string) ([]procConn, error) {
 	var out []procConn
 	bad := 0
@@ -40,18 +45,27 @@ func ParseProcNet(proto, text string) ([]procConn, error) {
 			bad++
 			continue
 		}
-		state := tcpStates[strings.ToUpper(f[3])]
-		if name == "udp" {
-			state = "LISTEN"
-			if remote.Port() != 0 {
-				state = "ESTABLISHED"
+		hasRemote := remote.Port() != 0 || !remote.Addr().IsUnspecified()
+		var state string
+		switch {
+		case name == "udp" && remote.Port() != 0:
+			state = StateEstablished
+		case name == "udp":
+			state, hasRemote = StateListen, false
+		default:
+			code := strings.ToUpper(f[3])
+			state = tcpStates[code]
+			if state == "" {
+				state = "STATE_" + code
+			}
+			if state == StateListen {
+				hasRemote = false
+			} else if !hasRemote {
+				continue // bound but neither listening nor connected
 			}
 		}
-		if state != "ESTABLISHED" && state != "LISTEN" {
-			continue
-		}
 		c := procConn{Connection: Connection{Proto: name, Local: local.String(), State: state}}
-		if state == "ESTABLISHED" {
+		if hasRemote {
 			c.Remote = remote.String()
 		}
 		c.inode, _ = strconv.ParseUint(f[9], 10, 64)

@@ -54,16 +54,21 @@ func DecodeWMIJSON(s string) ([]map[string]any, error) {
 }
 
 // established is "ESTABLISHED" in the languages netstat is most often
-// localised to; other localised states are read from the addresses only.
+// localised to.
 var established = map[string]bool{
 	"ESTABLISHED": true, "HERGESTELLT": true, "ÉTABLIE": true, "ESTABLECIDA": true,
 	"STABILITA": true, "ESTABELECIDA": true, "已建立": true, "確立": true,
 }
 
-// ParseNetstatANO reads Windows `netstat -ano`: established TCP
-// connections and listening sockets (LISTENING, or a remote port of 0),
-// and every UDP socket as LISTEN. Lines it cannot read are skipped and
-// counted in the error.
+// ParseNetstatANO reads Windows `netstat -ano`: every TCP socket with a
+// remote address, whatever its state (SYN_SENT, SYN_RECEIVED, FIN_WAIT_1,
+// CLOSE_WAIT, TIME_WAIT…, named as on Linux: see the State constants),
+// the listening ones (LISTENING, or in another language a remote port of
+// 0) as LISTEN, and every UDP socket as LISTEN. A BOUND socket (bound,
+// neither listening nor connected) is left out. A state in another
+// language is kept in upper case as netstat wrote it, except the
+// translations of ESTABLISHED, which read as ESTABLISHED. Lines it
+// cannot read are skipped and counted in the error.
 func ParseNetstatANO(text string) ([]Connection, error) {
 	var out []Connection
 	bad := 0
@@ -84,7 +89,7 @@ func ParseNetstatANO(text string) ([]Connection, error) {
 		}
 		c := Connection{Proto: proto, Local: local.String(), PID: pid}
 		if proto == "udp" {
-			c.State = "LISTEN"
+			c.State = StateListen
 			out = append(out, c)
 			continue
 		}
@@ -93,17 +98,23 @@ func ParseNetstatANO(text string) ([]Connection, error) {
 			continue
 		}
 		remote, rerr := parseWinAddr(f[2])
-		state := strings.ToUpper(f[3])
-		switch {
-		case rerr != nil:
+		if rerr != nil {
 			bad++
 			continue
-		case state == "LISTENING" || state == "LISTEN" || (remote.Port() == 0 && !established[state]):
-			c.State = "LISTEN"
-		case established[state]:
-			c.State, c.Remote = "ESTABLISHED", remote.String()
+		}
+		state := strings.ToUpper(f[3])
+		if established[state] {
+			state = StateEstablished
+		} else if s, ok := bsdStates[state]; ok {
+			state = s
+		}
+		switch {
+		case state == "BOUND":
+			continue
+		case state == StateListen || (remote.Port() == 0 && state != StateEstablished):
+			c.State = StateListen
 		default:
-			continue // closing, waiting
+			c.State, c.Remote = state, remote.String()
 		}
 		out = append(out, c)
 	}
