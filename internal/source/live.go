@@ -3,8 +3,6 @@ package source
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,15 +24,9 @@ type Live struct {
 
 	user, home string
 
-	mu     sync.Mutex
-	hashes map[hashKey]string
-}
-
-type hashKey struct {
-	path  string
-	size  int64
-	mtime int64
-	ino   uint64
+	mu      sync.Mutex
+	hashes  map[hashKey]string
+	reading map[hashKey]chan struct{} // hashes being read, closed when done
 }
 
 // NewLive makes a Source over the running system, for the current user.
@@ -136,39 +128,6 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
-}
-
-// HashFile hashes a file, caching the result by size, mtime and inode so
-// a process seen at every check is hashed once.
-func (l *Live) HashFile(name string) (string, error) {
-	st, err := os.Stat(name)
-	if err != nil {
-		return "", err
-	}
-	key := hashKey{path: name, size: st.Size(), mtime: st.ModTime().UnixNano(), ino: inode(st)}
-	l.mu.Lock()
-	h, ok := l.hashes[key]
-	l.mu.Unlock()
-	if ok {
-		return h, nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sum := sha256.New()
-	if _, err := io.Copy(sum, f); err != nil {
-		return "", err
-	}
-	h = hex.EncodeToString(sum.Sum(nil))
-	l.mu.Lock()
-	if len(l.hashes) > 4096 {
-		clear(l.hashes)
-	}
-	l.hashes[key] = h
-	l.mu.Unlock()
-	return h, nil
 }
 
 var _ Source = (*Live)(nil)

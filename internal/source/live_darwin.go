@@ -7,11 +7,11 @@ import (
 	"syscall"
 )
 
-func inode(fi os.FileInfo) uint64 {
+func fileID(fi os.FileInfo) (dev, ino uint64, ctime int64) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Ino)
+		return uint64(st.Dev), uint64(st.Ino), st.Ctimespec.Nano()
 	}
-	return 0
+	return 0, 0, 0
 }
 
 // WMI does not exist on macOS.

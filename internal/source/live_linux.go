@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,11 +12,11 @@ import (
 	"syscall"
 )
 
-func inode(fi os.FileInfo) uint64 {
+func fileID(fi os.FileInfo) (dev, ino uint64, ctime int64) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
+		return st.Dev, st.Ino, st.Ctim.Nano()
 	}
-	return 0
+	return 0, 0, 0
 }
 
 // WMI does not exist on Linux.
@@ -23,8 +25,11 @@ func (l *Live) WMI(context.Context, string) ([]map[string]any, error) { return n
 // Registry does not exist on Linux.
 func (l *Live) Registry(string) (map[string]RegValue, error) { return nil, ErrUnsupported }
 
-// Processes lists /proc. Executables the agent may not read (other users'
-// processes without privilege) are listed without Exe.
+// Processes lists /proc. A process is named after its executable's base
+// name (/proc/PID/comm is cut at 15 characters and can be set by the
+// process), with comm kept beside it when it differs (see Process).
+// Executables the agent may not read (other users' processes without
+// privilege) are listed without Exe, under their comm.
 func (l *Live) Processes(context.Context) ([]Process, error) {
 	names, err := l.ReadDir("/proc")
 	if err != nil {
@@ -43,12 +48,37 @@ func (l *Live) Processes(context.Context) ([]Process, error) {
 		}
 		p := Process{PID: pid, Name: strings.TrimSpace(string(comm))}
 		if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
-			p.Exe = strings.TrimSuffix(exe, " (deleted)")
+			p.Exe, p.Deleted = cutDeleted(exe)
+			p.Name, p.Comm = ProcessNames(p.Exe, string(comm))
 		}
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
 	return out, nil
+}
+
+// hashProcess hashes the image a process runs through /proc/PID/exe,
+// which opens the program even when its file was deleted or replaced
+// after it started. The link is read again once the file is open, so a
+// pid reused by another program meanwhile is not taken for p.
+func (l *Live) hashProcess(p Process) (string, error) {
+	if p.PID <= 0 || p.Exe == "" {
+		return "", &fs.PathError{Op: "hash", Path: p.Name, Err: fs.ErrNotExist}
+	}
+	dir := filepath.Join("/proc", strconv.Itoa(p.PID))
+	f, err := os.Open(filepath.Join(dir, "exe"))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	link, err := os.Readlink(filepath.Join(dir, "exe"))
+	if err != nil {
+		return "", err
+	}
+	if exe, _ := cutDeleted(link); exe != p.Exe {
+		return "", &fs.PathError{Op: "hash", Path: p.Exe, Err: fmt.Errorf("process %d now runs %s", p.PID, exe)}
+	}
+	return l.hashOpen(p.Exe, f)
 }
 
 // Connections parses /proc/net/{tcp,tcp6,udp,udp6} and maps sockets to

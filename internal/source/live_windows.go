@@ -13,7 +13,9 @@ import (
 	"golang.org/x/sys/windows/registry"
 )
 
-func inode(os.FileInfo) uint64 { return 0 }
+// fileID: Windows gives no inode through os.FileInfo; the cache keys by
+// path, size and modification time.
+func fileID(os.FileInfo) (dev, ino uint64, ctime int64) { return 0, 0, 0 }
 
 // WMI lists a class's instances through PowerShell's Get-CimInstance as
 // JSON. A namespace or class that does not exist (SecurityCenter2 on

@@ -456,8 +456,20 @@ func (r *Recorder) registryValues(key string) map[string]bool {
 	return keep
 }
 
+// Processes records the process list with the SHA-256 of every program
+// the source can read, whether or not a check asked for it (a snapshot
+// collected before the device held an indicator bundle can then be
+// judged against one), so that the malware check replays.
 func (r *Recorder) Processes(ctx context.Context) ([]Process, error) {
 	ps, err := r.inner.Processes(ctx)
+	if err == nil {
+		ps = slices.Clone(ps)
+		for i := range ps {
+			if ps[i].SHA256 == "" && ps[i].Exe != "" {
+				ps[i].SHA256, _ = HashProcess(r.inner, ps[i])
+			}
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.logRead(ProcessList())
@@ -467,7 +479,7 @@ func (r *Recorder) Processes(ctx context.Context) ([]Process, error) {
 	}
 	red := make([]Process, len(ps))
 	for i, p := range ps {
-		p.Name, p.Exe = r.Redact(p.Name), r.Redact(p.Exe)
+		p.Name, p.Comm, p.Exe = r.Redact(p.Name), r.Redact(p.Comm), r.Redact(p.Exe)
 		red[i] = p
 	}
 	r.snap.Processes = red

@@ -56,10 +56,11 @@ type Source interface {
 	// `HKLM\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU`.
 	// fs.ErrNotExist when the key does not exist; ErrUnsupported off Windows.
 	Registry(key string) (map[string]RegValue, error)
-	// Processes lists running processes.
+	// Processes lists running processes. The live system leaves SHA256
+	// empty (HashProcess reads it when needed); a snapshot has it.
 	Processes(ctx context.Context) ([]Process, error)
-	// Connections lists network sockets: established connections and
-	// listening sockets.
+	// Connections lists network sockets: every one with a remote address,
+	// whatever its state, and the listening ones (see Connection.Peer).
 	Connections(ctx context.Context) ([]Connection, error)
 	// HashFile returns the lowercase hex SHA-256 of a file's contents.
 	HashFile(path string) (string, error)
@@ -85,9 +86,23 @@ type RegValue struct {
 
 // Process is one running process.
 type Process struct {
-	PID    int    `json:"pid"`
-	Name   string `json:"name"`
-	Exe    string `json:"exe,omitempty"`
+	PID int `json:"pid"`
+	// Name is the program's file name (on Linux the base name of its
+	// executable when the agent may read it, else the kernel's name for
+	// the process).
+	Name string `json:"name"`
+	// Comm is, on Linux, the kernel's name for the process when it says
+	// something Name does not: a script's name (its interpreter is the
+	// executable) or a name the process gave itself. A name the kernel
+	// merely cut at 15 characters is not repeated.
+	Comm string `json:"comm,omitempty"`
+	// Exe is the executable's path, where the agent may read it.
+	Exe string `json:"exe,omitempty"`
+	// Deleted: the executable was removed (or replaced) after the process
+	// started it; the process still runs the old file, which SHA256 is of.
+	Deleted bool `json:"deleted,omitempty"`
+	// SHA256 is of the program the process runs, when the source read it
+	// (see HashProcess).
 	SHA256 string `json:"sha256,omitempty"`
 }
 
