@@ -49,9 +49,10 @@ func silentListener(t *testing.T) string {
 }
 
 // TestLiveConnectionsOpeningAndClosing: the live source sees a
-// connection still opening (SYN_SENT, to a port that never answers) and
-// one closing (CLOSE_WAIT, the server hung up), both with the remote
-// address and this process as their owner.
+// connection still opening (SYN_SENT, to a port that never answers), one
+// closing (CLOSE_WAIT, the server hung up), both with the remote address
+// and this process as their owner, and one closed from this side
+// (TIME_WAIT).
 func TestLiveConnectionsOpeningAndClosing(t *testing.T) {
 	silent := silentListener(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,7 +89,29 @@ func TestLiveConnectionsOpeningAndClosing(t *testing.T) {
 		t.Fatal("the server did not close")
 	}
 
-	want := map[string]string{silent: StateSynSent, ln.Addr().String(): StateCloseWait}
+	// And one this side closed first: it stays a minute in TIME_WAIT,
+	// held by no process.
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if c, err := ln2.Accept(); err == nil {
+			c.Read(make([]byte, 1)) // until this side's FIN
+			c.Close()
+		}
+	}()
+	closed, err := net.Dial("tcp", ln2.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	<-served
+
+	want := map[string]string{silent: StateSynSent, ln.Addr().String(): StateCloseWait, ln2.Addr().String(): StateTimeWait}
 	l := NewLive()
 	var seen map[string]Connection
 	for try := 0; try < 100 && len(seen) < len(want); try++ {
@@ -112,7 +135,7 @@ func TestLiveConnectionsOpeningAndClosing(t *testing.T) {
 			t.Errorf("no %s connection to %s in the live list", state, remote)
 			continue
 		}
-		if c.PID != os.Getpid() {
+		if state != StateTimeWait && c.PID != os.Getpid() {
 			t.Errorf("%s connection to %s owned by pid %d, want %d", state, remote, c.PID, os.Getpid())
 		}
 		if p, ok := c.Peer(); !ok || p.String() != remote {
