@@ -188,9 +188,23 @@ func (a *Agent) CheckIn(ctx context.Context) (*Last, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device key: %w", err)
 	}
+	a.loadKept()
 	last, err := a.send(ctx, st, key, a.RunChecks(ctx))
 	a.Store.noteCheckin(a.now(), err)
 	return last, err
+}
+
+// loadKept loads the indicator bundle kept on disk when none is loaded,
+// so the checks of a freshly started agent are judged against it and
+// not only those after its first check-in. A bundle that does not
+// verify is logged and left unused.
+func (a *Agent) loadKept() {
+	if a.Env.Indicators != nil {
+		return
+	}
+	if err := a.LoadIndicators(); err != nil {
+		a.log().Warn("kept indicator bundle unreadable", "err", err)
+	}
 }
 
 // checkIn is CheckIn with the outcomes from run, which is called only
@@ -516,6 +530,8 @@ func (a *Agent) Run(ctx context.Context, opt RunOptions) error {
 	if opt.IndicatorEvery == 0 {
 		opt.IndicatorEvery = DefaultIndicatorEvery
 	}
+	// The first checks are judged against the bundle kept from before.
+	a.loadKept()
 	var statusAt time.Time // when the certificates' status was last checked
 	var intelAt time.Time  // when indicator updates were last asked for
 	var offer *protocol.IndicatorsOffer

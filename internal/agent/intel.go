@@ -229,14 +229,11 @@ func (a *Agent) heldVersion() int64 {
 	return a.Env.Indicators.Version()
 }
 
-// beforeStatement loads the kept bundle when none is loaded yet and adds
-// the current connections to the endpoint history.
+// beforeStatement loads the kept bundle when none is loaded yet (for
+// sighting answers) and adds the current connections to the endpoint
+// history.
 func (a *Agent) beforeStatement(ctx context.Context) {
-	if a.Env.Indicators == nil {
-		if err := a.LoadIndicators(); err != nil {
-			a.log().Warn("kept indicator bundle unreadable", "err", err)
-		}
-	}
+	a.loadKept()
 	if err := a.ObserveEndpoints(ctx); err != nil {
 		a.log().Debug("endpoint history not updated", "err", err)
 	}
