@@ -191,6 +191,19 @@ func strictUnmarshal(b []byte, v any) error {
 	return nil
 }
 
+// VerifyDetached checks a detached JWS (RFC 7515 appendix F: parsed from
+// "header..signature", the payload part left empty) over payload with
+// pub, with the same algorithm pinning as Verify. The payload may be
+// far larger than MaxTokenSize.
+func (c *Compact) VerifyDetached(payload []byte, pub crypto.PublicKey) error {
+	if len(c.Payload) != 0 {
+		return fmt.Errorf("%w: not a detached JWS", ErrMalformed)
+	}
+	d := *c
+	d.signingInput = c.signingInput + b64.EncodeToString(payload)
+	return d.Verify(pub)
+}
+
 // Verify checks the signature with pub. The key's type must match the
 // header's algorithm, so an EdDSA token never verifies with a P-256 key.
 func (c *Compact) Verify(pub crypto.PublicKey) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -254,30 +253,26 @@ func (a *Agent) afterCheckin(ctx context.Context, st *State, resp *protocol.Chec
 	a.takeNotice(ctx, st, resp)
 }
 
-// verifyDetached checks a detached EdDSA JWS (header and signature
-// parts) over body against the authority's keys.
+// verifyDetached checks a detached JWS (header and signature parts)
+// over body against the authority's keys, with the algorithms the JWKS
+// allows (EdDSA and ES256, each only with its own key type, as notices
+// and certificates), fetching the keys again once when the kid is
+// unknown (the authority rotated).
 func (a *Agent) verifyDetached(ctx context.Context, st *State, h, sig string, body []byte) error {
 	c, err := healthcert.ParseCompact(h + ".." + sig)
 	if err != nil {
 		return err
 	}
-	if c.Header.Typ != protocol.IndicatorsType || c.Header.Alg != healthcert.EdDSA {
-		return fmt.Errorf("signed object has type %q and algorithm %q, want %q with EdDSA", c.Header.Typ, c.Header.Alg, protocol.IndicatorsType)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil {
-		return err
+	if c.Header.Typ != protocol.IndicatorsType {
+		return fmt.Errorf("signed object has type %q, want %q", c.Header.Typ, protocol.IndicatorsType)
 	}
 	for _, refresh := range []bool{false, true} {
 		ks, err := a.keySet(ctx, st, refresh)
 		if err != nil {
 			return err
 		}
-		if k, ok := ks[c.Header.Kid].(ed25519.PublicKey); ok {
-			if !ed25519.Verify(k, []byte(h+"."+base64.RawURLEncoding.EncodeToString(body)), raw) {
-				return healthcert.ErrSignature
-			}
-			return nil
+		if k, ok := ks[c.Header.Kid]; ok {
+			return c.VerifyDetached(body, k)
 		}
 	}
 	return fmt.Errorf("signed by unknown key %q", c.Header.Kid)

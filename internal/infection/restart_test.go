@@ -41,7 +41,7 @@ func startC2(t *testing.T) net.Listener {
 
 // startIntelAuthority serves an authority with indicator bundles on
 // SQLite over loopback.
-func startIntelAuthority(t *testing.T, ctx context.Context) (*sqlite.Store, string) {
+func startIntelAuthority(t *testing.T, ctx context.Context) (*sqlite.Store, string, *keyring.Keyring) {
 	t.Helper()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herd.db"))
 	if err != nil {
@@ -65,7 +65,7 @@ func startIntelAuthority(t *testing.T, ctx context.Context) (*sqlite.Store, stri
 	srv := &http.Server{Handler: a}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return st, issuer
+	return st, issuer, keys
 }
 
 // TestRestartedAgentUsesKeptBundle: an agent started again (the service
@@ -75,7 +75,7 @@ func startIntelAuthority(t *testing.T, ctx context.Context) (*sqlite.Store, stri
 func TestRestartedAgentUsesKeptBundle(t *testing.T) {
 	ctx := context.Background()
 	c2 := startC2(t)
-	st, issuer := startIntelAuthority(t, ctx)
+	st, issuer, _ := startIntelAuthority(t, ctx)
 	importFeodo(t, st, "127.0.0.1", c2.Addr().(*net.TCPAddr).Port, "QakBot")
 
 	dir := t.TempDir()
