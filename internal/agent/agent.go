@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herd-health/herd/health"
@@ -39,6 +40,9 @@ type Agent struct {
 	Version string
 	// Now gives the time; nil means time.Now.
 	Now func() time.Time
+
+	histOnce sync.Once
+	history  *history // the endpoint history in memory (history.go)
 }
 
 func (a *Agent) now() time.Time {
@@ -471,11 +475,22 @@ func (w *Watcher) Watched() []health.CheckID {
 // Round re-runs the watched checks. When one changed status it returns
 // the full set of outcomes to send (fresh for the watched checks, the
 // last full run's for the others) and the ids that changed.
+//
+// Every round also adds the current connections to the endpoint
+// history, from the list the round's malware check read.
 func (w *Watcher) Round(ctx context.Context, a *Agent) (merged []checks.Outcome, changed []health.CheckID) {
+	src := &memoSource{Source: a.Source}
+	defer func() {
+		if conns, err := src.Connections(ctx); err == nil {
+			if err := a.observe(conns, false); err != nil {
+				a.log().Debug("endpoint history not updated", "err", err)
+			}
+		}
+	}()
 	if len(w.cheap) == 0 {
 		return nil, nil
 	}
-	fresh := checks.RunAll(ctx, a.Source, w.cheap, a.Env)
+	fresh := checks.RunAll(ctx, src, w.cheap, a.Env)
 	byID := make(map[health.CheckID]checks.Outcome, len(fresh))
 	for _, o := range fresh {
 		byID[o.ID] = o

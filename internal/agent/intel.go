@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,13 +35,6 @@ const (
 
 // MaxBundleBytes bounds a downloaded indicator bundle.
 const MaxBundleBytes = 256 << 20
-
-// History bounds: endpoints seen in the last HistoryAge, at most
-// HistoryMax of them (the oldest are dropped first).
-const (
-	HistoryAge = 4 * 24 * time.Hour
-	HistoryMax = 8192
-)
 
 // LoadIndicators loads the bundle kept in the state directory into
 // Env.Indicators; no bundle is not an error. Only a bundle sealed by this
@@ -306,56 +298,6 @@ func (s Store) writeFile(name string, b []byte) error {
 }
 
 func (s Store) writeJSONFile(name string, v any) error { return s.writeJSON(name, v) }
-
-// Endpoint history.
-
-// Seen is one remote endpoint the device talked to.
-type Seen struct {
-	Endpoint string    `json:"endpoint"` // ip:port
-	First    time.Time `json:"first"`
-	Last     time.Time `json:"last"`
-}
-
-func (a *Agent) loadHistory() []Seen {
-	var h []Seen
-	a.Store.readJSON(historyFile, &h)
-	return h
-}
-
-// ObserveEndpoints adds the remote ends of the current connections to
-// the history kept on this device, dropping what is older than
-// HistoryAge and the oldest beyond HistoryMax.
-func (a *Agent) ObserveEndpoints(ctx context.Context) error {
-	conns, err := a.Source.Connections(ctx)
-	if err != nil {
-		return err
-	}
-	now := a.now().UTC()
-	h := a.loadHistory()
-	idx := map[string]int{}
-	for i, s := range h {
-		idx[s.Endpoint] = i
-	}
-	for _, c := range conns {
-		ap, err := netip.ParseAddrPort(c.Remote)
-		if err != nil || ap.Addr().IsUnspecified() || ap.Port() == 0 {
-			continue
-		}
-		ep := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
-		if i, ok := idx[ep]; ok {
-			h[i].Last = now
-			continue
-		}
-		idx[ep] = len(h)
-		h = append(h, Seen{Endpoint: ep, First: now, Last: now})
-	}
-	h = slices.DeleteFunc(h, func(s Seen) bool { return now.Sub(s.Last) > HistoryAge })
-	slices.SortFunc(h, func(x, y Seen) int { return y.Last.Compare(x.Last) })
-	if len(h) > HistoryMax {
-		h = h[:HistoryMax]
-	}
-	return a.Store.writeJSONFile(historyFile, h)
-}
 
 // SightingAnswers answers the kept questions from the history: seen
 // when an endpoint matching the C2 (the address, and the port when the
