@@ -89,6 +89,13 @@ func TestStatusExplainsSighting(t *testing.T) {
 	if _, asked, err := ss.AddSighting(ctx, store.Sighting{IP: "127.0.0.1", SeenAt: seen, Family: "QakBot", C2: c2, Source: "test"}, time.Hour, seen); err != nil || len(asked) != 1 {
 		t.Fatalf("AddSighting: asked %v, %v", asked, err)
 	}
+	// As herd sightings import does, the report's C2 goes into the
+	// indicator bundle: a device answers only about listed servers.
+	if _, err := in.ImportIndicators(ctx, time.Now(), func(add func(store.Indicator) error) error {
+		return add(store.Indicator{Type: "ipv4", Value: "192.0.2.7", Port: 443, Sources: []string{"test"}, Family: "QakBot", LastSeen: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// The connection is closed: the device's checks now find nothing.
 	// It gets the question at one check-in and answers at the next.
 	before := time.Now().UTC()

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"time"
 
@@ -25,6 +26,30 @@ type sightingsImportResult struct {
 	// Questions is how many questions were opened (a device may be asked
 	// about several sightings).
 	Questions int `json:"questions"`
+	// Indicators is how many of the reports' C2s were added to (or
+	// refreshed in) the indicator bundle: a device answers only about
+	// servers its signed bundle lists.
+	Indicators int `json:"indicators"`
+}
+
+// sightingIndicator is the indicator a sighting's C2 becomes, so that the
+// devices asked about it hold it in their signed bundle (they answer
+// only about listed servers) and match it in their own checks.
+func sightingIndicator(s intel.Sighting) (store.Indicator, bool) {
+	in := store.Indicator{Sources: []string{s.Source}, Family: s.Family, FirstSeen: s.SeenAt, LastSeen: s.SeenAt}
+	addr, err := netip.ParseAddr(s.C2)
+	if ap, perr := netip.ParseAddrPort(s.C2); perr == nil {
+		addr, err, in.Port = ap.Addr(), nil, int(ap.Port())
+	}
+	if err != nil || s.C2 == "" {
+		return in, false
+	}
+	addr = addr.Unmap()
+	in.Type, in.Value = "ipv6", addr.String()
+	if addr.Is4() {
+		in.Type = "ipv4"
+	}
+	return in, true
 }
 
 func runSightings(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -65,17 +90,40 @@ func runSightings(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	devices := map[string]bool{}
 	questions := 0
 	now := intelNow().UTC()
+	var c2s []store.Indicator
 	res, perr := intel.ParseSightings(f, intel.SightingOptions{Source: *source, Emit: func(s intel.Sighting) error {
 		_, asked, err := ss.AddSighting(ctx, store.Sighting{IP: s.IP, SeenAt: s.SeenAt, Family: s.Family, C2: s.C2, Source: s.Source}, *window, now)
 		for _, d := range asked {
 			devices[d] = true
 		}
 		questions += len(asked)
+		if in, ok := sightingIndicator(s); ok && err == nil {
+			c2s = append(c2s, in)
+		}
 		return err
 	}})
 	out := sightingsImportResult{Format: res.Format, Sightings: res.Count, Skipped: res.Skipped, Errors: res.Errors, Devices: len(devices), Questions: questions}
 	if perr != nil {
 		out.Errors = append(out.Errors, fmt.Sprintf("%s: %v", fs.Arg(0), perr))
+	}
+	// The reports' C2s go into the indicator bundle, which devices answer
+	// from; a store without indicators cannot carry them.
+	if in, ok := st.(store.Intel); ok && len(c2s) > 0 {
+		imp, err := in.ImportIndicators(ctx, now, func(add func(store.Indicator) error) error {
+			for _, c := range c2s {
+				if err := add(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			out.Errors = append(out.Errors, fmt.Sprintf("adding the reported C2s to the indicators: %v", err))
+			if perr == nil {
+				perr = err
+			}
+		}
+		out.Indicators = imp.Stored
 	}
 	if *asJSON {
 		json.NewEncoder(stdout).Encode(out)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,14 +53,27 @@ func TestSightingsImport(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || code != 0 {
 		t.Fatalf("exit %d, %q %q: %v", code, out.String(), errb.String(), err)
 	}
-	if res.Format != intel.ShadowserverEvents || res.Sightings != 3 || res.Skipped != 0 || res.Devices != 2 || res.Questions != 2 || len(res.Errors) != 0 {
-		t.Errorf("result %+v; want 3 sightings, 2 devices asked", res)
+	if res.Format != intel.ShadowserverEvents || res.Sightings != 3 || res.Skipped != 0 || res.Devices != 2 || res.Questions != 2 || res.Indicators != 3 || len(res.Errors) != 0 {
+		t.Errorf("result %+v; want 3 sightings, 2 devices asked, 3 C2s listed", res)
 	}
 	st, err = storeopen.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// The reports' C2s are in the indicator bundle devices answer from,
+	// with their port, family and the report as source.
+	var listed []string
+	if _, err := st.(store.Intel).LiveIndicators(ctx, nil, func(in store.Indicator) error {
+		listed = append(listed, fmt.Sprintf("%s %s:%d %s %v", in.Type, in.Value, in.Port, in.Family, in.Sources))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(listed)
+	if want := []string{"ipv4 198.51.100.2:4455 victorygate.b [shadowserver]", "ipv4 198.51.100.3:16464 b68-zeroaccess-2-32bit [shadowserver]", "ipv4 198.51.100.4:80 virut [shadowserver]"}; !slices.Equal(listed, want) {
+		t.Errorf("indicators %q, want %q", listed, want)
+	}
 	ss := st.(store.Sightings)
 	for dev, want := range map[string][]string{"dev-a": {"198.51.100.2:4455"}, "dev-b": {"198.51.100.2:4455"}, "dev-c": nil, "dev-d": nil} {
 		qs, err := ss.OpenQuestions(ctx, dev)

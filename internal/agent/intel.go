@@ -19,6 +19,7 @@ import (
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/healthcert"
+	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/indicators"
 	"github.com/herd-health/herd/internal/protocol"
 )
@@ -299,39 +300,69 @@ func (s Store) writeFile(name string, b []byte) error {
 
 func (s Store) writeJSONFile(name string, v any) error { return s.writeJSON(name, v) }
 
-// SightingAnswers answers the kept questions from the history: seen
-// when an endpoint matching the C2 (the address, and the port when the
-// question names one) was seen within the question's window.
+// SightingAnswers answers the kept questions from the history. A device
+// answers only about botnet servers its signed indicator bundle lists,
+// never about an arbitrary address: an endpoint in the history confirms
+// a question when it was seen within the question's window, the bundle
+// lists it (address, and port where the entry has one), and
+//
+//   - the question names a C2: the endpoint is that C2 (the address, and
+//     the port when the question names one);
+//   - the question names only a family (a report that says which botnet
+//     an address belonged to, not which server it called): the bundle's
+//     entry for the endpoint is of that family.
+//
+// Every other question is answered "not seen", which tells the
+// authority nothing about the history: without a bundle, about an
+// address the bundle does not list, or with nothing matching.
 func (a *Agent) SightingAnswers() []health.SightingAnswer {
 	var qs []protocol.SightingQuestion
 	if a.Store.readJSON(questionsFile, &qs) != nil || len(qs) == 0 {
 		return nil
 	}
+	ind := a.Env.Indicators
 	h := a.loadHistory()
 	var out []health.SightingAnswer
 	for _, q := range qs {
 		ans := health.SightingAnswer{QuestionID: q.ID}
 		win := time.Duration(q.WindowSeconds) * time.Second
 		for _, s := range h {
-			if !endpointMatches(s.Endpoint, q.C2) {
-				continue
+			if ind == nil || ind.Version() == 0 {
+				break
 			}
 			if s.Last.Before(q.Around.Add(-win)) || s.First.After(q.Around.Add(win)) {
 				continue
 			}
-			ans.Seen, ans.Endpoint, ans.SeenAt = true, s.Endpoint, s.Last
-			break
+			if confirms(ind, s.Endpoint, q) {
+				ans.Seen, ans.Endpoint, ans.SeenAt = true, s.Endpoint, s.Last
+				break
+			}
 		}
 		out = append(out, ans)
 	}
 	return out
 }
 
-func endpointMatches(ep, c2 string) bool {
+// confirms reports whether the endpoint ep, listed by ind, answers q.
+func confirms(ind checks.Indicators, ep string, q protocol.SightingQuestion) bool {
 	got, err := netip.ParseAddrPort(ep)
 	if err != nil {
 		return false
 	}
+	m, listed := ind.MatchAddr(got.Addr(), got.Port())
+	if !listed {
+		return false
+	}
+	switch {
+	case q.C2 != "":
+		return endpointMatches(got, q.C2)
+	case q.Family != "":
+		return strings.EqualFold(strings.TrimSpace(m.Family), strings.TrimSpace(q.Family))
+	}
+	return false
+}
+
+func endpointMatches(got netip.AddrPort, c2 string) bool {
 	if want, err := netip.ParseAddrPort(c2); err == nil {
 		return got.Addr() == want.Addr().Unmap() && got.Port() == want.Port()
 	}

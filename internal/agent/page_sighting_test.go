@@ -47,6 +47,9 @@ func TestStatusPageShowsSighting(t *testing.T) {
 	if _, asked, err := ss.AddSighting(ctx, store.Sighting{IP: "127.0.0.1", SeenAt: seen, Family: "QakBot", C2: c2, Source: "test"}, time.Hour, seen); err != nil || len(asked) != 1 {
 		t.Fatalf("AddSighting: asked %v, %v", asked, err)
 	}
+	// As herd sightings import does, the report's C2 goes into the
+	// indicator bundle: a device answers only about listed servers.
+	listIndicator(t, auth.n.Store, "ipv4", "192.0.2.7", 443, "QakBot")
 	// The connection is closed; the device is asked and answers from its
 	// own history.
 	a.Source = source.NewReplay(testSnapshot(clk.Now()))

@@ -1,13 +1,30 @@
 package agent
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/i18n"
 	"github.com/herd-health/herd/internal/protocol"
+	"github.com/herd-health/herd/internal/store"
 )
+
+// listIndicator adds an address to the authority's indicators, as a feed
+// or a sighting report's C2 does.
+func listIndicator(t *testing.T, st any, typ, value string, port int, family string) {
+	t.Helper()
+	in, ok := st.(store.Intel)
+	if !ok {
+		t.Fatal("the store keeps no indicators")
+	}
+	if _, err := in.ImportIndicators(context.Background(), time.Now(), func(add func(store.Indicator) error) error {
+		return add(store.Indicator{Type: typ, Value: value, Port: port, Sources: []string{"test"}, Family: family, LastSeen: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestWithSighting(t *testing.T) {
 	until := time.Date(2026, 12, 6, 9, 30, 0, 0, time.UTC)

@@ -29,8 +29,11 @@ type IndicatorsOffer struct {
 }
 
 // SightingQuestion asks a device whether it talked to C2 ("ip" or
-// "ip:port") within Window of Around. It answers with a
-// health.SightingAnswer in its next statement.
+// "ip:port") within Window of Around; with C2 empty (a report that names
+// only the botnet), whether it talked to any server its bundle lists for
+// Family. It answers with a health.SightingAnswer in its next statement,
+// and confirms only from an endpoint its signed indicator bundle lists:
+// a question about any other address is answered "not seen".
 type SightingQuestion struct {
 	ID            int64     `json:"id"`
 	C2            string    `json:"c2"`
