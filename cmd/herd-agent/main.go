@@ -27,6 +27,7 @@ import (
 	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/checks/all"
 	"github.com/herd-health/herd/internal/i18n"
+	"github.com/herd-health/herd/internal/indicators"
 	"github.com/herd-health/herd/internal/service"
 	"github.com/herd-health/herd/internal/source"
 )
@@ -41,7 +42,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"check", "check this device now and show what to fix", runCheck},
+	{"check", "check this device now and show what to fix: check [--snapshot FILE [--indicators FILE]] [--json]", runCheck},
 	{"status", "show the latest verdict, findings and how to fix them", runStatus},
 	{"enroll", "enroll this device with a health authority: enroll URL", runEnroll},
 	{"run", "check in on a schedule and serve certificates on the loopback endpoint", runRun},
@@ -146,7 +147,8 @@ const checkStateFile = "checks-state.json"
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlags("check", stderr)
-	snapshot := f.String("snapshot", "", "evaluate a recorded snapshot instead of this device")
+	snapshot := f.String("snapshot", "", "evaluate the snapshot `FILE` (recorded by herd-agent collect) instead of this device")
+	bundle := f.String("indicators", "", "judge the malware check against the indicator bundle `FILE` (indicators.bin from an agent's state directory: the one a user sent with a snapshot, to replay it as it was judged) instead of the one this agent keeps")
 	asJSON := f.Bool("json", false, "print JSON")
 	lang, ok := f.parse(args, stderr)
 	if !ok {
@@ -166,7 +168,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		src = source.NewReplay(snap)
 	}
 	a := newAgent(*f.dir, src, nil)
-	loadIndicators(a, "check", stderr)
+	if *bundle != "" {
+		set, err := readBundle(*bundle)
+		if err != nil {
+			fmt.Fprintf(stderr, "herd-agent check: %v\n", err)
+			return 1
+		}
+		a.Env.Indicators = set
+	} else {
+		loadIndicators(a, "check", stderr)
+	}
 	outcomes := a.RunChecks(ctx)
 	report := health.Report{
 		OS:          src.OS(),
@@ -191,6 +202,21 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "%s (%s)\n\n", title, strings.TrimSpace(report.OS+" "+report.OSVersion))
 	agent.PrintResults(stdout, report.Checks, lang)
 	return 0
+}
+
+// readBundle reads an indicator bundle file as an agent keeps it. It is
+// used as given: the one who names it vouches for it (its seal is the
+// device key of the agent that kept it).
+func readBundle(name string) (*indicators.Set, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	set, err := indicators.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not an indicator bundle as the agent keeps it (indicators.bin): %w", name, err)
+	}
+	return set, nil
 }
 
 // loadIndicators loads the indicator bundle the agent downloaded and
