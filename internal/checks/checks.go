@@ -109,6 +109,13 @@ type Indicators interface {
 	Version() int64
 	// MatchAddr looks up a remote address and port.
 	MatchAddr(addr netip.Addr, port uint16) (Match, bool)
+	// MatchAddrPort looks up an address with exactly this port (an entry
+	// naming that port; not one for any port, not a network).
+	MatchAddrPort(addr netip.Addr, port uint16) (Match, bool)
+	// MatchHost looks up an address whatever the port, networks included.
+	MatchHost(addr netip.Addr) (Match, bool)
+	// MatchDomain looks up a host name and its parent domains.
+	MatchDomain(name string) (Match, bool)
 	// MatchHash looks up a file's lowercase hex SHA-256.
 	MatchHash(sha256 string) (Match, bool)
 	// MatchProcess looks up a process name.

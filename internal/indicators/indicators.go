@@ -161,6 +161,61 @@ func (s *Set) MatchAddr(addr netip.Addr, port uint16) (checks.Match, bool) {
 	return s.matchPrefix(s.p6, addr, TypeIPv6)
 }
 
+// MatchAddrPort looks up an address with exactly this port: only an
+// entry that names the port matches, not one for any port nor a network.
+// It is the strict lookup for a socket this device listens on.
+func (s *Set) MatchAddrPort(addr netip.Addr, port uint16) (checks.Match, bool) {
+	addr = addr.Unmap().WithZone("")
+	if s == nil || !addr.IsValid() || port == 0 {
+		return checks.Match{}, false
+	}
+	if addr.Is4() {
+		a4 := addr.As4()
+		a := binary.BigEndian.Uint32(a4[:])
+		i := sort.Search(len(s.v4), func(i int) bool {
+			return s.v4[i].addr > a || s.v4[i].addr == a && s.v4[i].port >= port
+		})
+		if i < len(s.v4) && s.v4[i].addr == a && s.v4[i].port == port {
+			return s.match(TypeIPv4, addrText(addr, port), s.v4[i].ref), true
+		}
+		return checks.Match{}, false
+	}
+	a := addr.As16()
+	i := sort.Search(len(s.v6), func(i int) bool {
+		c := bytes.Compare(s.v6[i].addr[:], a[:])
+		return c > 0 || c == 0 && s.v6[i].port >= port
+	})
+	if i < len(s.v6) && s.v6[i].addr == a && s.v6[i].port == port {
+		return s.match(TypeIPv6, addrText(addr, port), s.v6[i].ref), true
+	}
+	return checks.Match{}, false
+}
+
+// MatchHost looks up an address whatever the port: an entry for it with
+// or without a port, or a network holding it. It is the lookup for an
+// address a name is pointed at (a hosts file), where no port is known.
+func (s *Set) MatchHost(addr netip.Addr) (checks.Match, bool) {
+	addr = addr.Unmap().WithZone("")
+	if s == nil || !addr.IsValid() {
+		return checks.Match{}, false
+	}
+	if addr.Is4() {
+		a4 := addr.As4()
+		a := binary.BigEndian.Uint32(a4[:])
+		i := sort.Search(len(s.v4), func(i int) bool { return s.v4[i].addr >= a })
+		if i < len(s.v4) && s.v4[i].addr == a {
+			return s.match(TypeIPv4, addrText(addr, s.v4[i].port), s.v4[i].ref), true
+		}
+		return s.matchPrefix(s.p4, addr, TypeIPv4)
+	}
+	a := addr.As16()
+	i := sort.Search(len(s.v6), func(i int) bool { return bytes.Compare(s.v6[i].addr[:], a[:]) >= 0 })
+	if i < len(s.v6) && s.v6[i].addr == a {
+		return s.match(TypeIPv6, addrText(addr, s.v6[i].port), s.v6[i].ref), true
+	}
+	return s.matchPrefix(s.p6, addr, TypeIPv6)
+}
+
 func addrText(a netip.Addr, port uint16) string {
 	if port == 0 {
 		return a.String()

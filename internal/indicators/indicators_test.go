@@ -54,6 +54,12 @@ func TestMatch(t *testing.T) {
 	addr := func(a string, port uint16) lookup {
 		return func(s *Set) (checks.Match, bool) { return s.MatchAddr(netip.MustParseAddr(a), port) }
 	}
+	exact := func(a string, port uint16) lookup {
+		return func(s *Set) (checks.Match, bool) { return s.MatchAddrPort(netip.MustParseAddr(a), port) }
+	}
+	host := func(a string) lookup {
+		return func(s *Set) (checks.Match, bool) { return s.MatchHost(netip.MustParseAddr(a)) }
+	}
 	tests := []struct {
 		name string
 		look lookup
@@ -87,6 +93,19 @@ func TestMatch(t *testing.T) {
 		{"domain exact", func(s *Set) (checks.Match, bool) { return s.MatchDomain("evil.example.test") }, &checks.Match{Type: "domain", Indicator: "evil.example.test", Source: "threatfox", Family: "Remcos"}},
 		{"subdomain", func(s *Set) (checks.Match, bool) { return s.MatchDomain("C2.Evil.Example.Test.") }, &checks.Match{Type: "domain", Indicator: "evil.example.test", Source: "threatfox", Family: "Remcos"}},
 		{"parent not matched", func(s *Set) (checks.Match, bool) { return s.MatchDomain("example.test") }, nil},
+		// MatchAddrPort: only an entry naming that very port.
+		{"exact port", exact("203.0.113.77", 443), &checks.Match{Type: "ipv4", Indicator: "203.0.113.77:443", Source: "feodotracker", Family: "QakBot"}},
+		{"exact port behind an any-port entry", exact("192.0.2.10", 4643), &checks.Match{Type: "ipv4", Indicator: "192.0.2.10:4643", Source: "feodotracker", Family: "Dridex"}},
+		{"any-port entry is not exact", exact("192.0.2.10", 80), nil},
+		{"network is not exact", exact("198.51.100.200", 80), nil},
+		{"exact port 0", exact("203.0.113.77", 0), nil},
+		{"exact v6", exact("2001:db8::15", 8443), &checks.Match{Type: "ipv6", Indicator: "[2001:db8::15]:8443", Source: "threatfox", Family: "Cobalt Strike"}},
+		{"exact v6 other port", exact("2001:db8::15", 443), nil},
+		// MatchHost: any entry for the address, or a network.
+		{"host of a port entry", host("203.0.113.77"), &checks.Match{Type: "ipv4", Indicator: "203.0.113.77:443", Source: "feodotracker", Family: "QakBot"}},
+		{"host in a network", host("198.51.7.1"), &checks.Match{Type: "ipv4", Indicator: "198.51.0.0/16", Source: "stix", Family: "Wide"}},
+		{"host v6", host("2001:db8::15"), &checks.Match{Type: "ipv6", Indicator: "[2001:db8::15]:8443", Source: "threatfox", Family: "Cobalt Strike"}},
+		{"host outside", host("203.0.113.78"), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
