@@ -40,6 +40,8 @@ type Agent struct {
 	Version string
 	// Now gives the time; nil means time.Now.
 	Now func() time.Time
+	// Notifier tells the user on the desktop; nil means a default one.
+	Notifier *Notifier
 
 	histOnce sync.Once
 	history  *history // the endpoint history in memory (history.go)

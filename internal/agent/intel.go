@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -378,6 +376,8 @@ func endpointMatches(got netip.AddrPort, c2 string) bool {
 type ShownNotice struct {
 	Notice protocol.Notice `json:"notice"`
 	JWS    string          `json:"jws"`
+	// NotifiedAt is when the notice was last shown on the desktop.
+	NotifiedAt time.Time `json:"notified_at,omitzero"`
 }
 
 // takeNotice verifies and keeps the answer's notice and tells the user;
@@ -395,10 +395,37 @@ func (a *Agent) takeNotice(ctx context.Context, st *State, resp *protocol.Checki
 		a.log().Warn("notice dropped: its signature does not verify", "err", err)
 		return
 	}
-	if err := a.Store.writeJSONFile(noticeFile, ShownNotice{Notice: *n, JWS: resp.Notice}); err != nil {
+	shown := ShownNotice{Notice: *n, JWS: resp.Notice}
+	var prev ShownNotice
+	a.Store.readJSON(noticeFile, &prev)
+	if again := prev.NotifiedAt.Add(NotifyAgainAfter); prev.Notice.Verdict == n.Verdict && prev.Notice.Title == n.Title &&
+		prev.Notice.Message == n.Message && a.now().Before(again) {
+		shown.NotifiedAt = prev.NotifiedAt // told already; a reminder once a day
+	} else {
+		title, body := n.Title.EN+" / "+n.Title.ZH, n.Message.EN+"\n"+n.Message.ZH
+		switch err := a.notifier().Notify(ctx, title, body); {
+		case err == nil:
+			shown.NotifiedAt = a.now().UTC()
+		case errors.Is(err, ErrNoSession):
+			a.log().Info("no desktop session to notify; the notice is in herd-agent status and the local page")
+		default:
+			a.log().Warn("desktop notification failed", "err", err)
+		}
+	}
+	if err := a.Store.writeJSONFile(noticeFile, shown); err != nil {
 		a.log().Warn("keeping the notice", "err", err)
 	}
-	desktopNotify(ctx, n.Title.EN+" / "+n.Title.ZH, n.Message.EN+"\n"+n.Message.ZH)
+}
+
+// NotifyAgainAfter is how long the same notice waits before it is shown
+// on the desktop again (at a check-in that still carries it).
+const NotifyAgainAfter = 24 * time.Hour
+
+func (a *Agent) notifier() *Notifier {
+	if a.Notifier != nil {
+		return a.Notifier
+	}
+	return &Notifier{Log: a.Log}
 }
 
 // VerifyNotice checks a notice JWS against the authority's keys and that
@@ -465,35 +492,4 @@ func (a *Agent) Notice() (*ShownNotice, bool) {
 		return nil, false
 	}
 	return &ShownNotice{Notice: *n, JWS: kept.JWS}, true
-}
-
-// desktopNotify shows a notification when a desktop session exists and
-// does nothing otherwise.
-func desktopNotify(ctx context.Context, title, body string) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	var cmd *exec.Cmd
-	switch runtime.GOOS {
-	case "linux":
-		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-			return
-		}
-		cmd = exec.CommandContext(ctx, "notify-send", "--urgency=critical", title, body)
-	case "darwin":
-		script := "display notification " + strconv.Quote(body) + " with title " + strconv.Quote(title)
-		cmd = exec.CommandContext(ctx, "osascript", "-e", script)
-	case "windows":
-		if os.Getenv("SESSIONNAME") == "" || os.Getenv("SESSIONNAME") == "Services" {
-			return
-		}
-		ps := `[Windows.UI.Notifications.ToastNotificationManager, Windows.UI.Notifications, ContentType = WindowsRuntime] > $null;` +
-			`$x = [Windows.UI.Notifications.ToastNotificationManager]::GetTemplateContent([Windows.UI.Notifications.ToastTemplateType]::ToastText02);` +
-			`$t = $x.GetElementsByTagName('text'); $t.Item(0).InnerText = $env:HERD_TITLE; $t.Item(1).InnerText = $env:HERD_BODY;` +
-			`[Windows.UI.Notifications.ToastNotificationManager]::CreateToastNotifier('herd').Show([Windows.UI.Notifications.ToastNotification]::new($x))`
-		cmd = exec.CommandContext(ctx, "powershell", "-NoProfile", "-NonInteractive", "-Command", ps)
-		cmd.Env = append(os.Environ(), "HERD_TITLE="+title, "HERD_BODY="+body)
-	default:
-		return
-	}
-	cmd.Run()
 }
