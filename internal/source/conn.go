@@ -59,9 +59,13 @@ func (c Connection) Listening() (netip.AddrPort, bool) {
 // halfOpenInbound: SYN_RECV and the names other systems and older
 // snapshots give it.
 func halfOpenInbound(state string) bool {
-	switch strings.ToUpper(state) {
-	case StateSynRecv, "NEW_SYN_RECV", "SYN_RECEIVED", "SYN_RCVD":
-		return true
+	if !strings.HasPrefix(state, "SYN_") && !strings.HasPrefix(state, "syn_") && !strings.HasPrefix(state, "NEW_") {
+		return false // the common case, decided without folding case
+	}
+	for _, s := range [...]string{StateSynRecv, "NEW_SYN_RECV", "SYN_RECEIVED", "SYN_RCVD"} {
+		if strings.EqualFold(state, s) {
+			return true
+		}
 	}
 	return false
 }

@@ -17,14 +17,14 @@ type processHasher interface {
 	hashProcess(p Process) (string, error)
 }
 
-// HashProcess returns the SHA-256 of the program p runs: the one the
-// source recorded, else what the source reads. The live system reads
+// HashProcess returns the hex SHA-256 of the program p runs: the one the
+// source recorded (as recorded), else what the source reads (lowercase). The live system reads
 // the running image itself where the OS allows it (on Linux
 // /proc/PID/exe, which opens a program even after its file was deleted
 // or replaced), and the file at p.Exe elsewhere.
 func HashProcess(src Source, p Process) (string, error) {
 	if p.SHA256 != "" {
-		return strings.ToLower(p.SHA256), nil
+		return p.SHA256, nil
 	}
 	if h, ok := src.(processHasher); ok {
 		return h.hashProcess(p)
