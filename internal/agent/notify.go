@@ -136,6 +136,9 @@ func (n *Notifier) notifyLinux(ctx context.Context, title, body string) error {
 		return err
 	}
 	out, err := n.run(ctx, []string{"loginctl", "list-sessions", "--no-legend"}, nil)
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("%w: no loginctl to ask for sessions", ErrNoSession)
+	}
 	if err != nil {
 		return fmt.Errorf("listing sessions: %w", err)
 	}

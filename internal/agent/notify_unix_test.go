@@ -177,6 +177,12 @@ func TestNotifyNoSession(t *testing.T) {
 		t.Errorf("loginctl runs %q, want only the service's list and show", runs)
 	}
 
+	// No logind to ask (loginctl missing): no one to tell either.
+	fakeBin(t, "testdata/notify/linux-252", "runuser", "notify-send")
+	if err := (&Notifier{GOOS: "linux", Service: yes()}).Notify(context.Background(), "t", "b"); !errors.Is(err, ErrNoSession) {
+		t.Errorf("without loginctl: %v, want ErrNoSession", err)
+	}
+
 	rec = fakeBin(t, "testdata/notify/darwin", "stat", "launchctl", "osascript")
 	t.Setenv("HERD_TEST_STAT", "stat-console-loginwindow.txt")
 	n = &Notifier{GOOS: "darwin", Service: yes()}
