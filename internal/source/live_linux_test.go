@@ -264,7 +264,7 @@ func TestRecorderHashesProcesses(t *testing.T) {
 	prog := filepath.Join(t.TempDir(), "recorded")
 	cmd := startCopy(t, "/bin/sleep", prog, "60")
 	want := sha256Hex(t, "/bin/sleep")
-	rec := NewRecorder(NewLive())
+	rec := NewRecorder(NewLive(), RecorderOptions{})
 	rec.ReadProbe(context.Background(), ProcessList())
 	snap := rec.Snapshot()
 	var b bytes.Buffer
