@@ -104,10 +104,10 @@ func (s *Set) Each(fn func(typ, value string, port uint16, r Ref)) {
 		fn(TypeIPv6, netip.AddrFrom16(e.addr).String(), e.port, s.refs[e.ref])
 	}
 	for _, e := range s.p4 {
-		fn(TypeIPv4, netip.PrefixFrom(netip.AddrFrom4([4]byte(e.addr[:4])), int(e.bits)).String(), 0, s.refs[e.ref])
+		fn(TypeIPv4, netip.PrefixFrom(netip.AddrFrom4([4]byte(e.addr[:4])), int(e.bits)).String(), e.port, s.refs[e.ref])
 	}
 	for _, e := range s.p6 {
-		fn(TypeIPv6, netip.PrefixFrom(netip.AddrFrom16(e.addr), int(e.bits)).String(), 0, s.refs[e.ref])
+		fn(TypeIPv6, netip.PrefixFrom(netip.AddrFrom16(e.addr), int(e.bits)).String(), e.port, s.refs[e.ref])
 	}
 	for i := range s.domains.len() {
 		fn(TypeDomain, s.domains.at(i), 0, s.refs[s.domains.refs[i]])

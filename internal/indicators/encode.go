@@ -12,18 +12,18 @@ import (
 	"unicode/utf8"
 )
 
-// The bundle encoding, version 1. All integers are little-endian except
+// The bundle encoding, version 2. All integers are little-endian except
 // addresses, which are in network order. Sections follow one another,
 // each a uint32 count and its entries:
 //
 //	"HERDIOC\n"  magic, 8 bytes
-//	uint16       encoding version (1)
+//	uint16       encoding version (2)
 //	int64        bundle version
 //	refs         count; per ref: uvarint length + source, uvarint length + family
 //	ipv4         count; per entry: 4 address, uint16 port, uint32 ref
 //	ipv6         count; per entry: 16 address, uint16 port, uint32 ref
-//	ipv4 nets    count; per entry: 4 address, uint8 bits, uint32 ref
-//	ipv6 nets    count; per entry: 16 address, uint8 bits, uint32 ref
+//	ipv4 nets    count; per entry: 4 address, uint8 bits, uint16 port, uint32 ref
+//	ipv6 nets    count; per entry: 16 address, uint8 bits, uint16 port, uint32 ref
 //	domains      count; per entry: uvarint length + name, uint32 ref
 //	sha256       count; per entry: 32 hash, uint32 ref
 //	processes    count; per entry: uvarint length + name, uint32 ref
@@ -31,10 +31,15 @@ import (
 //
 // Entries are in the Set's sorted order with no duplicate keys, so one set
 // has exactly one encoding. The CRC catches damage; authenticity comes
-// from the signature the authority puts around the bundle.
+// from the signature the authority puts around the bundle. Version 1,
+// still read, had no port on networks (every network matched any port).
+// A bundle holding an address or network CheckAddr or CheckPrefix
+// refuses is corrupt: the authority never makes one.
 const (
 	magic           = "HERDIOC\n"
-	EncodingVersion = 1
+	EncodingVersion = 2
+	// encodingV1 is the previous encoding, read but no longer written.
+	encodingV1 = 1
 )
 
 // ErrCorrupt: the bytes are not a valid bundle.
@@ -45,7 +50,7 @@ var ErrVersion = errors.New("indicator bundle encoding is not supported")
 
 // Encode writes s in the bundle encoding.
 func (s *Set) Encode() []byte {
-	size := len(magic) + 2 + 8 + 8*4 + 4 + len(s.v4)*10 + len(s.v6)*22 + len(s.p4)*9 + len(s.p6)*21 +
+	size := len(magic) + 2 + 8 + 8*4 + 4 + len(s.v4)*10 + len(s.v6)*22 + len(s.p4)*11 + len(s.p6)*23 +
 		len(s.hashes)*36 + len(s.domains.blob) + s.domains.len()*6 + len(s.procs.blob) + s.procs.len()*6
 	for _, r := range s.refs {
 		size += len(r.Source) + len(r.Family) + 4
@@ -79,6 +84,7 @@ func (s *Set) Encode() []byte {
 		for _, e := range l.list {
 			b = append(b, e.addr[:l.n]...)
 			b = append(b, e.bits)
+			b = binary.LittleEndian.AppendUint16(b, e.port)
 			b = binary.LittleEndian.AppendUint32(b, e.ref)
 		}
 	}
@@ -192,8 +198,9 @@ func Decode(data []byte) (*Set, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	d := &decoder{b: body[len(magic):]}
-	if v := d.u16(); v != EncodingVersion {
-		return nil, fmt.Errorf("%w: encoding %d", ErrVersion, v)
+	enc := d.u16()
+	if enc != EncodingVersion && enc != encodingV1 {
+		return nil, fmt.Errorf("%w: encoding %d", ErrVersion, enc)
 	}
 	s := &Set{version: int64(binary.LittleEndian.Uint64(d.take(8)))}
 
@@ -213,6 +220,13 @@ func Decode(data []byte) (*Set, error) {
 	s.v4 = make([]v4Entry, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		e := v4Entry{addr: binaryBE32(d.take(4)), port: d.u16(), ref: d.ref(nrefs)}
+		if d.err == nil {
+			var a [4]byte
+			binary.BigEndian.PutUint32(a[:], e.addr)
+			if err := CheckAddr(netip.AddrFrom4(a)); err != nil {
+				d.fail("ipv4 entry: %v", err)
+			}
+		}
 		if i > 0 && d.err == nil {
 			p := s.v4[i-1]
 			if p.addr > e.addr || p.addr == e.addr && p.port >= e.port {
@@ -231,6 +245,11 @@ func Decode(data []byte) (*Set, error) {
 		if d.err == nil && netip.AddrFrom16(e.addr).Is4In6() {
 			d.fail("ipv6 entry holds an IPv4 address")
 		}
+		if d.err == nil {
+			if err := CheckAddr(netip.AddrFrom16(e.addr)); err != nil {
+				d.fail("ipv6 entry: %v", err)
+			}
+		}
 		if i > 0 && d.err == nil {
 			p := s.v6[i-1]
 			c := bytes.Compare(p.addr[:], e.addr[:])
@@ -241,8 +260,8 @@ func Decode(data []byte) (*Set, error) {
 		s.v6 = append(s.v6, e)
 	}
 
-	s.p4 = d.prefixes(4, nrefs)
-	s.p6 = d.prefixes(16, nrefs)
+	s.p4 = d.prefixes(4, nrefs, enc)
+	s.p6 = d.prefixes(16, nrefs, enc)
 	s.domains = d.names(nrefs, "domain")
 
 	n = d.count(36)
@@ -273,13 +292,20 @@ func binaryBE32(p []byte) uint32 {
 	return binary.BigEndian.Uint32(p)
 }
 
-func (d *decoder) prefixes(alen, nrefs int) []prefixEntry {
-	n := d.count(alen + 5)
+func (d *decoder) prefixes(alen, nrefs int, enc uint16) []prefixEntry {
+	size := alen + 7
+	if enc == encodingV1 {
+		size = alen + 5
+	}
+	n := d.count(size)
 	out := make([]prefixEntry, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		var e prefixEntry
 		copy(e.addr[:], d.take(alen))
 		bits := d.take(1)
+		if enc != encodingV1 {
+			e.port = d.u16()
+		}
 		e.ref = d.ref(nrefs)
 		if d.err != nil {
 			break
@@ -299,11 +325,16 @@ func (d *decoder) prefixes(alen, nrefs int) []prefixEntry {
 				break
 			}
 		}
-		if p := netip.PrefixFrom(a, int(e.bits)); p.Masked() != p {
+		p := netip.PrefixFrom(a, int(e.bits))
+		if p.Masked() != p {
 			d.fail("network %v is not masked", p)
 			break
 		}
-		if i > 0 && cmpPrefix(out[i-1], e) >= 0 || i > 0 && out[i-1].bits == e.bits && out[i-1].addr == e.addr {
+		if err := CheckPrefix(p); err != nil {
+			d.fail("network: %v", err)
+			break
+		}
+		if i > 0 && cmpPrefix(out[i-1], e) >= 0 || i > 0 && out[i-1].bits == e.bits && out[i-1].addr == e.addr && out[i-1].port == e.port {
 			d.fail("networks out of order")
 			break
 		}

@@ -60,6 +60,7 @@ type v6Entry struct {
 type prefixEntry struct {
 	addr [16]byte // masked; IPv4 in the first 4 bytes
 	bits uint8
+	port uint16 // 0: any port
 	ref  uint32
 }
 
@@ -97,7 +98,7 @@ type Set struct {
 	refs    []Ref
 	v4      []v4Entry     // sorted by addr, port
 	v6      []v6Entry     // sorted by addr, port
-	p4, p6  []prefixEntry // sorted by bits descending, then addr
+	p4, p6  []prefixEntry // sorted by bits descending, then addr, port
 	domains names
 	hashes  []hashEntry // sorted by sum
 	procs   names
@@ -134,7 +135,7 @@ func (s *Set) match(typ, value string, ref uint32) checks.Match {
 
 // MatchAddr looks up a remote address and port. An entry without a port
 // matches every port; an entry with one matches only that port; a
-// network matches every address in it.
+// network matches every address in it (on its port, when it has one).
 func (s *Set) MatchAddr(addr netip.Addr, port uint16) (checks.Match, bool) {
 	addr = addr.Unmap().WithZone("")
 	if s == nil || !addr.IsValid() {
@@ -149,7 +150,7 @@ func (s *Set) MatchAddr(addr netip.Addr, port uint16) (checks.Match, bool) {
 				return s.match(TypeIPv4, addrText(addr, e.port), e.ref), true
 			}
 		}
-		return s.matchPrefix(s.p4, addr, TypeIPv4)
+		return s.matchPrefix(s.p4, addr, port, TypeIPv4)
 	}
 	a := addr.As16()
 	i := sort.Search(len(s.v6), func(i int) bool { return bytes.Compare(s.v6[i].addr[:], a[:]) >= 0 })
@@ -158,7 +159,7 @@ func (s *Set) MatchAddr(addr netip.Addr, port uint16) (checks.Match, bool) {
 			return s.match(TypeIPv6, addrText(addr, e.port), e.ref), true
 		}
 	}
-	return s.matchPrefix(s.p6, addr, TypeIPv6)
+	return s.matchPrefix(s.p6, addr, port, TypeIPv6)
 }
 
 // MatchAddrPort looks up an address with exactly this port: only an
@@ -225,7 +226,7 @@ func addrText(a netip.Addr, port uint16) string {
 
 // matchPrefix tries the most specific networks first: for each prefix
 // length present, mask the address and search.
-func (s *Set) matchPrefix(list []prefixEntry, addr netip.Addr, typ string) (checks.Match, bool) {
+func (s *Set) matchPrefix(list []prefixEntry, addr netip.Addr, port uint16, typ string) (checks.Match, bool) {
 	for i := 0; i < len(list); {
 		bits := list[i].bits
 		j := i
@@ -237,8 +238,10 @@ func (s *Set) matchPrefix(list []prefixEntry, addr netip.Addr, typ string) (chec
 			key := prefixKey(p.Addr())
 			grp := list[i:j]
 			k := sort.Search(len(grp), func(k int) bool { return bytes.Compare(grp[k].addr[:], key[:]) >= 0 })
-			if k < len(grp) && grp[k].addr == key {
-				return s.match(typ, p.String(), grp[k].ref), true
+			for ; k < len(grp) && grp[k].addr == key; k++ {
+				if e := grp[k]; e.port == 0 || e.port == port {
+					return s.match(typ, p.String(), e.ref), true
+				}
 			}
 		}
 		i = j
@@ -350,11 +353,15 @@ func (b *Builder) ref(r Ref) uint32 {
 	return i
 }
 
-// AddAddr adds an address; port 0 means any port.
+// AddAddr adds an address; port 0 means any port. An address no server
+// can have is refused (CheckAddr).
 func (b *Builder) AddAddr(a netip.Addr, port uint16, r Ref) error {
 	a = a.Unmap()
 	if !a.IsValid() || a.Zone() != "" {
 		return fmt.Errorf("invalid address %v", a)
+	}
+	if err := CheckAddr(a); err != nil {
+		return err
 	}
 	if a.Is4() {
 		a4 := a.As4()
@@ -365,8 +372,11 @@ func (b *Builder) AddAddr(a netip.Addr, port uint16, r Ref) error {
 	return nil
 }
 
-// AddPrefix adds a network; a full-length prefix is an address.
-func (b *Builder) AddPrefix(p netip.Prefix, r Ref) error {
+// AddPrefix adds a network, on one port or (port 0) any port; a
+// full-length prefix is an address. A network broader than MinBits4 or
+// MinBits6, or one that includes addresses no server has, is refused
+// (CheckPrefix).
+func (b *Builder) AddPrefix(p netip.Prefix, port uint16, r Ref) error {
 	if !p.IsValid() || p.Addr().Zone() != "" {
 		return fmt.Errorf("invalid network %v", p)
 	}
@@ -375,9 +385,12 @@ func (b *Builder) AddPrefix(p netip.Prefix, r Ref) error {
 	}
 	p = p.Masked()
 	if p.Bits() == p.Addr().BitLen() {
-		return b.AddAddr(p.Addr(), 0, r)
+		return b.AddAddr(p.Addr(), port, r)
 	}
-	e := prefixEntry{addr: prefixKey(p.Addr()), bits: uint8(p.Bits()), ref: b.ref(r)}
+	if err := CheckPrefix(p); err != nil {
+		return err
+	}
+	e := prefixEntry{addr: prefixKey(p.Addr()), bits: uint8(p.Bits()), port: port, ref: b.ref(r)}
 	if p.Addr().Is4() {
 		b.p4 = append(b.p4, e)
 	} else {
@@ -417,8 +430,8 @@ func (b *Builder) AddProcess(name string, r Ref) error {
 }
 
 // Add adds an indicator given as text, as intel.Indicator carries it:
-// typ is ipv4 or ipv6 (value an address or a CIDR network), domain,
-// sha256 or process. Other types give ErrUnsupported.
+// typ is ipv4 or ipv6 (value an address or a CIDR network, port 0 for
+// any port), domain, sha256 or process. Other types give ErrUnsupported.
 func (b *Builder) Add(typ, value string, port uint16, source, family string) error {
 	r := Ref{Source: source, Family: family}
 	switch typ {
@@ -428,7 +441,7 @@ func (b *Builder) Add(typ, value string, port uint16, source, family string) err
 			if err != nil {
 				return fmt.Errorf("invalid network %q", value)
 			}
-			return b.AddPrefix(p, r)
+			return b.AddPrefix(p, port, r)
 		}
 		a, err := netip.ParseAddr(strings.TrimSpace(value))
 		if err != nil {
@@ -529,6 +542,9 @@ func cmpPrefix(x, y prefixEntry) int {
 	if c := bytes.Compare(x.addr[:], y.addr[:]); c != 0 {
 		return c
 	}
+	if x.port != y.port {
+		return cmp.Compare(x.port, y.port)
+	}
 	return cmp.Compare(x.ref, y.ref)
 }
 
@@ -541,7 +557,7 @@ func cmpHash(x, y hashEntry) int {
 
 func sortPrefixes(l []prefixEntry) []prefixEntry {
 	slices.SortFunc(l, cmpPrefix)
-	return slices.Clip(slices.CompactFunc(l, func(x, y prefixEntry) bool { return x.bits == y.bits && x.addr == y.addr }))
+	return slices.Clip(slices.CompactFunc(l, func(x, y prefixEntry) bool { return x.bits == y.bits && x.addr == y.addr && x.port == y.port }))
 }
 
 func packNames(l []strEntry) names {

@@ -479,6 +479,20 @@ func TestNormalize(t *testing.T) {
 		{"v6 asked as v4", IPv4, "2001:db8::1", "", "", true},
 		{"cidr masked", IPv4, "192.0.2.7/24", IPv4, "192.0.2.0/24", false},
 		{"host cidr", IPv4, "192.0.2.7/32", IPv4, "192.0.2.7", false},
+		{"a /16 is the widest v4 network", IPv4, "198.51.7.9/16", IPv4, "198.51.0.0/16", false},
+		{"wider than /16", IPv4, "198.50.0.0/15", "", "", true},
+		{"v4 any address", IPv4, "0.0.0.0/0", "", "", true},
+		{"v4 unspecified", IPv4, "0.0.0.0", "", "", true},
+		{"v4 net with the unspecified address", IPv4, "0.0.0.0/24", "", "", true},
+		{"a /32 is the widest v6 network", IPv6, "2001:db8::/32", IPv6, "2001:db8::/32", false},
+		{"wider than /32", IPv6, "2001:db8::/31", "", "", true},
+		{"v6 any address", IPv6, "::/0", "", "", true},
+		{"v6 unspecified", IPv6, "::", "", "", true},
+		{"mapped any address", IPv4, "::ffff:0.0.0.0/96", "", "", true},
+		{"multicast", IPv4, "224.0.0.251", "", "", true},
+		{"broadcast", IPv4, "255.255.255.255", "", "", true},
+		{"link-local metadata", IPv4, "169.254.169.254", "", "", true},
+		{"v6 link-local", IPv6, "fe80::1", "", "", true},
 		{"zone", IPv6, "fe80::1%eth0", "", "", true},
 		{"domain", Domain, "Evil.Example.TEST.", Domain, "evil.example.test", false},
 		{"single label", Domain, "localhost", "", "", true},
@@ -530,6 +544,90 @@ func TestTruncatedJSONLine(t *testing.T) {
 			}
 			if want = "cut: " + want; !errors.Is(err, ErrTruncated) || !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error %v, want ErrTruncated at %q", err, want)
+			}
+		})
+	}
+}
+
+// TestNotSpecific: an indicator that would match every device (a /0, a
+// very wide network, the unspecified address) is refused by every
+// importer and counted as a skipped record with its line and reason; a
+// network tied to a port keeps its port.
+func TestNotSpecific(t *testing.T) {
+	mispEvent := `{"Event": {"Orgc": {"name": "CERT-X"}, "Attribute": [
+{"type": "ip-dst", "to_ids": true, "value": "0.0.0.0/0"},
+{"type": "ip-dst", "to_ids": true, "value": "::/0"},
+{"type": "ip-dst|port", "to_ids": true, "value": "198.51.100.0/24|8080"},
+{"type": "ip-dst", "to_ids": true, "value": "0.0.0.0"},
+{"type": "ip-src", "to_ids": true, "value": "10.0.0.0/8"},
+{"type": "ip-dst", "to_ids": true, "value": "203.0.113.0/24"}
+]}}`
+	stix := `{"type": "bundle", "objects": [
+{"type": "indicator", "id": "indicator--1", "pattern": "[ipv4-addr:value = '0.0.0.0/0']"},
+{"type": "indicator", "id": "indicator--2", "pattern": "[network-traffic:dst_ref.value = '198.51.100.0/24' AND network-traffic:dst_port = 443]"},
+{"type": "indicator", "id": "indicator--3", "pattern": "[network-traffic:dst_ref.value = '::/0' AND network-traffic:dst_port = 443]"}
+]}`
+	feodo := `"first_seen_utc","dst_ip","dst_port","c2_status","last_online","malware"` + "\n" +
+		`"2026-11-01 00:00:00","0.0.0.0","443","online","2026-11-30","Dridex"` + "\n" +
+		`"2026-11-01 00:00:00","192.0.2.10","443","online","2026-11-30","Dridex"` + "\n"
+	threatfox := `{"1": [{"ioc_value": "0.0.0.0:443", "ioc_type": "ip:port", "malware_printable": "X"}], "2": [{"ioc_value": "[::]:443", "ioc_type": "ip:port"}]}`
+	tests := []struct {
+		name     string
+		input    string
+		format   Format
+		imported map[Type]int
+		skipped  int
+		errors   []string
+		values   []string // "type value port" of every indicator
+	}{{
+		name: "misp", input: mispEvent, format: MISPEvent,
+		imported: map[Type]int{IPv4: 2}, skipped: 4,
+		errors: []string{
+			`line 2: ip-dst: 0.0.0.0/0 is too broad: a network indicator is at most a /16 (IPv4) or a /32 (IPv6)`,
+			`line 3: ip-dst: ::/0 is too broad: a network indicator is at most a /16 (IPv4) or a /32 (IPv6)`,
+			`line 5: ip-dst: 0.0.0.0 is the unspecified address, which no server has`,
+			`line 6: ip-src: 10.0.0.0/8 is too broad: a network indicator is at most a /16 (IPv4) or a /32 (IPv6)`,
+		},
+		values: []string{"ipv4 198.51.100.0/24 8080", "ipv4 203.0.113.0/24 0"},
+	}, {
+		name: "stix", input: stix, format: STIX21,
+		imported: map[Type]int{IPv4: 1}, skipped: 2,
+		errors: []string{
+			`line 2 (indicator--1): ipv4-addr:value: 0.0.0.0/0 is too broad: a network indicator is at most a /16 (IPv4) or a /32 (IPv6)`,
+			`line 4 (indicator--3): network-traffic:dst_ref.value: ::/0 is too broad: a network indicator is at most a /16 (IPv4) or a /32 (IPv6)`,
+		},
+		values: []string{"ipv4 198.51.100.0/24 443"},
+	}, {
+		name: "feodo", input: feodo, format: FeodoCSV,
+		imported: map[Type]int{IPv4: 1}, skipped: 1,
+		errors: []string{`line 2: 0.0.0.0 is the unspecified address, which no server has`},
+		values: []string{"ipv4 192.0.2.10 443"},
+	}, {
+		name: "threatfox", input: threatfox, format: ThreatFoxJSON,
+		imported: map[Type]int{}, skipped: 2,
+		errors: []string{
+			`line 1: 0.0.0.0 is the unspecified address, which no server has`,
+			`line 1: :: is the unspecified address, which no server has`,
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := ParseWith(strings.NewReader(tc.input), tc.format, Options{Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(res.Imported, tc.imported) || res.Skipped != tc.skipped {
+				t.Errorf("imported = %v, skipped = %d; want %v, %d", res.Imported, res.Skipped, tc.imported, tc.skipped)
+			}
+			if !slices.Equal(res.Errors, tc.errors) {
+				t.Errorf("errors = %q\nwant %q", res.Errors, tc.errors)
+			}
+			var got []string
+			for _, in := range res.Indicators {
+				got = append(got, fmt.Sprintf("%s %s %d", in.Type, in.Value, in.Port))
+			}
+			if !slices.Equal(got, tc.values) {
+				t.Errorf("indicators = %q, want %q", got, tc.values)
 			}
 		})
 	}

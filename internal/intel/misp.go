@@ -296,11 +296,9 @@ func (p *parser) mispAttribute(where string, a mispAttr, source, family string) 
 		if port, err = ParsePort(right); err != nil {
 			break
 		}
+		// A network keeps its port: it matches only that port.
 		var t Type
 		if t, _, err = NormalizeAddr(left); err == nil {
-			if strings.Contains(left, "/") {
-				port = 0
-			}
 			err = add(t, left, port)
 		}
 	case "domain", "hostname":

@@ -8,11 +8,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herd-health/herd/internal/indicators"
 )
 
 // NormalizeAddr parses an IP address or CIDR prefix and returns its type
-// and canonical text. Every address is kept, documentation and loopback
-// ranges included: feeds publish what they saw. An IPv4-mapped IPv6
+// and canonical text. Documentation and loopback ranges are kept: feeds
+// publish what they saw. What would match far more than a botnet server
+// is refused with an error matching indicators.ErrNotSpecific: a network
+// broader than a /16 (IPv4) or a /32 (IPv6), and the unspecified,
+// multicast, broadcast and link-local addresses. An IPv4-mapped IPv6
 // address becomes IPv4; a host prefix (/32, /128) becomes an address.
 func NormalizeAddr(s string) (Type, string, error) {
 	s = strings.TrimSpace(s)
@@ -30,6 +35,9 @@ func NormalizeAddr(s string) (Type, string, error) {
 			a, bits = a.Unmap(), bits-96
 		}
 		p = netip.PrefixFrom(a, bits).Masked()
+		if err := indicators.CheckPrefix(p); err != nil {
+			return "", "", err
+		}
 		if bits == a.BitLen() {
 			return addrType(a), a.String(), nil
 		}
@@ -40,6 +48,9 @@ func NormalizeAddr(s string) (Type, string, error) {
 		return "", "", fmt.Errorf("%q is not an IP address", s)
 	}
 	a = a.Unmap()
+	if err := indicators.CheckAddr(a); err != nil {
+		return "", "", err
+	}
 	return addrType(a), a.String(), nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/herd-health/herd/internal/indicators"
 )
 
 // This file reads the STIX 2.1 patterning language (STIX 2.1 part 9)
@@ -402,8 +404,13 @@ func (p *stixParser) value(path string, v stixTok) *patValue {
 		return nil
 	case (obj == "ipv4-addr" || obj == "ipv6-addr") && prop == "value",
 		obj == "network-traffic" && prop == "dst_ref.value":
-		if at, av, err := NormalizeAddr(v.text); err == nil {
+		at, av, err := NormalizeAddr(v.text)
+		if err == nil {
 			return &patValue{typ: at, value: av}
+		}
+		if errors.Is(err, indicators.ErrNotSpecific) {
+			p.errs = append(p.errs, fmt.Sprintf("%s: %v", path, err))
+			return nil
 		}
 		if obj == "network-traffic" {
 			t = Domain
@@ -443,7 +450,8 @@ const maxAlternatives = 1024
 
 // patternIndicators lists the indicators a pattern names. Each way the
 // pattern can be satisfied is one alternative; in an alternative that
-// names exactly one destination port, address indicators carry that port.
+// names exactly one destination port, address and network indicators
+// carry that port.
 func patternIndicators(n *patNode) []patValue {
 	alts := expand(n)
 	if alts == nil {
@@ -462,7 +470,7 @@ func patternIndicators(n *patNode) []patValue {
 			if v.isPrt {
 				continue
 			}
-			if len(ports) == 1 && (v.typ == IPv4 || v.typ == IPv6) && !strings.Contains(v.value, "/") {
+			if len(ports) == 1 && (v.typ == IPv4 || v.typ == IPv6) {
 				v.port = ports[0]
 			}
 			if !seen[v] {
