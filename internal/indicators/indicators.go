@@ -419,11 +419,12 @@ func (b *Builder) AddHash(sha256 string, r Ref) error {
 	return nil
 }
 
-// AddProcess adds a process name (matched ignoring case).
+// AddProcess adds a process name (matched ignoring case). A name
+// ProcessName refuses (too short, or a common program's) is refused.
 func (b *Builder) AddProcess(name string, r Ref) error {
-	n := strings.ToLower(strings.TrimSpace(name))
-	if n == "" {
-		return errors.New("empty process name")
+	n, err := ProcessName(name)
+	if err != nil {
+		return err
 	}
 	b.procs = append(b.procs, strEntry{n, b.ref(r)})
 	return nil

@@ -37,6 +37,7 @@ var sample = []entry{
 	{"sha256", "A788ACF214C7D24112A1B3B8038010F2A28F252D07997184BD5C7F14D05DAFC8", 0, "malwarebazaar", "Mirai"},
 	{"sha256", "a788acf214c7d24112a1b3b8038010f2a28f252d07997184bd5c7f14d05dafc8", 0, "threatfox", "Mirai"}, // duplicate
 	{"process", "XMRig", 0, "authority", "CoinMiner"},
+	{"process", `C:\Users\Public\EvilLoader.exe`, 0, "misp", "Loader"}, // the program's name is kept
 }
 
 func build(t testing.TB, version int64, list []entry) *Set {
@@ -96,6 +97,7 @@ func TestMatch(t *testing.T) {
 		{"process with .exe", func(s *Set) (checks.Match, bool) { return s.MatchProcess("XMRig.exe") }, &checks.Match{Type: "process", Indicator: "xmrig", Source: "authority", Family: "CoinMiner"}},
 		{"only .exe", func(s *Set) (checks.Match, bool) { return s.MatchProcess(".exe") }, nil},
 		{"other process", func(s *Set) (checks.Match, bool) { return s.MatchProcess("sshd") }, nil},
+		{"process from a path", func(s *Set) (checks.Match, bool) { return s.MatchProcess("EvilLoader.exe") }, &checks.Match{Type: "process", Indicator: "evilloader.exe", Source: "misp", Family: "Loader"}},
 		{"domain exact", func(s *Set) (checks.Match, bool) { return s.MatchDomain("evil.example.test") }, &checks.Match{Type: "domain", Indicator: "evil.example.test", Source: "threatfox", Family: "Remcos"}},
 		{"subdomain", func(s *Set) (checks.Match, bool) { return s.MatchDomain("C2.Evil.Example.Test.") }, &checks.Match{Type: "domain", Indicator: "evil.example.test", Source: "threatfox", Family: "Remcos"}},
 		{"parent not matched", func(s *Set) (checks.Match, bool) { return s.MatchDomain("example.test") }, nil},
@@ -127,7 +129,7 @@ func TestMatch(t *testing.T) {
 	if s.Version() != 7 {
 		t.Errorf("version = %d", s.Version())
 	}
-	want := map[string]int{"ipv4": 8, "ipv6": 3, "domain": 1, "sha256": 1, "process": 1}
+	want := map[string]int{"ipv4": 8, "ipv6": 3, "domain": 1, "sha256": 1, "process": 2}
 	if got := s.Counts(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("counts = %v, want %v", got, want)
 	}
@@ -157,6 +159,15 @@ func TestAddRejects(t *testing.T) {
 		{"ipv4", "255.255.255.255", 0, "", ""},
 		{"ipv4", "169.254.169.254", 80, "", ""},
 		{"ipv6", "fe80::/64", 0, "", ""},
+		// Process names every ordinary computer runs, and too short ones.
+		{"process", "svchost.exe", 0, "", ""},
+		{"process", "Explorer.EXE", 0, "", ""},
+		{"process", "python", 0, "", ""},
+		{"process", "bash", 0, "", ""},
+		{"process", `C:\Windows\System32\svchost.exe`, 0, "", ""},
+		{"process", "/usr/sbin/sshd", 0, "", ""},
+		{"process", "nc", 0, "", ""},
+		{"process", "ab.exe", 0, "", ""},
 	} {
 		if err := b.Add(e.typ, e.value, e.port, e.source, e.family); err == nil {
 			t.Errorf("Add(%+v) accepted", e)

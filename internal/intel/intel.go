@@ -29,10 +29,13 @@ const (
 	SHA256 Type = "sha256"
 	SHA1   Type = "sha1"
 	MD5    Type = "md5"
+	// Process is the name of a running program only malware uses (see
+	// indicators.ProcessName), lowercase.
+	Process Type = "process"
 )
 
 // Types lists every indicator type in a stable order.
-var Types = []Type{IPv4, IPv6, Domain, URL, SHA256, SHA1, MD5}
+var Types = []Type{IPv4, IPv6, Domain, URL, SHA256, SHA1, MD5, Process}
 
 // Indicator is one normalised indicator of compromise.
 //

@@ -82,10 +82,10 @@ func TestSamples(t *testing.T) {
 		// hashes → 3; (3) valid_until 2026-06-01 has passed: skipped;
 		// (4) snort pattern: skipped; (5) IN list of 2 addresses AND-ed
 		// with dst_port → 2 ipv4; (6) unterminated bracket: skipped with
-		// an error; (7) process AND an ipv4 CIDR → 1 ipv4; (8) only a
-		// LIKE on a registry key: skipped, no error.
+		// an error; (7) process name AND an ipv4 CIDR → 1 process, 1
+		// ipv4; (8) only a LIKE on a registry key: skipped, no error.
 		name: "stix or, expired, cidr", file: "stix21-or-expired.json", format: STIX21,
-		imported: map[Type]int{IPv4: 4, IPv6: 1, Domain: 1, SHA256: 1, MD5: 1, SHA1: 1}, skipped: 4,
+		imported: map[Type]int{IPv4: 4, IPv6: 1, Domain: 1, SHA256: 1, MD5: 1, SHA1: 1, Process: 1}, skipped: 4,
 		errors: []string{`line 67 (indicator--00000000-0000-4000-8000-000000000006): pattern: expected "]", found ""`},
 	}, {
 		// 3 attributes: ip-dst|port with to_ids → ipv4 with port 443; a
@@ -625,6 +625,82 @@ func TestNotSpecific(t *testing.T) {
 			var got []string
 			for _, in := range res.Indicators {
 				got = append(got, fmt.Sprintf("%s %s %d", in.Type, in.Value, in.Port))
+			}
+			if !slices.Equal(got, tc.values) {
+				t.Errorf("indicators = %q, want %q", got, tc.values)
+			}
+		})
+	}
+}
+
+// TestProcessNames: STIX process:name (and the name of a process's image
+// file) and MISP process objects give process-name indicators; a name
+// every ordinary computer runs is refused; a bare file name is not a
+// process.
+func TestProcessNames(t *testing.T) {
+	stix := `{"type": "bundle", "objects": [
+{"type": "indicator", "id": "indicator--1", "pattern": "[process:name = 'XMRig']"},
+{"type": "indicator", "id": "indicator--2", "pattern": "[process:image_ref.name = 'EvilLoader.exe']"},
+{"type": "indicator", "id": "indicator--3", "pattern": "[process:name = 'svchost.exe']"},
+{"type": "indicator", "id": "indicator--4", "pattern": "[file:name = 'dropper.exe' AND process:pid = 4]"},
+{"type": "indicator", "id": "indicator--5", "pattern": "[file:name = 'readme.txt']"},
+{"type": "indicator", "id": "indicator--6", "pattern": "[process:binary_ref.name = 'C:\\\\Windows\\\\explorer.exe']"}
+]}`
+	misp := `{"Event": {"Orgc": {"name": "CERT-X"}, "Attribute": [
+{"type": "filename", "to_ids": true, "value": "invoice.pdf.exe"}
+], "Object": [
+{"name": "process", "Attribute": [
+ {"type": "text", "object_relation": "name", "to_ids": true, "value": "kworkerds"},
+ {"type": "filename", "object_relation": "image", "to_ids": true, "value": "/tmp/.x/kdevtmpfsi"},
+ {"type": "text", "object_relation": "pid", "to_ids": false, "value": "4242"},
+ {"type": "text", "object_relation": "name", "to_ids": true, "value": "bash"}
+]},
+{"name": "file", "Attribute": [
+ {"type": "filename", "object_relation": "filename", "to_ids": true, "value": "payload.bin"}
+]}
+]}}`
+	tests := []struct {
+		name     string
+		input    string
+		format   Format
+		imported map[Type]int
+		skipped  int
+		errors   []string
+		values   []string
+	}{{
+		name: "stix", input: stix, format: STIX21,
+		imported: map[Type]int{Process: 3}, skipped: 3,
+		errors: []string{
+			`line 4 (indicator--3): process:name: "svchost.exe" is the name of a program found on ordinary computers, not of malware`,
+			`line 7 (indicator--6): process:binary_ref.name: "explorer.exe" is the name of a program found on ordinary computers, not of malware`,
+		},
+		values: []string{"process xmrig", "process evilloader.exe", "process dropper.exe"},
+	}, {
+		// The flat filename is a file, not a process: skipped without an
+		// error, as is the file object's file name; the pid is not for
+		// detection.
+		name: "misp", input: misp, format: MISPEvent,
+		imported: map[Type]int{Process: 2}, skipped: 4,
+		errors: []string{
+			`line 9 (object "process" attribute 4): text: "bash" is the name of a program found on ordinary computers, not of malware`,
+		},
+		values: []string{"process kworkerds", "process kdevtmpfsi"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := ParseWith(strings.NewReader(tc.input), tc.format, Options{Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(res.Imported, tc.imported) || res.Skipped != tc.skipped {
+				t.Errorf("imported = %v, skipped = %d; want %v, %d", res.Imported, res.Skipped, tc.imported, tc.skipped)
+			}
+			if !slices.Equal(res.Errors, tc.errors) {
+				t.Errorf("errors = %q\nwant %q", res.Errors, tc.errors)
+			}
+			var got []string
+			for _, in := range res.Indicators {
+				got = append(got, fmt.Sprintf("%s %s", in.Type, in.Value))
 			}
 			if !slices.Equal(got, tc.values) {
 				t.Errorf("indicators = %q, want %q", got, tc.values)

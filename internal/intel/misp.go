@@ -17,6 +17,7 @@ type mispTag struct {
 type mispAttr struct {
 	UUID      flex      `json:"uuid"`
 	Type      flex      `json:"type"`
+	Relation  flex      `json:"object_relation"`
 	Value     flex      `json:"value"`
 	ToIDS     flex      `json:"to_ids"`
 	Deleted   flex      `json:"deleted"`
@@ -27,8 +28,9 @@ type mispAttr struct {
 }
 
 type mispPending struct {
-	where string
-	attr  mispAttr
+	where  string
+	attr   mispAttr
+	object string // the name of the object holding it; "" for an event attribute
 }
 
 // mispEvent gathers one event's attributes until its tags and
@@ -114,7 +116,7 @@ func (p *parser) mispEvent(s *jsonStream) error {
 		src = "misp"
 	}
 	for _, a := range ev.attrs {
-		p.mispAttribute(a.where, a.attr, src, ev.family)
+		p.mispAttribute(a.where, a.attr, a.object, src, ev.family)
 		if p.stop != nil {
 			return p.stop
 		}
@@ -196,7 +198,7 @@ func (p *parser) readMISPEvent(s *jsonStream, ev *mispEvent) error {
 						p.skip(w, "malformed attribute: "+err.Error())
 						continue
 					}
-					ev.attrs = append(ev.attrs, mispPending{w, a})
+					ev.attrs = append(ev.attrs, mispPending{w, a, strings.ToLower(o.Name.String())})
 				}
 			}
 			if err := s.delim(']'); err != nil {
@@ -225,7 +227,7 @@ func (p *parser) mispAttrList(s *jsonStream, ev *mispEvent, what string) error {
 			p.skip(where, "malformed "+what+": "+rec.Error())
 			continue
 		}
-		ev.attrs = append(ev.attrs, mispPending{where, a})
+		ev.attrs = append(ev.attrs, mispPending{where, a, ""})
 	}
 	return s.delim(']')
 }
@@ -251,8 +253,12 @@ func trimMitreID(s string) string {
 	return s
 }
 
-// mispAttribute turns one attribute into indicators.
-func (p *parser) mispAttribute(where string, a mispAttr, source, family string) {
+// mispAttribute turns one attribute into indicators. object is the name
+// of the MISP object holding it, when it is in one: the "name" and
+// "image" of a "process" object name a running program. A bare filename
+// attribute names a file, which may never run, and is not taken as a
+// process name.
+func (p *parser) mispAttribute(where string, a mispAttr, object, source, family string) {
 	if a.Deleted.Bool() || !a.ToIDS.Bool() {
 		p.skip("", "")
 		return
@@ -281,7 +287,12 @@ func (p *parser) mispAttribute(where string, a mispAttr, source, family string) 
 	}
 	left, right, piped := strings.Cut(value, "|")
 	var err error
+	if rel := strings.ToLower(a.Relation.String()); object == "process" && (rel == "name" || rel == "image") {
+		typ = mispProcessName
+	}
 	switch typ {
+	case mispProcessName:
+		err = add(Process, value, 0)
 	case "ip-dst", "ip-src":
 		var t Type
 		if t, _, err = NormalizeAddr(value); err == nil {
@@ -340,6 +351,10 @@ func (p *parser) mispAttribute(where string, a mispAttr, source, family string) 
 		}
 	}
 }
+
+// mispProcessName stands for the type of a process object's name or
+// image; MISP attribute types never hold a space.
+const mispProcessName = "process name"
 
 // ManifestEvent is one event listed in a MISP feed manifest.
 type ManifestEvent struct {

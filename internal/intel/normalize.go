@@ -176,7 +176,7 @@ func Normalize(t Type, value string) (Type, string, error) {
 			return "", "", fmt.Errorf("%q is not an %s address", value, t)
 		}
 		return nt, v, err
-	case Domain, URL, SHA256, SHA1, MD5:
+	case Domain, URL, SHA256, SHA1, MD5, Process:
 		var v string
 		var err error
 		switch t {
@@ -184,6 +184,8 @@ func Normalize(t Type, value string) (Type, string, error) {
 			v, err = NormalizeDomain(value)
 		case URL:
 			v, err = NormalizeURL(value)
+		case Process:
+			v, err = indicators.ProcessName(value)
 		default:
 			v, err = NormalizeHash(t, value)
 		}

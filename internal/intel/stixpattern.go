@@ -162,13 +162,22 @@ type patValue struct {
 	value string
 	port  uint16
 	isPrt bool
+	path  string // a fileName's object path, for its error message
 }
 
 type stixParser struct {
 	toks []stixTok
 	pos  int
 	errs []string // values that failed normalisation
+	// sawProcess: the observation being read compares a process's
+	// property, so a file name in it is that process's image.
+	sawProcess bool
 }
+
+// fileName marks a file:name value until its observation is read: the
+// name of a running program when the observation is about a process,
+// else a file that may never run, which gives no indicator.
+const fileName Type = "file name"
 
 func (p *stixParser) peek() stixTok { return p.toks[p.pos] }
 func (p *stixParser) next() stixTok {
@@ -254,12 +263,14 @@ func (p *stixParser) obsUnit(depth int) (*patNode, error) {
 	var err error
 	switch t := p.next(); {
 	case t.kind == tkPunct && t.text == "[":
+		p.sawProcess = false
 		if n, err = p.cmpOr(depth + 1); err != nil {
 			return nil, err
 		}
 		if err := p.expect(tkPunct, "]"); err != nil {
 			return nil, err
 		}
+		p.resolveFileNames(n, p.sawProcess)
 	case t.kind == tkPunct && t.text == "(":
 		if n, err = p.obsOr(depth + 1); err != nil {
 			return nil, err
@@ -323,6 +334,9 @@ func (p *stixParser) cmpUnit(depth int) (*patNode, error) {
 	path := p.next()
 	if path.kind != tkPath {
 		return nil, fmt.Errorf("expected an object path, found %q", path.text)
+	}
+	if obj, _, _ := strings.Cut(path.text, ":"); strings.EqualFold(obj, "process") {
+		p.sawProcess = true
 	}
 	negated := false
 	if p.isKw("NOT") {
@@ -418,6 +432,10 @@ func (p *stixParser) value(path string, v stixTok) *patValue {
 			p.errs = append(p.errs, fmt.Sprintf("%s: %q is not an IP address", path, v.text))
 			return nil
 		}
+	case obj == "process" && (prop == "name" || prop == "image_ref.name" || prop == "binary_ref.name"):
+		t = Process
+	case obj == "file" && prop == "name":
+		return &patValue{typ: fileName, value: v.text, path: path}
 	case obj == "domain-name" && prop == "value":
 		t = Domain
 	case obj == "url" && prop == "value":
@@ -443,6 +461,27 @@ func (p *stixParser) value(path string, v stixTok) *patValue {
 		return nil
 	}
 	return &patValue{typ: nt, value: nv}
+}
+
+// resolveFileNames turns the file names of one observation into process
+// names when it is about a process, and drops them otherwise.
+func (p *stixParser) resolveFileNames(n *patNode, process bool) {
+	if n.leaf != nil && n.leaf.typ == fileName {
+		v := n.leaf
+		n.leaf = nil
+		if !process {
+			return
+		}
+		nt, nv, err := Normalize(Process, v.value)
+		if err != nil {
+			p.errs = append(p.errs, fmt.Sprintf("%s: %v", v.path, err))
+			return
+		}
+		n.leaf = &patValue{typ: nt, value: nv}
+	}
+	for _, k := range n.kids {
+		p.resolveFileNames(k, process)
+	}
 }
 
 // maxAlternatives bounds the expansion of AND over OR.
