@@ -33,6 +33,9 @@ var (
 
 // intelImportResult is `herd intel import --json`'s output: the totals
 // over every file (DESIGN's contract), then each file's own counts.
+// "imported" always holds every type herd knows, 0 when none was read,
+// and counts distinct indicators: one a file lists twice, or two files
+// list, counts once in the totals (once in each file's own counts).
 type intelImportResult struct {
 	Imported map[intel.Type]int `json:"imported"`
 	Skipped  int                `json:"skipped"`
@@ -80,7 +83,8 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "herd intel import: this store keeps no threat intelligence")
 		return 1
 	}
-	out := intelImportResult{Imported: map[intel.Type]int{}, Errors: []string{}, Files: []intelFileResult{}}
+	var tally intel.Tally
+	out := intelImportResult{Errors: []string{}, Files: []intelFileResult{}}
 	failed := 0
 	client := &http.Client{Timeout: *timeout}
 	fr, _ := st.(store.FeedReports)
@@ -89,7 +93,7 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		var runErrs []string
 		feed := *source
 		for _, p := range parts {
-			f := intelFileResult{Name: p.name, Imported: map[intel.Type]int{}, Errors: []string{}}
+			f := intelFileResult{Name: p.name, Imported: zeroCounts(), Errors: []string{}}
 			if p.err != nil {
 				failed++
 				msg := p.err.Error() + " (nothing imported from it)"
@@ -109,9 +113,9 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				out.Errors = append(out.Errors, p.name+": "+e)
 			}
 			for t, n := range p.res.Imported {
-				f.Imported[t] += n
-				out.Imported[t] += n
+				f.Imported[t] = n
 			}
+			tally.Add(p.res)
 			out.Files = append(out.Files, f)
 		}
 		if fr != nil && ctx.Err() == nil {
@@ -120,6 +124,7 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 		}
 	}
+	out.Imported = tally.Counts()
 	if *asJSON {
 		json.NewEncoder(stdout).Encode(out)
 	} else {
@@ -140,6 +145,15 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// zeroCounts holds every indicator type with 0.
+func zeroCounts() map[intel.Type]int {
+	m := make(map[intel.Type]int, len(intel.Types))
+	for _, t := range intel.Types {
+		m[t] = 0
+	}
+	return m
 }
 
 // importPart is the outcome of importing one file: an argument, or one

@@ -62,6 +62,23 @@ func live(t *testing.T, dsn string) (map[string][]string, int64) {
 	return m, v
 }
 
+// withZeros is m with every indicator type, as --json prints them.
+func withZeros(m map[intel.Type]int) map[intel.Type]int {
+	out := map[intel.Type]int{}
+	for _, t := range intel.Types {
+		out[t] = m[t]
+	}
+	return out
+}
+
+func total(m map[intel.Type]int) int {
+	n := 0
+	for _, c := range m {
+		n += c
+	}
+	return n
+}
+
 func countTypes(m map[string][]string) map[intel.Type]int {
 	c := map[intel.Type]int{}
 	for k := range m {
@@ -90,7 +107,7 @@ func TestIntelImportSamples(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			dsn := tempDB(t)
 			res, code, _ := runIntelJSON(t, "--db", dsn, filepath.Join(feedsDir, f.name))
-			if code != 0 || !maps.Equal(res.Imported, f.imported) || res.Skipped != f.skipped || len(res.Errors) != 0 {
+			if code != 0 || !maps.Equal(res.Imported, withZeros(f.imported)) || res.Skipped != f.skipped || len(res.Errors) != 0 {
 				t.Errorf("exit %d, %+v; want %v skipped %d", code, res, f.imported, f.skipped)
 			}
 			m, _ := live(t, dsn)
@@ -107,8 +124,9 @@ func TestIntelImportSamples(t *testing.T) {
 			args = append(args, filepath.Join(feedsDir, f.name))
 		}
 		res, code, _ := runIntelJSON(t, append([]string{"--db", dsn}, args...)...)
-		want := map[intel.Type]int{intel.IPv4: 8, intel.URL: 3, intel.SHA256: 4, intel.MD5: 4, intel.SHA1: 3}
-		if code != 0 || !maps.Equal(res.Imported, want) || res.Skipped != 2 || len(res.Errors) != 0 {
+		// Each indicator counts once, however many files list it.
+		want := map[intel.Type]int{intel.IPv4: 3, intel.URL: 3, intel.SHA256: 3, intel.MD5: 3, intel.SHA1: 3}
+		if code != 0 || !maps.Equal(res.Imported, withZeros(want)) || res.Skipped != 2 || len(res.Errors) != 0 {
 			t.Fatalf("exit %d, %+v; want %v, skipped 2", code, res, want)
 		}
 		// The Feodo CSV and JSON list the same three C2s; STIX and MISP
@@ -125,7 +143,7 @@ func TestIntelImportSamples(t *testing.T) {
 		// Importing the same files again adds nothing and keeps the version.
 		res, code, _ = runIntelJSON(t, append([]string{"--db", dsn}, args...)...)
 		m2, v2 := live(t, dsn)
-		if code != 0 || !maps.Equal(res.Imported, want) || len(m2) != len(m) || v2 != v {
+		if code != 0 || !maps.Equal(res.Imported, withZeros(want)) || len(m2) != len(m) || v2 != v {
 			t.Errorf("again: exit %d %+v; %d stored (was %d), version %d (was %d)", code, res, len(m2), len(m), v2, v)
 		}
 	})
@@ -133,7 +151,7 @@ func TestIntelImportSamples(t *testing.T) {
 	t.Run("sighting report is refused", func(t *testing.T) {
 		dsn := tempDB(t)
 		res, code, _ := runIntelJSON(t, "--db", dsn, filepath.Join(feedsDir, "shadowserver-event4-sinkhole.csv"))
-		if code != 1 || len(res.Imported) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "herd sightings import") {
+		if code != 1 || total(res.Imported) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "herd sightings import") {
 			t.Errorf("exit %d, %+v", code, res)
 		}
 	})
@@ -167,7 +185,7 @@ func TestIntelImportBadFiles(t *testing.T) {
 	t.Run("malformed file beside a good one", func(t *testing.T) {
 		dsn := tempDB(t)
 		res, code, _ := runIntelJSON(t, "--db", dsn, garbage, good)
-		if code != 1 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) || len(res.Errors) != 1 ||
+		if code != 1 || !maps.Equal(res.Imported, withZeros(map[intel.Type]int{intel.IPv4: 3})) || len(res.Errors) != 1 ||
 			!strings.Contains(res.Errors[0], "garbage.bin") || !strings.Contains(res.Errors[0], "not recognised") {
 			t.Errorf("exit %d, %+v", code, res)
 		}
@@ -179,7 +197,7 @@ func TestIntelImportBadFiles(t *testing.T) {
 		dsn := tempDB(t)
 		res, code, _ := runIntelJSON(t, "--db", dsn, badRows)
 		want := []string{badRows + `: line 13: "192.0.2.300" is not an IP address`}
-		if code != 0 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 4}) || res.Skipped != 1 || !slices.Equal(res.Errors, want) {
+		if code != 0 || !maps.Equal(res.Imported, withZeros(map[intel.Type]int{intel.IPv4: 4})) || res.Skipped != 1 || !slices.Equal(res.Errors, want) {
 			t.Errorf("exit %d, %+v", code, res)
 		}
 	})
@@ -194,9 +212,9 @@ func TestIntelImportBadFiles(t *testing.T) {
 		// The good file is imported again (refreshed); the truncated
 		// one's two complete samples are not stored.
 		// It is a file error, with nothing counted as skipped.
-		if code != 1 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) || res.Skipped != 0 ||
+		if code != 1 || !maps.Equal(res.Imported, withZeros(map[intel.Type]int{intel.IPv4: 3})) || res.Skipped != 0 ||
 			len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "cut.csv: line 12: the file ends unexpectedly") ||
-			len(res.Files) != 2 || res.Files[0].Skipped != 0 || len(res.Files[0].Imported) != 0 || len(res.Files[0].Errors) != 1 {
+			len(res.Files) != 2 || res.Files[0].Skipped != 0 || total(res.Files[0].Imported) != 0 || len(res.Files[0].Errors) != 1 {
 			t.Errorf("exit %d, %+v", code, res)
 		}
 		if len(after) != len(before) || v2 != v {
@@ -229,7 +247,7 @@ func TestIntelImportURL(t *testing.T) {
 
 	dsn := tempDB(t)
 	res, code, stderr := runIntelJSON(t, "--db", dsn, srv.URL+"/feodo.json")
-	if code != 0 || !maps.Equal(res.Imported, map[intel.Type]int{intel.IPv4: 3}) {
+	if code != 0 || !maps.Equal(res.Imported, withZeros(map[intel.Type]int{intel.IPv4: 3})) {
 		t.Errorf("exit %d, %+v", code, res)
 	}
 	if !strings.Contains(stderr, "/feodo.json: 2 indicators read") {
@@ -246,7 +264,7 @@ func TestIntelImportURL(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, code, _ := runIntelJSON(t, append([]string{"--db", dsn}, tc.args...)...)
-			if code != 1 || len(res.Imported) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], tc.want) {
+			if code != 1 || total(res.Imported) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], tc.want) {
 				t.Errorf("exit %d, %+v; want an error with %q", code, res, tc.want)
 			}
 		})
@@ -262,5 +280,46 @@ func TestServeConfigFeeds(t *testing.T) {
 	}
 	if len(f.Feeds) != 1 || f.Feeds[0].Name != "feodo" || time.Duration(f.Feeds[0].Interval) != 6*time.Hour || f.IndicatorExpiryDays != 14 {
 		t.Errorf("config = %+v", f)
+	}
+}
+
+// The --json contract lists every type: one with none is 0, not left out.
+// An indicator a file lists twice counts once; a file starting with a
+// UTF-8 byte-order mark imports like the same file without one.
+func TestIntelImportJSONCounts(t *testing.T) {
+	fixedIntelNow(t)
+	dir := t.TempDir()
+	feodo, err := os.ReadFile(filepath.Join(feedsDir, "feodo-ipblocklist.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := string(feodo[strings.Index(string(feodo), "\n\"20")+1:])
+	twice := filepath.Join(dir, "twice.csv")
+	bom := filepath.Join(dir, "bom.csv")
+	os.WriteFile(twice, append(slices.Clone(feodo), rows...), 0o600)
+	os.WriteFile(bom, append([]byte("\xef\xbb\xbf"), feodo...), 0o600)
+	for _, tc := range []struct {
+		name, file string
+	}{{"listed twice", twice}, {"byte-order mark", bom}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"intel", "import", "--json", "--db", tempDB(t), tc.file}, &out, &errb)
+			var raw struct {
+				Imported map[string]int `json:"imported"`
+				Skipped  int            `json:"skipped"`
+				Errors   []string       `json:"errors"`
+				Files    []struct {
+					Imported map[string]int `json:"imported"`
+				} `json:"files"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &raw); err != nil {
+				t.Fatalf("%q: %v (%s)", out.String(), err, errb.String())
+			}
+			want := map[string]int{"ipv4": 3, "ipv6": 0, "domain": 0, "url": 0, "sha256": 0, "sha1": 0, "md5": 0, "process": 0}
+			if code != 0 || !maps.Equal(raw.Imported, want) || raw.Skipped != 0 || len(raw.Errors) != 0 ||
+				len(raw.Files) != 1 || !maps.Equal(raw.Files[0].Imported, want) {
+				t.Errorf("exit %d, %s; want imported %v and nothing skipped", code, out.String(), want)
+			}
+		})
 	}
 }

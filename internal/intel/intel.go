@@ -61,7 +61,8 @@ type Indicator struct {
 type Result struct {
 	// Format is the format that was parsed.
 	Format Format `json:"format"`
-	// Imported counts this file's valid indicators by type.
+	// Imported counts this file's distinct valid indicators by type: an
+	// indicator the file lists twice counts once.
 	Imported map[Type]int `json:"imported"`
 	// Skipped counts records that gave no indicator: malformed rows,
 	// revoked or expired STIX indicators, MISP attributes not meant for
@@ -77,6 +78,8 @@ type Result struct {
 	Source string `json:"source,omitempty"`
 	// Events lists the events of a MISP feed manifest.
 	Events []ManifestEvent `json:"events,omitempty"`
+	// keys identify the distinct indicators of each type (Tally).
+	keys map[Type][]uint64
 }
 
 // Total is the number of indicators imported.
@@ -126,8 +129,26 @@ func Parse(r io.Reader, f Format) (Result, error) {
 	return ParseWith(r, f, Options{})
 }
 
-// ParseWith reads r as format f.
+// bom is the UTF-8 byte-order mark some tools write at the start of a
+// file; it is skipped.
+const bom = "\xef\xbb\xbf"
+
+// skipBOM returns r without a leading byte-order mark.
+func skipBOM(r io.Reader) io.Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	if b, _ := br.Peek(len(bom)); string(b) == bom {
+		br.Discard(len(bom))
+	}
+	return br
+}
+
+// ParseWith reads r as format f. A leading UTF-8 byte-order mark is
+// skipped.
 func ParseWith(r io.Reader, f Format, opts Options) (Result, error) {
+	r = skipBOM(r)
 	p := newParser(f, opts)
 	var err error
 	switch f {
@@ -181,13 +202,14 @@ type parser struct {
 	res     Result
 	dropped int // errors beyond MaxErrors
 	stop    error
+	keys    map[Type][]uint64 // every indicator emitted, to count the distinct ones
 }
 
 func newParser(f Format, opts Options) *parser {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &parser{format: f, opts: opts, res: Result{Format: f, Imported: map[Type]int{}, Errors: []string{}}}
+	return &parser{format: f, opts: opts, res: Result{Format: f, Imported: map[Type]int{}, Errors: []string{}}, keys: map[Type][]uint64{}}
 }
 
 // emit records a valid indicator. It returns false when the parse must
@@ -207,7 +229,7 @@ func (p *parser) emit(ind Indicator) bool {
 	} else {
 		p.res.Indicators = append(p.res.Indicators, ind)
 	}
-	p.res.Imported[ind.Type]++
+	p.keys[ind.Type] = append(p.keys[ind.Type], indicatorKey(ind))
 	return true
 }
 
@@ -232,6 +254,12 @@ func (p *parser) errorf(where, msg string) {
 }
 
 func (p *parser) finish() {
+	for t, k := range p.keys {
+		k = distinct(k)
+		p.keys[t] = k
+		p.res.Imported[t] = len(k)
+	}
+	p.res.keys = p.keys
 	if p.dropped > 0 {
 		p.res.Errors = append(p.res.Errors, fmt.Sprintf("… and %d more errors", p.dropped))
 	}

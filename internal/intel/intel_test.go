@@ -708,3 +708,55 @@ func TestProcessNames(t *testing.T) {
 		})
 	}
 }
+
+// TestDistinctCounts: an indicator a file lists twice counts once, and a
+// Tally over several files counts each indicator once, with every type.
+func TestDistinctCounts(t *testing.T) {
+	feodo := mustRead(t, "feodo-ipblocklist.csv")
+	rows := feodo[strings.Index(feodo, "\n\"20")+1:]
+	twice := feodo + rows // the three C2s listed again
+	res, err := Parse(strings.NewReader(twice), FeodoCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(res.Imported, map[Type]int{IPv4: 3}) || len(res.Indicators) != 6 {
+		t.Errorf("imported = %v from %d listings, want 3 distinct from 6", res.Imported, len(res.Indicators))
+	}
+	_, feodoJSON, err := parseFile(t, "feodo-ipblocklist.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bazaar, err := parseFile(t, "malwarebazaar-recent.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tally Tally
+	for _, r := range []Result{res, feodoJSON, bazaar} {
+		tally.Add(r)
+	}
+	want := map[Type]int{IPv4: 3, IPv6: 0, Domain: 0, URL: 0, SHA256: 3, SHA1: 3, MD5: 3, Process: 0}
+	if got := tally.Counts(); !maps.Equal(got, want) {
+		t.Errorf("tally = %v, want %v", got, want)
+	}
+}
+
+// TestByteOrderMark: a file starting with a UTF-8 byte-order mark reads
+// as the same file without it, whatever its format.
+func TestByteOrderMark(t *testing.T) {
+	for _, name := range []string{"feodo-ipblocklist.csv", "feodo-ipblocklist.json", "urlhaus-csv.txt", "threatfox-recent.json", "stix21-indicator-bundle.json", "misp-event-5f0c2a1e-1b2c-4d3e-9f40-0a1b2c3d4e5f.json"} {
+		t.Run(name, func(t *testing.T) {
+			b := mustRead(t, name)
+			opts := Options{Now: func() time.Time { return now }}
+			plain, perr := Import(strings.NewReader(b), name, opts)
+			bom, berr := Import(strings.NewReader("\xef\xbb\xbf"+b), name, opts)
+			if perr != nil || berr != nil || !maps.Equal(plain.Imported, bom.Imported) || plain.Skipped != bom.Skipped || !slices.Equal(plain.Errors, bom.Errors) {
+				t.Errorf("with a BOM: %v %v %q (%v); without: %v %v %q (%v)", bom.Imported, bom.Skipped, bom.Errors, berr, plain.Imported, plain.Skipped, plain.Errors, perr)
+			}
+			f := Detect(name, []byte(b))
+			direct, err := ParseWith(strings.NewReader("\xef\xbb\xbf"+b), f, opts)
+			if err != nil || !maps.Equal(direct.Imported, plain.Imported) {
+				t.Errorf("ParseWith with a BOM: %v, %v", direct.Imported, err)
+			}
+		})
+	}
+}
