@@ -34,7 +34,10 @@ var (
 	reMISPEvent  = regexp.MustCompile(`^[\[{]\s*(\{\s*)?"(Event|response)"\s*:`)
 	reManifest   = regexp.MustCompile(`^\{\s*"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"\s*:\s*\{`)
 	reFeodoJSON  = regexp.MustCompile(`^\[\s*(\]|\{[^\[\]]*"ip_address"\s*:)`)
-	reThreatFox  = regexp.MustCompile(`"ioc_value"\s*:`)
+	// ThreatFox's JSON export names the value ioc_value; its API answer
+	// ({"query_status": …, "data": [IOC…]}) names it ioc.
+	reThreatFox    = regexp.MustCompile(`"ioc_value"\s*:`)
+	reThreatFoxAPI = regexp.MustCompile(`^\{\s*"query_status"\s*:\s*"[a-z_]*"\s*,\s*"data"\s*:\s*\[\s*\{[^\[\]]*"ioc"\s*:`)
 )
 
 // Detect tells the format of a file from its first bytes (HeadSize is
@@ -64,6 +67,8 @@ func detectJSON(h []byte) Format {
 	case reSTIXBundle.Match(h) && bytes.Contains(h, []byte(`"objects"`)):
 		return STIX21
 	case reThreatFox.Match(h) && bytes.Contains(h, []byte(`"ioc_type"`)):
+		return ThreatFoxJSON
+	case reThreatFoxAPI.Match(h) && bytes.Contains(h, []byte(`"ioc_type"`)):
 		return ThreatFoxJSON
 	case reSTIXObj.Match(h) && bytes.Contains(h, []byte(`"objects"`)):
 		return STIX21

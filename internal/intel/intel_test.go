@@ -72,6 +72,12 @@ func TestSamples(t *testing.T) {
 		imported: map[Type]int{IPv4: 1, Domain: 1, URL: 1, SHA256: 1, MD5: 1}, skipped: 1,
 		errors: []string{`line 90: "198.51.100.300:80" is not an address and port`},
 	}, {
+		// The API's get_iocs answer: 5 IOCs under "data", with "ioc" for
+		// the value and tags as a list; the sha3_384_hash is skipped
+		// without an error.
+		name: "threatfox api", file: "threatfox-api-get-iocs.json", format: ThreatFoxJSON,
+		imported: map[Type]int{Domain: 1, IPv4: 1, URL: 1, SHA256: 1}, skipped: 1, errors: []string{},
+	}, {
 		// 6 objects, 3 indicators: the QakBot IP (valid until
 		// 2026-12-30, AND-ed with dst_port 443 so it carries the port),
 		// the Mirai SHA-256, and a revoked domain: skipped.
@@ -187,6 +193,23 @@ func TestValues(t *testing.T) {
 		if i := find(t, "threatfox-recent.json", URL, "https://drop.example.test/stage2.bin"); i.Family != "" {
 			t.Errorf("unknown malware family = %q", i.Family)
 		}
+		if i := find(t, "threatfox-recent.json", Domain, "c2-panel.example.test"); !slices.Equal(i.Tags, []string{"c2", "Remcos"}) {
+			t.Errorf("export tags = %q", i.Tags)
+		}
+	})
+	t.Run("threatfox api", func(t *testing.T) {
+		i := find(t, "threatfox-api-get-iocs.json", Domain, "c2.dridex.example.test")
+		if i.Family != "Dridex" || i.Confidence != 50 || i.Source != "threatfox" || !slices.Equal(i.Tags, []string{"exe", "Dridex"}) ||
+			!i.FirstSeen.Equal(time.Date(2026, 11, 30, 13, 36, 27, 0, time.UTC)) || !i.LastSeen.IsZero() {
+			t.Errorf("got %+v", i)
+		}
+		if j := find(t, "threatfox-api-get-iocs.json", IPv4, "198.51.100.45"); j.Port != 8443 || j.Family != "Cobalt Strike" ||
+			!j.LastSeen.Equal(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC)) {
+			t.Errorf("got %+v", j)
+		}
+		if k := find(t, "threatfox-api-get-iocs.json", SHA256, "a788acf214c7d24112a1b3b8038010f2a28f252d07997184bd5c7f14d05dafc8"); k.Family != "Mirai" {
+			t.Errorf("got %+v", k)
+		}
 	})
 	t.Run("stix family from relationship, port from AND", func(t *testing.T) {
 		i := find(t, "stix21-indicator-bundle.json", IPv4, "203.0.113.77")
@@ -258,7 +281,9 @@ func TestDetectIgnoresName(t *testing.T) {
 		{"json number", "42", Unknown},
 		{"bom csv", "\xef\xbb\xbf# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\"\n", ThreatFoxCSV},
 		{"empty feodo json", "[]", FeodoJSON},
-		{"threatfox api", `{"query_status": "ok", "data": [{"ioc_value": "x", "ioc_type": "url"}]}`, ThreatFoxJSON},
+		{"threatfox api", `{"query_status": "ok", "data": [{"id": "41", "ioc": "gaga.example.test", "threat_type": "botnet_cc", "ioc_type": "domain"}]}`, ThreatFoxJSON},
+		{"threatfox api, ioc_type first", `{"query_status":"ok","data":[{"ioc_type":"domain","ioc":"gaga.example.test"}]}`, ThreatFoxJSON},
+		{"malwarebazaar api is no threatfox", `{"query_status": "ok", "data": [{"sha256_hash": "aa", "file_type": "exe"}]}`, Unknown},
 		{"misp response", `{"response": [{"Event": {}}]}`, MISPEvent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -409,6 +434,27 @@ func TestMalformedAndTruncated(t *testing.T) {
 			`line 1: "not-a-uuid" is not an event UUID`,
 			`line 1: event "5f0c2a1e-1b2c-4d3e-9f40-0a1b2c3d4e5f": malformed entry: json: cannot unmarshal array into Go value of type struct { Info intel.flex "json:\"info\""; Date intel.flex "json:\"date\""; Timestamp intel.flex "json:\"timestamp\""; ThreatLevel intel.flex "json:\"threat_level_id\""; Tag []intel.mispTag "json:\"Tag\""; Orgc struct { Name intel.flex "json:\"name\"" } "json:\"Orgc\"" }`,
 		},
+	}, {
+		name:     "threatfox api, no result",
+		input:    `{"query_status": "no_result", "data": "Your search did not yield any results"}`,
+		format:   ThreatFoxJSON,
+		imported: map[Type]int{}, errors: []string{},
+	}, {
+		name:     "threatfox api, refused",
+		input:    `{"query_status": "unknown_auth_key", "data": "x"}`,
+		format:   ThreatFoxJSON,
+		imported: map[Type]int{}, errors: []string{}, err: ErrFormat,
+	}, {
+		name:     "threatfox api, a malformed IOC",
+		input:    "{\"query_status\": \"ok\", \"data\": [\n{\"ioc\": {\"x\": 1}, \"ioc_type\": \"domain\"},\n{\"ioc\": \"ok.example.test\", \"ioc_type\": \"domain\"}]}",
+		format:   ThreatFoxJSON,
+		imported: map[Type]int{Domain: 1}, skipped: 1,
+		errors: []string{`line 2: malformed IOC: json: cannot unmarshal object or array into Go struct field tfJSON.ioc of type string`},
+	}, {
+		name:     "threatfox api truncated",
+		input:    mustRead(t, "threatfox-api-get-iocs.json")[:strings.Index(mustRead(t, "threatfox-api-get-iocs.json"), `"id": "1700103"`)],
+		format:   ThreatFoxJSON,
+		imported: map[Type]int{Domain: 1, IPv4: 1}, errors: []string{}, err: ErrTruncated,
 	}, {
 		name:     "unknown format",
 		input:    "x",

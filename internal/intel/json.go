@@ -252,14 +252,52 @@ func (p *parser) threatFox(where string, rec tfRecord) {
 	p.emit(ind)
 }
 
+// tfJSON is one IOC object of ThreatFox's JSON export (ioc_value,
+// first_seen_utc, last_seen_utc, tags as "a,b") or of its API answer
+// (ioc, first_seen, last_seen as "2006-01-02 15:04:05 UTC", tags as a
+// list).
+type tfJSON struct {
+	Value      flex            `json:"ioc_value"`
+	IOC        flex            `json:"ioc"`
+	Type       flex            `json:"ioc_type"`
+	Malware    flex            `json:"malware"`
+	Printable  flex            `json:"malware_printable"`
+	FirstSeen  flex            `json:"first_seen_utc"`
+	FirstSeen2 flex            `json:"first_seen"`
+	LastSeen   flex            `json:"last_seen_utc"`
+	LastSeen2  flex            `json:"last_seen"`
+	Confidence flex            `json:"confidence_level"`
+	Tags       json.RawMessage `json:"tags"`
+}
+
+func (e tfJSON) record() tfRecord {
+	v, first, last := e.Value.String(), e.FirstSeen.String(), e.LastSeen.String()
+	if v == "" {
+		v = e.IOC.String()
+	}
+	if first == "" {
+		first = e.FirstSeen2.String()
+	}
+	if last == "" {
+		last = e.LastSeen2.String()
+	}
+	return tfRecord{
+		Value: v, Type: e.Type.String(), Malware: e.Printable.String(), MalwareID: e.Malware.String(),
+		FirstSeen: first, LastSeen: last, Confidence: e.Confidence.String(), Tags: tagList(e.Tags),
+	}
+}
+
 // parseThreatFoxJSON reads ThreatFox's JSON export, an object keyed by IOC
-// id whose values are lists of IOC objects. The API's answer shape,
-// {"query_status": …, "data": [IOC…]}, is read too.
+// id whose values are lists of IOC objects, and the answer of its API
+// (v1 get_iocs, search_ioc, malwareinfo, taginfo…), {"query_status":
+// "ok", "data": [IOC…]}. An answer whose query_status is "no_result"
+// holds no IOC; any other status but "ok" is an error.
 func (p *parser) parseThreatFoxJSON(r io.Reader) error {
 	s := newJSONStream(r)
 	if err := s.delim('{'); err != nil {
 		return err
 	}
+	status := ""
 	for {
 		k, ok, err := s.key()
 		if err != nil {
@@ -269,12 +307,26 @@ func (p *parser) parseThreatFoxJSON(r io.Reader) error {
 			return nil
 		}
 		if k == "query_status" {
-			if err := s.skipValue(); err != nil {
+			var st flex
+			if rec, err := s.decodeElem(&st); err != nil {
 				return err
+			} else if rec != nil {
+				return fmt.Errorf("%s: %w: query_status is not a string", s.where(), ErrFormat)
+			}
+			switch status = st.String(); status {
+			case "ok", "no_result":
+			default:
+				return fmt.Errorf("%s: %w: ThreatFox answered query_status %q, not ok", s.where(), ErrFormat, status)
 			}
 			continue
 		}
 		where := s.where()
+		if k == "data" && status != "" {
+			if err := p.threatFoxAPIData(s, status); err != nil {
+				return err
+			}
+			continue
+		}
 		var list []struct {
 			Value      flex            `json:"ioc_value"`
 			Type       flex            `json:"ioc_type"`
@@ -314,6 +366,38 @@ func (p *parser) parseThreatFoxJSON(r io.Reader) error {
 			}
 		}
 	}
+}
+
+// threatFoxAPIData reads the API answer's data: a list of IOC objects,
+// or, with no_result, a message.
+func (p *parser) threatFoxAPIData(s *jsonStream, status string) error {
+	tok, err := s.dec.Token()
+	if err != nil {
+		return s.fatal(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		if _, isText := tok.(string); isText && status == "no_result" {
+			return nil
+		}
+		return fmt.Errorf("%s: %w: data is not a list of IOCs", s.where(), ErrFormat)
+	}
+	for s.dec.More() {
+		var e tfJSON
+		rec, err := s.decodeElem(&e)
+		if err != nil {
+			return err
+		}
+		where := s.where()
+		if rec != nil {
+			p.skip(where, "malformed IOC: "+rec.Error())
+			continue
+		}
+		p.threatFox(where, e.record())
+		if p.stop != nil {
+			return p.stop
+		}
+	}
+	return s.delim(']')
 }
 
 // tagList reads tags given as "a,b" or ["a","b"] and joins them with commas.
