@@ -61,9 +61,20 @@ type serveFile struct {
 	Webhooks webhook.Config `json:"webhooks"`
 	// Feeds are threat-intelligence feeds refreshed on a schedule:
 	// [{"name", "url", "interval"}]; IndicatorExpiryDays expires
-	// indicators no feed has listed for that many days (0: never).
+	// indicators no feed has listed for more than that many days
+	// (default 30; -1: never; 0 is refused, as it would expire every
+	// indicator at once).
 	Feeds               []node.Feed `json:"feeds"`
-	IndicatorExpiryDays int         `json:"indicator_expiry_days"`
+	IndicatorExpiryDays *int        `json:"indicator_expiry_days"`
+}
+
+// expiryDays is indicator_expiry_days as node.Config takes it: 0 for the
+// default.
+func (f serveFile) expiryDays() int {
+	if f.IndicatorExpiryDays == nil {
+		return 0
+	}
+	return *f.IndicatorExpiryDays
 }
 
 // loadServeFile reads path and sets every flag the file names that the
@@ -84,6 +95,14 @@ func loadServeFile(fs *flag.FlagSet, path string) (serveFile, error) {
 	}
 	if f.MinCount != 0 && f.MinCount < 2 {
 		return f, fmt.Errorf("%s: min_count must be at least 2", path)
+	}
+	if d := f.IndicatorExpiryDays; d != nil && *d == 0 {
+		return f, fmt.Errorf("%s: indicator_expiry_days must be at least 1 (default 30), or -1 to keep indicators until their feeds take them back", path)
+	}
+	for i, fd := range f.Feeds {
+		if fd.Name == "" || fd.URL == "" {
+			return f, fmt.Errorf("%s: feeds[%d]: a feed needs a name and a url", path, i)
+		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })

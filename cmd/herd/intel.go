@@ -40,17 +40,21 @@ type intelImportResult struct {
 	Imported map[intel.Type]int `json:"imported"`
 	Skipped  int                `json:"skipped"`
 	Errors   []string           `json:"errors"`
-	Files    []intelFileResult  `json:"files"`
+	// Withdrawn counts the indicators the feeds took back (revoked or
+	// expired STIX indicators): their listing by that feed is removed.
+	Withdrawn int               `json:"withdrawn"`
+	Files     []intelFileResult `json:"files"`
 }
 
 // intelFileResult is one file's part of an import. A file that failed
 // (unreadable, truncated, not a feed) stored nothing: it counts nothing
 // imported or skipped, and its errors say why.
 type intelFileResult struct {
-	Name     string             `json:"name"`
-	Imported map[intel.Type]int `json:"imported"`
-	Skipped  int                `json:"skipped"`
-	Errors   []string           `json:"errors"`
+	Name      string             `json:"name"`
+	Imported  map[intel.Type]int `json:"imported"`
+	Skipped   int                `json:"skipped"`
+	Withdrawn int                `json:"withdrawn"`
+	Errors    []string           `json:"errors"`
 }
 
 func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -106,8 +110,9 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			if feed == "" {
 				feed = p.res.Source
 			}
-			f.Skipped = p.res.Skipped
+			f.Skipped, f.Withdrawn = p.res.Skipped, p.res.Withdrawn
 			out.Skipped += p.res.Skipped
+			out.Withdrawn += p.res.Withdrawn
 			for _, e := range p.res.Errors {
 				f.Errors = append(f.Errors, e)
 				out.Errors = append(out.Errors, p.name+": "+e)
@@ -136,6 +141,9 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 		}
 		fmt.Fprintf(stdout, "imported %d indicators, skipped %d records\n", total, out.Skipped)
+		if out.Withdrawn > 0 {
+			fmt.Fprintf(stdout, "withdrawn by their feeds (revoked or expired): %d\n", out.Withdrawn)
+		}
 		for _, e := range out.Errors {
 			fmt.Fprintln(stdout, "  "+e)
 		}

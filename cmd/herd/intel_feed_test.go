@@ -137,16 +137,16 @@ func TestIntelImportFilesListed(t *testing.T) {
 	res, code, _ := runIntelJSON(t, "--db", dsn, a, b)
 	want := []intelFileResult{
 		{Name: a, Imported: map[intel.Type]int{intel.IPv4: 3}, Errors: []string{}},
-		{Name: b, Imported: map[intel.Type]int{intel.IPv4: 1, intel.SHA256: 1}, Skipped: 1, Errors: []string{}},
+		{Name: b, Imported: map[intel.Type]int{intel.IPv4: 1, intel.SHA256: 1}, Withdrawn: 1, Errors: []string{}},
 	}
 	// The totals count each indicator once: STIX's 203.0.113.77:443 is
 	// one of Feodo's three.
-	if code != 0 || !maps.Equal(res.Imported, withZeros(map[intel.Type]int{intel.IPv4: 3, intel.SHA256: 1})) || res.Skipped != 1 || len(res.Files) != 2 {
+	if code != 0 || !maps.Equal(res.Imported, withZeros(map[intel.Type]int{intel.IPv4: 3, intel.SHA256: 1})) || res.Skipped != 0 || res.Withdrawn != 1 || len(res.Files) != 2 {
 		t.Fatalf("exit %d, %+v", code, res)
 	}
 	for i, w := range want {
 		g := res.Files[i]
-		if g.Name != w.Name || !maps.Equal(g.Imported, withZeros(w.Imported)) || g.Skipped != w.Skipped || !slices.Equal(g.Errors, w.Errors) {
+		if g.Name != w.Name || !maps.Equal(g.Imported, withZeros(w.Imported)) || g.Skipped != w.Skipped || g.Withdrawn != w.Withdrawn || !slices.Equal(g.Errors, w.Errors) {
 			t.Errorf("file %d = %+v, want %+v", i, g, w)
 		}
 	}

@@ -104,7 +104,7 @@ func TestIntelImportSamples(t *testing.T) {
 		{"threatfox-recent.csv", map[intel.Type]int{intel.IPv4: 1, intel.Domain: 1, intel.URL: 1, intel.SHA256: 1, intel.IPv6: 1}, 1, 0},
 		{"threatfox-recent.json", map[intel.Type]int{intel.IPv4: 1, intel.Domain: 1, intel.URL: 1, intel.SHA256: 1, intel.MD5: 1}, 1, 1},
 		{"threatfox-api-get-iocs.json", map[intel.Type]int{intel.Domain: 1, intel.IPv4: 1, intel.URL: 1, intel.SHA256: 1}, 1, 0},
-		{"stix21-indicator-bundle.json", map[intel.Type]int{intel.IPv4: 1, intel.SHA256: 1}, 1, 0},
+		{"stix21-indicator-bundle.json", map[intel.Type]int{intel.IPv4: 1, intel.SHA256: 1}, 0, 0}, // and one revoked: withdrawn
 		{"misp-event-5f0c2a1e-1b2c-4d3e-9f40-0a1b2c3d4e5f.json", map[intel.Type]int{intel.IPv4: 1, intel.MD5: 1}, 1, 0},
 	}
 	for _, f := range files {
@@ -136,8 +136,8 @@ func TestIntelImportSamples(t *testing.T) {
 		// and export share their domain and URL, the API has one of each
 		// more.
 		want := map[intel.Type]int{intel.IPv4: 4, intel.IPv6: 1, intel.Domain: 2, intel.URL: 5, intel.SHA256: 3, intel.MD5: 3, intel.SHA1: 3}
-		if code != 0 || !maps.Equal(res.Imported, withZeros(want)) || res.Skipped != 5 || len(res.Errors) != 1 {
-			t.Fatalf("exit %d, %+v; want %v, skipped 5", code, res, want)
+		if code != 0 || !maps.Equal(res.Imported, withZeros(want)) || res.Skipped != 4 || res.Withdrawn != 1 || len(res.Errors) != 1 {
+			t.Fatalf("exit %d, %+v; want %v, skipped 4, withdrawn 1", code, res, want)
 		}
 		m, v := live(t, dsn)
 		if got := countTypes(m); !maps.Equal(got, want) {
@@ -284,8 +284,32 @@ func TestServeConfigFeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Feeds) != 1 || f.Feeds[0].Name != "feodo" || time.Duration(f.Feeds[0].Interval) != 6*time.Hour || f.IndicatorExpiryDays != 14 {
+	if len(f.Feeds) != 1 || f.Feeds[0].Name != "feodo" || time.Duration(f.Feeds[0].Interval) != 6*time.Hour || f.expiryDays() != 14 {
 		t.Errorf("config = %+v", f)
+	}
+	for _, tc := range []struct {
+		name, json string
+		days       int
+		err        string
+	}{
+		{"default", `{}`, 0, ""},
+		{"never", `{"indicator_expiry_days": -1}`, -1, ""},
+		{"zero is refused", `{"indicator_expiry_days": 0}`, 0, "indicator_expiry_days must be at least 1 (default 30), or -1"},
+		{"feed without url", `{"feeds": [{"name": "x"}]}`, 0, "feeds[0]: a feed needs a name and a url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.WriteFile(p, []byte(tc.json), 0o600)
+			f, err := loadServeFile(flag.NewFlagSet("x", flag.ContinueOnError), p)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || f.expiryDays() != tc.days {
+				t.Errorf("days = %d, %v; want %d", f.expiryDays(), err, tc.days)
+			}
+		})
 	}
 }
 
@@ -327,5 +351,39 @@ func TestIntelImportJSONCounts(t *testing.T) {
 				t.Errorf("exit %d, %s; want imported %v and nothing skipped", code, out.String(), want)
 			}
 		})
+	}
+}
+
+// A STIX indicator published again revoked leaves the store (its feed
+// was the only one listing it); one whose valid_until passes expires.
+func TestIntelImportRevokedRepublication(t *testing.T) {
+	fixedIntelNow(t)
+	dsn := tempDB(t)
+	dir := t.TempDir()
+	bundle := func(name, extra string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(`{"type": "bundle", "id": "bundle--1", "objects": [
+{"type": "identity", "id": "identity--1", "name": "CERT-X"},
+{"type": "indicator", "spec_version": "2.1", "id": "indicator--00000000-0000-4000-8000-0000000000b1", "created_by_ref": "identity--1", "modified": "`+extra+`", "pattern": "[ipv4-addr:value = '198.51.100.23']", "pattern_type": "stix", "valid_from": "2026-11-01T00:00:00Z", "valid_until": "2026-12-20T00:00:00Z"`+map[bool]string{true: `, "revoked": true`}[name == "revoked.json"]+`}
+]}`), 0o600)
+		return p
+	}
+	res, code, _ := runIntelJSON(t, "--db", dsn, bundle("first.json", "2026-11-01T00:00:00Z"))
+	if m, _ := live(t, dsn); code != 0 || res.Imported[intel.IPv4] != 1 || len(m["ipv4 198.51.100.23 0"]) != 1 {
+		t.Fatalf("first publication: exit %d, %+v, stored %v", code, res, m)
+	}
+	st, err := storeopen.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var until time.Time
+	st.(store.Intel).LiveIndicators(context.Background(), nil, func(in store.Indicator) error { until = in.ValidUntil; return nil })
+	st.Close()
+	if !until.Equal(time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("stored valid_until = %v, want 2026-12-20", until)
+	}
+	res, code, _ = runIntelJSON(t, "--db", dsn, bundle("revoked.json", "2026-11-15T00:00:00Z"))
+	if m, _ := live(t, dsn); code != 0 || res.Withdrawn != 1 || total(res.Imported) != 0 || len(m) != 0 {
+		t.Fatalf("revoked re-publication: exit %d, %+v; still stored %v", code, res, m)
 	}
 }

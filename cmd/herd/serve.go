@@ -106,7 +106,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Authority: authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version,
 			Operations: file.OperationsConfig, TrustedProxies: file.TrustedProxies, AllowInsecureWebhooks: file.AllowInsecureWebhooks},
 		Webhooks: file.Webhooks,
-		Feeds:    file.Feeds, IndicatorExpiryDays: file.IndicatorExpiryDays,
+		Feeds:    file.Feeds, IndicatorExpiryDays: file.expiryDays(),
 		GeoIPDatabase: *geoipDB,
 		MinCount:      file.MinCount,
 		Epsilon:       file.Epsilon,

@@ -21,8 +21,8 @@ func fuzzParse(f *testing.F, format Format) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, _ := ParseWith(bytes.NewReader(data), format, Options{Now: func() time.Time { return now }})
-		if len(res.Indicators) != res.Total() {
-			t.Fatalf("%d indicators, %d counted", len(res.Indicators), res.Total())
+		if n, w := countIndicators(res.Indicators); n != res.Total() || w != res.Withdrawn {
+			t.Fatalf("%d distinct indicators and %d withdrawals, %d and %d counted", n, w, res.Total(), res.Withdrawn)
 		}
 		if len(res.Errors) > MaxErrors+1 {
 			t.Fatalf("%d errors", len(res.Errors))
@@ -34,6 +34,24 @@ func fuzzParse(f *testing.F, format Format) {
 			}
 		}
 	})
+}
+
+// countIndicators counts the distinct indicators (by type, value and
+// port) and the withdrawals of a parse.
+func countIndicators(l []Indicator) (distinct, withdrawn int) {
+	seen := map[string]bool{}
+	for _, in := range l {
+		if in.Withdrawn {
+			withdrawn++
+			continue
+		}
+		k := string(in.Type) + " " + in.Value + " " + strconv.Itoa(int(in.Port))
+		if !seen[k] {
+			seen[k] = true
+			distinct++
+		}
+	}
+	return distinct, withdrawn
 }
 
 func FuzzFeodoCSV(f *testing.F)         { fuzzParse(f, FeodoCSV) }

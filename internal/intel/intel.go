@@ -55,6 +55,13 @@ type Indicator struct {
 	LastSeen   time.Time `json:"last_seen,omitzero"`
 	Confidence int       `json:"confidence,omitempty"` // 0–100; 0 when the feed does not say
 	Tags       []string  `json:"tags,omitempty"`
+	// ValidUntil is when the feed says the indicator stops being valid
+	// (STIX valid_until); zero when it gives no end.
+	ValidUntil time.Time `json:"valid_until,omitzero"`
+	// Withdrawn says the feed takes the indicator back: a STIX indicator
+	// published revoked, or whose valid_until has passed. It is not
+	// counted as imported; the store drops this source's listing.
+	Withdrawn bool `json:"withdrawn,omitempty"`
 }
 
 // Result is what one parse found.
@@ -65,13 +72,18 @@ type Result struct {
 	// indicator the file lists twice counts once.
 	Imported map[Type]int `json:"imported"`
 	// Skipped counts records that gave no indicator: malformed rows,
-	// revoked or expired STIX indicators, MISP attributes not meant for
-	// detection (to_ids false) or deleted, and types herd does not match.
+	// MISP attributes not meant for detection (to_ids false) or deleted,
+	// values too broad or too common to be indicators, and types herd
+	// does not match.
 	Skipped int `json:"skipped"`
+	// Withdrawn counts the indicators the feed takes back (revoked or
+	// expired STIX indicators), one per value.
+	Withdrawn int `json:"withdrawn"`
 	// Errors says what was wrong with malformed records, with their line
 	// numbers; at most MaxErrors messages are kept.
 	Errors []string `json:"errors"`
-	// Indicators holds the indicators when Options.Emit is nil.
+	// Indicators holds the indicators (and withdrawals) when
+	// Options.Emit is nil.
 	Indicators []Indicator `json:"-"`
 	// Source is the name the feed gave its first indicator (or
 	// Options.Source); empty when it gave none. Set by Load.
@@ -229,7 +241,11 @@ func (p *parser) emit(ind Indicator) bool {
 	} else {
 		p.res.Indicators = append(p.res.Indicators, ind)
 	}
-	p.keys[ind.Type] = append(p.keys[ind.Type], indicatorKey(ind))
+	if ind.Withdrawn {
+		p.res.Withdrawn++
+	} else {
+		p.keys[ind.Type] = append(p.keys[ind.Type], indicatorKey(ind))
+	}
 	return true
 }
 

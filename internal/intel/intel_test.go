@@ -30,13 +30,14 @@ func parseFile(t *testing.T, name string) (Format, Result, error) {
 
 func TestSamples(t *testing.T) {
 	tests := []struct {
-		name     string
-		file     string
-		format   Format
-		imported map[Type]int
-		skipped  int
-		errors   []string
-		err      error
+		name      string
+		file      string
+		format    Format
+		imported  map[Type]int
+		skipped   int
+		withdrawn int
+		errors    []string
+		err       error
 	}{{
 		// Banner of 8 '#' lines, then the uncommented quoted header, then
 		// 3 rows: 192.0.2.10:4643 Dridex, 198.51.100.22:8080 Emotet
@@ -80,18 +81,18 @@ func TestSamples(t *testing.T) {
 	}, {
 		// 6 objects, 3 indicators: the QakBot IP (valid until
 		// 2026-12-30, AND-ed with dst_port 443 so it carries the port),
-		// the Mirai SHA-256, and a revoked domain: skipped.
+		// the Mirai SHA-256, and a revoked domain: withdrawn.
 		name: "stix bundle", file: "stix21-indicator-bundle.json", format: STIX21,
-		imported: map[Type]int{IPv4: 1, SHA256: 1}, skipped: 1, errors: []string{},
+		imported: map[Type]int{IPv4: 1, SHA256: 1}, withdrawn: 1, errors: []string{},
 	}, {
 		// 8 indicators: (1) OR of ipv4, ipv6, domain → 3; (2) OR of three
-		// hashes → 3; (3) valid_until 2026-06-01 has passed: skipped;
+		// hashes → 3; (3) valid_until 2026-06-01 has passed: withdrawn;
 		// (4) snort pattern: skipped; (5) IN list of 2 addresses AND-ed
 		// with dst_port → 2 ipv4; (6) unterminated bracket: skipped with
 		// an error; (7) process name AND an ipv4 CIDR → 1 process, 1
 		// ipv4; (8) only a LIKE on a registry key: skipped, no error.
 		name: "stix or, expired, cidr", file: "stix21-or-expired.json", format: STIX21,
-		imported: map[Type]int{IPv4: 4, IPv6: 1, Domain: 1, SHA256: 1, MD5: 1, SHA1: 1, Process: 1}, skipped: 4,
+		imported: map[Type]int{IPv4: 4, IPv6: 1, Domain: 1, SHA256: 1, MD5: 1, SHA1: 1, Process: 1}, skipped: 3, withdrawn: 1,
 		errors: []string{`line 67 (indicator--00000000-0000-4000-8000-000000000006): pattern: expected "]", found ""`},
 	}, {
 		// 3 attributes: ip-dst|port with to_ids → ipv4 with port 443; a
@@ -139,8 +140,11 @@ func TestSamples(t *testing.T) {
 			if !slices.Equal(res.Errors, tc.errors) {
 				t.Errorf("errors = %q, want %q", res.Errors, tc.errors)
 			}
-			if len(res.Indicators) != res.Total() {
-				t.Errorf("%d indicators, %d counted", len(res.Indicators), res.Total())
+			if res.Withdrawn != tc.withdrawn {
+				t.Errorf("withdrawn = %d, want %d", res.Withdrawn, tc.withdrawn)
+			}
+			if n, w := countIndicators(res.Indicators); n != res.Total() || w != res.Withdrawn {
+				t.Errorf("%d indicators and %d withdrawals, %d and %d counted", n, w, res.Total(), res.Withdrawn)
 			}
 		})
 	}
@@ -488,9 +492,16 @@ func TestSTIXExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The QakBot IP's valid_until (2026-12-30) has passed; the hash has no
-	// valid_until; the domain is revoked.
-	if !maps.Equal(res.Imported, map[Type]int{SHA256: 1}) || res.Skipped != 2 {
-		t.Errorf("imported = %v, skipped = %d", res.Imported, res.Skipped)
+	// valid_until; the domain is revoked: both are withdrawn.
+	if !maps.Equal(res.Imported, map[Type]int{SHA256: 1}) || res.Skipped != 0 || res.Withdrawn != 2 {
+		t.Errorf("imported = %v, skipped = %d, withdrawn = %d", res.Imported, res.Skipped, res.Withdrawn)
+	}
+	var got []string
+	for _, in := range res.Indicators {
+		got = append(got, fmt.Sprintf("%s %s %d %v", in.Type, in.Value, in.Port, in.Withdrawn))
+	}
+	if want := []string{"ipv4 203.0.113.77 443 true", "sha256 a788acf214c7d24112a1b3b8038010f2a28f252d07997184bd5c7f14d05dafc8 0 false", "domain ewmc.example.test 0 true"}; !slices.Equal(got, want) {
+		t.Errorf("indicators = %q, want %q", got, want)
 	}
 }
 
@@ -802,6 +813,37 @@ func TestByteOrderMark(t *testing.T) {
 			direct, err := ParseWith(strings.NewReader("\xef\xbb\xbf"+b), f, opts)
 			if err != nil || !maps.Equal(direct.Imported, plain.Imported) {
 				t.Errorf("ParseWith with a BOM: %v, %v", direct.Imported, err)
+			}
+		})
+	}
+}
+
+// TestSTIXVersions: of several versions of one indicator in a bundle,
+// the last modified counts, wherever it stands; a revoked last version
+// withdraws the values; valid_until is carried.
+func TestSTIXVersions(t *testing.T) {
+	v1 := `{"type": "indicator", "id": "indicator--7", "modified": "2026-11-01T00:00:00Z", "pattern": "[ipv4-addr:value = '198.51.100.7']", "valid_until": "2027-01-31T00:00:00Z"}`
+	v2 := `{"type": "indicator", "id": "indicator--7", "modified": "2026-11-20T00:00:00Z", "revoked": true, "pattern": "[ipv4-addr:value = '198.51.100.7']"}`
+	for _, tc := range []struct {
+		name      string
+		objects   string
+		withdrawn bool
+	}{
+		{"revoked after", v1 + ", " + v2, true},
+		{"revoked listed first", v2 + ", " + v1, true},
+		{"only the first version", v1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Parse(strings.NewReader(`{"type": "bundle", "objects": [`+tc.objects+`]}`), STIX21)
+			if err != nil || len(res.Indicators) != 1 {
+				t.Fatalf("%+v, %v", res, err)
+			}
+			in := res.Indicators[0]
+			if in.Value != "198.51.100.7" || in.Withdrawn != tc.withdrawn {
+				t.Errorf("got %+v, want withdrawn %v", in, tc.withdrawn)
+			}
+			if !tc.withdrawn && !in.ValidUntil.Equal(time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)) {
+				t.Errorf("valid_until = %v", in.ValidUntil)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ func ToStore(in Indicator) store.Indicator {
 	return store.Indicator{
 		Type: string(in.Type), Value: in.Value, Port: int(in.Port), Sources: []string{in.Source},
 		Family: in.Family, Confidence: in.Confidence, FirstSeen: in.FirstSeen, LastSeen: in.LastSeen,
+		ValidUntil: in.ValidUntil, Withdrawn: in.Withdrawn,
 	}
 }
 

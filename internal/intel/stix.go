@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // stixObject holds the fields of the STIX 2.1 objects herd reads.
@@ -35,9 +36,11 @@ type stixIndicator struct {
 }
 
 // parseSTIX reads a STIX 2.1 bundle. Indicators with a STIX pattern give
-// one indicator per exact-match value; revoked ones and those whose
-// valid_until has passed (against Options.Now) are skipped. The family is
-// the name of a malware object the indicator "indicates".
+// one indicator per exact-match value, with their valid_until. A revoked
+// indicator, or one whose valid_until has passed (against Options.Now),
+// gives the same values withdrawn: the feed takes them back. Of several
+// versions of one indicator in the bundle, the last modified counts. The
+// family is the name of a malware object the indicator "indicates".
 func (p *parser) parseSTIX(r io.Reader) error {
 	s := newJSONStream(r)
 	if err := s.delim('{'); err != nil {
@@ -103,24 +106,32 @@ loop:
 	if ferr == nil && !sawObjects {
 		ferr = fmt.Errorf("%w: a STIX bundle without \"objects\"", ErrFormat)
 	}
-	// Indicators read before a cut are still good.
+	// Indicators read before a cut are still good. Of the versions of
+	// one indicator, the last modified (the last in the file on a tie)
+	// is the one that counts.
+	latest := map[string]int{}
+	for i, si := range inds {
+		if j, ok := latest[si.obj.ID]; !ok || !parseTime(si.obj.Modified).Before(parseTime(inds[j].obj.Modified)) {
+			latest[si.obj.ID] = i
+		}
+	}
 	now := p.opts.Now()
-	for _, si := range inds {
+	for i, si := range inds {
 		o := si.obj
-		where := si.where + " (" + o.ID + ")"
-		if o.Revoked.Bool() {
-			p.skip("", "")
+		if latest[o.ID] != i {
 			continue
 		}
+		where := si.where + " (" + o.ID + ")"
+		withdrawn := o.Revoked.Bool()
+		var until time.Time
 		if o.ValidUntil != "" {
-			until := parseTime(o.ValidUntil)
+			until = parseTime(o.ValidUntil)
 			if until.IsZero() {
 				p.skip(where, fmt.Sprintf("valid_until %q is not a timestamp", o.ValidUntil))
 				continue
 			}
 			if !until.After(now) {
-				p.skip("", "")
-				continue
+				withdrawn = true
 			}
 		}
 		if o.PatternType != "" && o.PatternType != "stix" {
@@ -157,6 +168,7 @@ loop:
 			if !p.emit(Indicator{
 				Type: v.typ, Value: v.value, Port: v.port, Source: source, Family: family,
 				FirstSeen: first, LastSeen: parseTime(o.Modified), Confidence: conf, Tags: o.Labels,
+				ValidUntil: until, Withdrawn: withdrawn,
 			}) {
 				return p.stop
 			}

@@ -26,11 +26,17 @@ type Feed struct {
 	Interval webhook.Duration `json:"interval"`
 }
 
-// Defaults of the feed refresh.
+// Defaults of the feed refresh. An indicator no feed has listed for a
+// month is expired: abuse.ch lists keep what is active, and a C2 address
+// dropped from every feed a month ago is more likely to belong to
+// someone else by now than to the botnet.
 const (
-	DefaultFeedInterval = 6 * time.Hour
-	DefaultFeedTick     = time.Minute
-	DefaultFeedMaxBytes = 512 << 20
+	DefaultFeedInterval        = 6 * time.Hour
+	DefaultFeedTick            = time.Minute
+	DefaultFeedMaxBytes        = 512 << 20
+	DefaultIndicatorExpiryDays = 30
+	DefaultFeedRetry           = time.Minute
+	DefaultFeedRetryMax        = time.Hour
 )
 
 // feedState is what a node remembers about one feed between refreshes.
@@ -38,6 +44,36 @@ type feedState struct {
 	next               time.Time
 	imported           time.Time // the last full import
 	etag, lastModified string
+	failures           int // refreshes failed in a row
+}
+
+// retryAfter is how long to wait after the failures-th failure in a row:
+// FeedRetry, doubled each time, at most FeedRetryMax and the interval.
+func (n *Node) retryAfter(f Feed, failures int) time.Duration {
+	d, max := n.cfg.FeedRetry, n.cfg.FeedRetryMax
+	if d <= 0 {
+		d = DefaultFeedRetry
+	}
+	if max <= 0 {
+		max = DefaultFeedRetryMax
+	}
+	max = min(max, f.interval())
+	for i := 1; i < failures && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}
+
+// expiryDays is how many days an indicator no feed lists stays; 0: never.
+func (n *Node) expiryDays() int {
+	switch d := n.cfg.IndicatorExpiryDays; {
+	case d < 0:
+		return 0
+	case d == 0:
+		return DefaultIndicatorExpiryDays
+	default:
+		return d
+	}
 }
 
 type feeds struct {
@@ -53,11 +89,13 @@ func (f Feed) interval() time.Duration {
 }
 
 // RefreshFeeds refreshes every configured feed that is due, then expires
-// indicators no feed has listed for Config.IndicatorExpiryDays. Nodes
-// sharing a store take a lease per feed, so one of them imports it per
-// interval; a feed answering "not modified" (conditional GET with its
-// ETag and Last-Modified) only has its indicators marked fresh. One
-// feed's failure does not stop the others; the errors are joined.
+// indicators no feed has listed for Config.IndicatorExpiryDays and those
+// past their valid_until. Nodes sharing a store take a lease per feed,
+// so one of them imports it per interval; a feed answering "not
+// modified" (conditional GET with its ETag and Last-Modified) only has
+// its indicators marked fresh. A failed refresh ends the lease and is
+// retried with backoff (Config.FeedRetry). One feed's failure does not
+// stop the others; the errors are joined.
 func (n *Node) RefreshFeeds(ctx context.Context) error {
 	is, ok1 := n.Store.(store.Intel)
 	fs, ok2 := n.Store.(store.Feeds)
@@ -86,30 +124,49 @@ func (n *Node) RefreshFeeds(ctx context.Context) error {
 		if !due {
 			continue
 		}
-		s.next = now.Add(f.interval())
-		took, err := fs.TakeLease(ctx, "feed:"+f.Name, now, now.Add(f.interval()*9/10))
+		lease := "feed:" + f.Name
+		took, err := fs.TakeLease(ctx, lease, now, now.Add(f.interval()*9/10))
 		if err != nil {
+			s.next = now.Add(n.retryAfter(f, 1))
 			errs = append(errs, fmt.Errorf("feed %s: %w", f.Name, err))
 			continue
 		}
 		if !took {
+			s.next = now.Add(f.interval())
 			log.Debug("feed refreshed by another node", "feed", f.Name)
 			continue
 		}
 		err = n.refreshFeed(ctx, is, fs, client, f, s, now)
 		if err != nil {
-			log.Warn("feed refresh failed", "feed", f.Name, "err", err)
+			s.failures++
+			wait := n.retryAfter(f, s.failures)
+			s.next = now.Add(wait)
+			log.Warn("feed refresh failed", "feed", f.Name, "err", err, "retry_in", wait, "failures", s.failures)
 			errs = append(errs, fmt.Errorf("feed %s: %w", f.Name, err))
+			if ctx.Err() == nil {
+				if lerr := fs.EndLease(ctx, lease, s.next); lerr != nil {
+					errs = append(errs, fmt.Errorf("feed %s: %w", f.Name, lerr))
+				}
+			}
+		} else {
+			s.failures, s.next = 0, now.Add(f.interval())
 		}
 		if rerr := n.recordFeedRun(ctx, f, now, err); rerr != nil {
 			errs = append(errs, fmt.Errorf("feed %s: %w", f.Name, rerr))
 		}
 	}
-	if days := n.cfg.IndicatorExpiryDays; days > 0 {
-		age := time.Duration(days) * 24 * time.Hour
+	{
+		// Expire what is past its valid_until always, and what no feed
+		// listed for the configured days unless expiry is off.
+		stale := time.Time{}
+		forget := now.Add(-2 * time.Duration(DefaultIndicatorExpiryDays) * 24 * time.Hour)
+		if days := n.expiryDays(); days > 0 {
+			age := time.Duration(days) * 24 * time.Hour
+			stale, forget = now.Add(-age), now.Add(-2*age)
+		}
 		took, err := fs.TakeLease(ctx, "expire", now, now.Add(DefaultFeedTick/2))
 		if err == nil && took {
-			removed, v, err := is.ExpireIndicators(ctx, now, now.Add(-age), now.Add(-2*age))
+			removed, v, err := is.ExpireIndicators(ctx, now, stale, forget)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("expiring indicators: %w", err))
 			} else if removed > 0 {
@@ -155,9 +212,6 @@ func (n *Node) refreshFeed(ctx context.Context, is store.Intel, fs store.Feeds, 
 
 // feedLoop refreshes feeds every tick until ctx ends.
 func (n *Node) feedLoop(ctx context.Context) {
-	if len(n.cfg.Feeds) == 0 && n.cfg.IndicatorExpiryDays <= 0 {
-		return
-	}
 	tick := n.cfg.FeedTick
 	if tick <= 0 {
 		tick = DefaultFeedTick

@@ -164,3 +164,135 @@ func TestFeedLoop(t *testing.T) {
 		t.Errorf("stored %v", got)
 	}
 }
+
+// TestFeedExpiryDefault: without indicator_expiry_days an indicator no
+// feed has listed for more than 30 days expires; one listed within them
+// stays.
+func TestFeedExpiryDefault(t *testing.T) {
+	ctx := context.Background()
+	fs := &feedServer{ips: []string{"192.0.2.1", "192.0.2.2"}}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	n, err := Open(ctx, Config{
+		DSN: "sqlite:" + filepath.Join(t.TempDir(), "h.db"), KEK: bytes.Repeat([]byte{7}, 32), Now: now,
+		Authority: authority.Config{Issuer: "http://127.0.0.1:1"},
+		Feeds:     []Feed{{Name: "feodo", URL: srv.URL, Interval: webhook.Duration(24 * time.Hour)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := n.RefreshFeeds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fs.mu.Lock()
+	fs.ips = fs.ips[:1] // 192.0.2.2 is no longer listed
+	fs.mu.Unlock()
+	for day := 1; day <= 31; day++ {
+		clock.Add(int64(24 * time.Hour))
+		if err := n.RefreshFeeds(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprint(liveValues(t, n.Store))
+		switch {
+		case day <= 30 && got != "[192.0.2.1 192.0.2.2]":
+			t.Fatalf("day %d: %s, want both (not stale for more than 30 days yet)", day, got)
+		case day > 30 && got != "[192.0.2.1]":
+			t.Fatalf("day %d: %s, want 192.0.2.2 expired after 30 days", day, got)
+		}
+	}
+}
+
+// flakyFeed fails its first fails requests with 503, then serves a feed.
+type flakyFeed struct {
+	mu    sync.Mutex
+	fails int
+	times []time.Time // when each request came, by the test's clock
+	now   func() time.Time
+}
+
+func (f *flakyFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.times = append(f.times, f.now())
+	if f.fails > 0 {
+		f.fails--
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n\"2026-11-01 10:00:00\",\"192.0.2.7\",\"443\",\"online\",\"2026-11-30\",\"QakBot\"\n"))
+}
+
+func (f *flakyFeed) requests() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.times...)
+}
+
+// TestFeedRetry: a failed refresh is retried after a minute, then after
+// two, four…, not after the feed's whole interval; once it succeeds the
+// interval applies again. Its lease ends with the failure, so another
+// node may retry too.
+func TestFeedRetry(t *testing.T) {
+	ctx := context.Background()
+	var clock atomic.Int64
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	clock.Store(t0.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	ff := &flakyFeed{fails: 3, now: now}
+	srv := httptest.NewServer(ff)
+	defer srv.Close()
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
+	open := func() *Node {
+		n, err := Open(ctx, Config{
+			DSN: dsn, KEK: bytes.Repeat([]byte{7}, 32), Now: now,
+			Authority: authority.Config{Issuer: "http://127.0.0.1:1"},
+			Feeds:     []Feed{{Name: "feodo", URL: srv.URL, Interval: webhook.Duration(6 * time.Hour)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	n := open()
+	defer n.Close()
+	// Tick every 30 s of the test's clock for 10 minutes.
+	for i := 0; i <= 20; i++ {
+		n.RefreshFeeds(ctx)
+		clock.Add(int64(30 * time.Second))
+	}
+	var got []string
+	for _, at := range ff.requests() {
+		got = append(got, at.Sub(t0).String())
+	}
+	// Failed at 0, retried at 1m (failed), 3m (failed), 7m (served).
+	if fmt.Sprint(got) != "[0s 1m0s 3m0s 7m0s]" {
+		t.Fatalf("requests at %v; want [0s 1m0s 3m0s 7m0s]", got)
+	}
+	if v := liveValues(t, n.Store); fmt.Sprint(v) != "[192.0.2.7]" {
+		t.Errorf("stored %v after the retry succeeded", v)
+	}
+	// After the success the next refresh is one interval later.
+	clock.Store(t0.Add(7*time.Minute + 6*time.Hour - time.Second).UnixNano())
+	n.RefreshFeeds(ctx)
+	if len(ff.requests()) != 4 {
+		t.Errorf("refreshed %d times before the interval passed, want 4", len(ff.requests()))
+	}
+
+	// A failure ends the lease: a second node can retry after the backoff.
+	ff.mu.Lock()
+	ff.fails = 1
+	ff.mu.Unlock()
+	clock.Store(t0.Add(7*time.Minute + 6*time.Hour).UnixNano())
+	n.RefreshFeeds(ctx) // fails
+	n2 := open()
+	defer n2.Close()
+	clock.Add(int64(time.Minute))
+	n2.RefreshFeeds(ctx)
+	if len(ff.requests()) != 6 {
+		t.Errorf("%d requests; want the second node to retry a minute after the failure", len(ff.requests()))
+	}
+}

@@ -65,15 +65,22 @@ type Config struct {
 	// DetectionInterval is how often outbreak detection runs (default
 	// 1 hour); of several nodes over one store, one runs each slot.
 	DetectionInterval time.Duration
-	// Feeds are refreshed on a schedule; IndicatorExpiryDays (0: never)
-	// expires indicators no feed has listed for that many days. FeedTick
-	// is how often due feeds are looked for (default a minute),
-	// FeedClient downloads them, FeedMaxBytes bounds one download.
+	// Feeds are refreshed on a schedule; IndicatorExpiryDays (0: the
+	// default, DefaultIndicatorExpiryDays; negative: never) expires
+	// indicators no feed has listed for more than that many days, and
+	// every node expires those whose valid_until has passed. FeedTick is
+	// how often due feeds are looked for (default a minute), FeedClient
+	// downloads them, FeedMaxBytes bounds one download. A failed refresh
+	// is tried again after FeedRetry (default a minute), doubling up to
+	// FeedRetryMax (default an hour) and never later than the feed's
+	// interval.
 	Feeds               []Feed
 	IndicatorExpiryDays int
 	FeedTick            time.Duration
 	FeedClient          *http.Client
 	FeedMaxBytes        int64
+	FeedRetry           time.Duration
+	FeedRetryMax        time.Duration
 }
 
 // DefaultDataDir is where `herd serve` keeps its database by default.

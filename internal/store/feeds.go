@@ -12,6 +12,10 @@ type Feeds interface {
 	// was taken. Nodes sharing a store use it so only one of them
 	// refreshes a feed at a time.
 	TakeLease(ctx context.Context, name string, now, until time.Time) (bool, error)
+	// EndLease makes the named lease end at at when it would end later:
+	// its holder failed and will retry then, and so may another node.
+	// A lease not held is left alone.
+	EndLease(ctx context.Context, name string, at time.Time) error
 	// TouchIndicators marks as refreshed at now every live indicator the
 	// named feed listed that was refreshed at or after since (the feed's
 	// last full import: what it dropped then stays stale), for a feed

@@ -26,8 +26,18 @@ type Indicator struct {
 	// RefreshedAt is when a feed import last listed it; indicators not
 	// refreshed for a while expire.
 	RefreshedAt time.Time
+	// ValidUntil is when the feeds say it stops being valid (a STIX
+	// indicator's valid_until); zero when they give no end. It expires
+	// then. Of several feeds, the latest end counts, none being the
+	// latest of all; a feed listing it alone again sets a new end.
+	ValidUntil time.Time
 	// Version is the indicator-set version that added it.
 	Version int64
+	// Withdrawn, given to ImportIndicators, says the feeds in Sources
+	// no longer list it (a STIX indicator re-published revoked): they
+	// are taken from its sources, and it leaves the live set when no
+	// source is left. Nothing happens when it is not stored.
+	Withdrawn bool
 }
 
 // IndicatorImport is what one transaction of ImportIndicators changed.
@@ -36,6 +46,10 @@ type IndicatorImport struct {
 	Stored int
 	// Added is how many were new to the live set (or came back).
 	Added int
+	// Withdrawn is how many listings were taken back (Indicator.Withdrawn
+	// for a source that listed it); Removed how many indicators left the
+	// live set because no source was left.
+	Withdrawn, Removed int
 	// Version is the set's version after the import.
 	Version int64
 }
@@ -51,14 +65,14 @@ type IndicatorDelta struct {
 // live set devices are sent.
 type Intel interface {
 	// ImportIndicators runs feed in one transaction; feed calls add for
-	// each indicator. When feed or add fails nothing is stored. The set's
-	// version increases when an indicator is added or comes back, or its
-	// family or first source changes.
+	// each indicator (or withdrawal). When feed or add fails nothing is
+	// stored. The set's version increases when an indicator is added,
+	// comes back or is removed, or its family or first source changes.
 	ImportIndicators(ctx context.Context, now time.Time, feed func(add func(Indicator) error) error) (IndicatorImport, error)
 	// ExpireIndicators removes from the live set the indicators no feed
-	// has listed since staleBefore (a new version when any), and forgets
-	// removals older than forgetBefore (deltas from before then are no
-	// longer possible).
+	// has listed since staleBefore and those whose ValidUntil is at or
+	// before now (a new version when any), and forgets removals older
+	// than forgetBefore (deltas from before then are no longer possible).
 	ExpireIndicators(ctx context.Context, now, staleBefore, forgetBefore time.Time) (removed int, version int64, err error)
 	// IndicatorsVersion is the live set's version; 0 before any import.
 	IndicatorsVersion(ctx context.Context) (int64, error)

@@ -19,6 +19,14 @@ func (s *IntelStore) TakeLease(ctx context.Context, name string, now, until time
 	return n == 1, nil
 }
 
+// EndLease implements store.Feeds.
+func (s *IntelStore) EndLease(ctx context.Context, name string, at time.Time) error {
+	if _, err := s.R.Exec(ctx, `UPDATE intel_meta SET n = $2 WHERE name = $1 AND n > $2`, "lease:"+name, at.UnixMicro()); err != nil {
+		return s.errf("end lease", err)
+	}
+	return nil
+}
+
 // TouchIndicators implements store.Feeds.
 func (s *IntelStore) TouchIndicators(ctx context.Context, source string, since, now time.Time) (int64, error) {
 	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(source)

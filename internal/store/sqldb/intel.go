@@ -144,56 +144,88 @@ func (s *IntelStore) ImportIndicators(ctx context.Context, now time.Time, feed f
 			return s.errf("import indicators", err)
 		}
 		next := cur + 1
+		changed := false // the live set differs from version cur
 		add := func(in store.Indicator) error {
 			if in.Type == "" || in.Value == "" || in.Port < 0 || in.Port > 65535 {
 				return fmt.Errorf("%s: invalid indicator %q %q", s.Name, in.Type, in.Value)
 			}
 			var (
-				sources, family      string
-				conf                 int
-				first, last, removed *int64
+				sources, family             string
+				conf                        int
+				first, last, removed, until *int64
 			)
-			err := tx.QueryRow(ctx, `SELECT sources, family, confidence, first_seen, last_seen, removed_version FROM indicators
-				WHERE type = $1 AND value = $2 AND port = $3`, in.Type, in.Value, in.Port).Scan(&sources, &family, &conf, &first, &last, &removed)
-			switch {
-			case errors.Is(err, ErrNoRows):
+			err := tx.QueryRow(ctx, `SELECT sources, family, confidence, first_seen, last_seen, removed_version, valid_until FROM indicators
+				WHERE type = $1 AND value = $2 AND port = $3`, in.Type, in.Value, in.Port).Scan(&sources, &family, &conf, &first, &last, &removed, &until)
+			found := err == nil
+			if err != nil && !errors.Is(err, ErrNoRows) {
+				return s.errf("read indicator", err)
+			}
+			if in.Withdrawn {
+				if !found || removed != nil {
+					return nil
+				}
+				w, err := s.withdraw(ctx, tx, in, splitSources(sources), next, now)
+				if err != nil {
+					return err
+				}
+				if w != 0 {
+					res.Withdrawn++
+					changed = true
+				}
+				if w < 0 {
+					res.Removed++
+				}
+				return nil
+			}
+			if !found {
 				src := mergeSources(nil, in.Sources...)
-				if _, err := tx.Exec(ctx, `INSERT INTO indicators (type, value, port, sources, family, confidence, first_seen, last_seen, refreshed_at, added_version)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-					in.Type, in.Value, in.Port, joinSources(src), in.Family, in.Confidence, us(in.FirstSeen), us(in.LastSeen), now.UnixMicro(), next); err != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO indicators (type, value, port, sources, family, confidence, first_seen, last_seen, refreshed_at, added_version, valid_until)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+					in.Type, in.Value, in.Port, joinSources(src), in.Family, in.Confidence, us(in.FirstSeen), us(in.LastSeen), now.UnixMicro(), next, us(in.ValidUntil)); err != nil {
 					return s.errf("store indicator", err)
 				}
 				res.Added++
-			case err != nil:
-				return s.errf("read indicator", err)
-			default:
-				oldSrc := splitSources(sources)
-				src := mergeSources(oldSrc, in.Sources...)
-				fam := family
-				if fam == "" {
-					fam = in.Family
+				res.Stored++
+				changed = true
+				return nil
+			}
+			oldSrc := splitSources(sources)
+			src := mergeSources(oldSrc, in.Sources...)
+			fam := family
+			if fam == "" {
+				fam = in.Family
+			}
+			f, l := fromUS(first), fromUS(last)
+			if !in.FirstSeen.IsZero() && (f.IsZero() || in.FirstSeen.Before(f)) {
+				f = in.FirstSeen
+			}
+			if in.LastSeen.After(l) {
+				l = in.LastSeen
+			}
+			// The end of validity: the listing's own when it comes back or
+			// only its feeds list it; else the latest, none being latest.
+			vu := in.ValidUntil
+			if removed == nil && !slices.Equal(src, mergeSources(nil, in.Sources...)) {
+				if until == nil || vu.IsZero() {
+					vu = time.Time{}
+				} else if old := fromUS(until); old.After(vu) {
+					vu = old
 				}
-				f, l := fromUS(first), fromUS(last)
-				if !in.FirstSeen.IsZero() && (f.IsZero() || in.FirstSeen.Before(f)) {
-					f = in.FirstSeen
-				}
-				if in.LastSeen.After(l) {
-					l = in.LastSeen
-				}
-				changed := removed != nil || fam != family || firstSource(src) != firstSource(oldSrc)
-				q := `UPDATE indicators SET sources = $4, family = $5, confidence = $6, first_seen = $7, last_seen = $8, refreshed_at = $9
+			}
+			back := removed != nil || fam != family || firstSource(src) != firstSource(oldSrc)
+			q := `UPDATE indicators SET sources = $4, family = $5, confidence = $6, first_seen = $7, last_seen = $8, refreshed_at = $9, valid_until = $10
+				WHERE type = $1 AND value = $2 AND port = $3`
+			args := []any{in.Type, in.Value, in.Port, joinSources(src), fam, max(conf, in.Confidence), us(f), us(l), now.UnixMicro(), us(vu)}
+			if back {
+				q = `UPDATE indicators SET sources = $4, family = $5, confidence = $6, first_seen = $7, last_seen = $8, refreshed_at = $9, valid_until = $10,
+					added_version = $11, removed_version = NULL, removed_at = NULL
 					WHERE type = $1 AND value = $2 AND port = $3`
-				args := []any{in.Type, in.Value, in.Port, joinSources(src), fam, max(conf, in.Confidence), us(f), us(l), now.UnixMicro()}
-				if changed {
-					q = `UPDATE indicators SET sources = $4, family = $5, confidence = $6, first_seen = $7, last_seen = $8, refreshed_at = $9,
-						added_version = $10, removed_version = NULL, removed_at = NULL
-						WHERE type = $1 AND value = $2 AND port = $3`
-					args = append(args, next)
-					res.Added++
-				}
-				if _, err := tx.Exec(ctx, q, args...); err != nil {
-					return s.errf("update indicator", err)
-				}
+				args = append(args, next)
+				res.Added++
+				changed = true
+			}
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return s.errf("update indicator", err)
 			}
 			res.Stored++
 			return nil
@@ -202,7 +234,7 @@ func (s *IntelStore) ImportIndicators(ctx context.Context, now time.Time, feed f
 			return err
 		}
 		res.Version = cur
-		if res.Added > 0 {
+		if changed {
 			res.Version = next
 			if err := setMeta(ctx, tx, "version", next); err != nil {
 				return s.errf("import indicators", err)
@@ -216,6 +248,30 @@ func (s *IntelStore) ImportIndicators(ctx context.Context, now time.Time, feed f
 	return res, nil
 }
 
+// withdraw takes in.Sources from a live indicator listed by old: 0 when
+// none of them listed it, 1 when other sources still do, -1 when it left
+// the live set.
+func (s *IntelStore) withdraw(ctx context.Context, tx Tx, in store.Indicator, old []string, next int64, now time.Time) (int, error) {
+	left := slices.DeleteFunc(slices.Clone(old), func(src string) bool { return slices.Contains(in.Sources, src) })
+	switch {
+	case len(left) == len(old):
+		return 0, nil
+	case len(left) == 0:
+		if _, err := tx.Exec(ctx, `UPDATE indicators SET removed_version = $4, removed_at = $5 WHERE type = $1 AND value = $2 AND port = $3`,
+			in.Type, in.Value, in.Port, next, now.UnixMicro()); err != nil {
+			return 0, s.errf("withdraw indicator", err)
+		}
+		return -1, nil
+	}
+	// The bundle names an indicator's first source: a change is a new
+	// version of the indicator.
+	if _, err := tx.Exec(ctx, `UPDATE indicators SET sources = $4, added_version = $5 WHERE type = $1 AND value = $2 AND port = $3`,
+		in.Type, in.Value, in.Port, joinSources(left), next); err != nil {
+		return 0, s.errf("withdraw indicator", err)
+	}
+	return 1, nil
+}
+
 // ExpireIndicators implements store.Intel.
 func (s *IntelStore) ExpireIndicators(ctx context.Context, now, staleBefore, forgetBefore time.Time) (int, int64, error) {
 	var removed int
@@ -227,7 +283,7 @@ func (s *IntelStore) ExpireIndicators(ctx context.Context, now, staleBefore, for
 		}
 		version = cur
 		n, err := tx.Exec(ctx, `UPDATE indicators SET removed_version = $1, removed_at = $2
-			WHERE removed_version IS NULL AND refreshed_at < $3`, cur+1, now.UnixMicro(), staleBefore.UnixMicro())
+			WHERE removed_version IS NULL AND (refreshed_at < $3 OR valid_until <= $2)`, cur+1, now.UnixMicro(), staleBefore.UnixMicro())
 		if err != nil {
 			return s.errf("expire indicators", err)
 		}
@@ -272,20 +328,20 @@ func (s *IntelStore) IndicatorsVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
-const indicatorCols = `type, value, port, sources, family, confidence, first_seen, last_seen, refreshed_at, added_version`
+const indicatorCols = `type, value, port, sources, family, confidence, first_seen, last_seen, refreshed_at, added_version, valid_until`
 
 func scanIndicator(r Row) (store.Indicator, error) {
 	var (
-		in          store.Indicator
-		sources     string
-		first, last *int64
-		refreshed   int64
+		in                 store.Indicator
+		sources            string
+		first, last, until *int64
+		refreshed          int64
 	)
-	if err := r.Scan(&in.Type, &in.Value, &in.Port, &sources, &in.Family, &in.Confidence, &first, &last, &refreshed, &in.Version); err != nil {
+	if err := r.Scan(&in.Type, &in.Value, &in.Port, &sources, &in.Family, &in.Confidence, &first, &last, &refreshed, &in.Version, &until); err != nil {
 		return in, err
 	}
 	in.Sources = splitSources(sources)
-	in.FirstSeen, in.LastSeen, in.RefreshedAt = fromUS(first), fromUS(last), time.UnixMicro(refreshed).UTC()
+	in.FirstSeen, in.LastSeen, in.RefreshedAt, in.ValidUntil = fromUS(first), fromUS(last), time.UnixMicro(refreshed).UTC(), fromUS(until)
 	return in, nil
 }
 
@@ -362,7 +418,11 @@ func (s *IntelStore) IndicatorChanges(ctx context.Context, from int64, types []s
 			func(in store.Indicator) error { d.Added = append(d.Added, in); return nil }); err != nil {
 			return err
 		}
-		return s.collect(ctx, tx, `SELECT `+indicatorCols+` FROM indicators WHERE removed_version > $1 AND added_version <= $1`+filter+` ORDER BY type, value, port`, args,
+		// Every indicator removed since from: also one whose version
+		// changed after from (its family or first source), which a device
+		// at from holds in its earlier form. Removing one the device never
+		// held changes nothing there.
+		return s.collect(ctx, tx, `SELECT `+indicatorCols+` FROM indicators WHERE removed_version > $1`+filter+` ORDER BY type, value, port`, args,
 			func(in store.Indicator) error { d.Removed = append(d.Removed, in); return nil })
 	})
 	if errors.Is(err, store.ErrDeltaTooOld) {

@@ -20,6 +20,11 @@ func (s *Store) TakeLease(ctx context.Context, name string, now, until time.Time
 	return s.intelWriter().TakeLease(ctx, name, now, until)
 }
 
+// EndLease implements store.Feeds.
+func (s *Store) EndLease(ctx context.Context, name string, at time.Time) error {
+	return s.intelWriter().EndLease(ctx, name, at)
+}
+
 // TouchIndicators implements store.Feeds.
 func (s *Store) TouchIndicators(ctx context.Context, source string, since, now time.Time) (int64, error) {
 	return s.intelWriter().TouchIndicators(ctx, source, since, now)

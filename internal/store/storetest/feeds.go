@@ -28,6 +28,24 @@ func testFeeds(t *testing.T, s store.Store) {
 	if took, err := f.TakeLease(ctx(t), "feodo", base.Add(time.Minute), base.Add(2*time.Minute)); err != nil || !took {
 		t.Fatalf("TakeLease after it ended = %v, %v; want taken", took, err)
 	}
+	// A holder whose work failed ends its lease early, so a retry (by
+	// any node) can take it then; ending it later than it ends does not
+	// lengthen it.
+	if err := f.EndLease(ctx(t), "feodo", base.Add(70*time.Second)); err != nil {
+		t.Fatalf("EndLease: %v", err)
+	}
+	if err := f.EndLease(ctx(t), "feodo", base.Add(time.Hour)); err != nil {
+		t.Fatalf("EndLease later: %v", err)
+	}
+	if took, err := f.TakeLease(ctx(t), "feodo", base.Add(65*time.Second), base.Add(3*time.Minute)); err != nil || took {
+		t.Fatalf("TakeLease before the early end = %v, %v; want refused", took, err)
+	}
+	if took, err := f.TakeLease(ctx(t), "feodo", base.Add(70*time.Second), base.Add(3*time.Minute)); err != nil || !took {
+		t.Fatalf("TakeLease at the early end = %v, %v; want taken", took, err)
+	}
+	if err := f.EndLease(ctx(t), "never-taken", base); err != nil {
+		t.Fatalf("EndLease of a lease never taken: %v", err)
+	}
 
 	_, err = is.ImportIndicators(ctx(t), base, func(add func(store.Indicator) error) error {
 		for _, in := range []store.Indicator{

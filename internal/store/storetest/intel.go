@@ -27,6 +27,8 @@ func runIntel(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IndicatorsImportDedupe", testIndicatorsImportDedupe},
 		{"IndicatorsFailedFeedStoresNothing", testIndicatorsFailedFeed},
 		{"IndicatorsDeltaAndExpiry", testIndicatorsDeltaAndExpiry},
+		{"IndicatorsValidUntil", testIndicatorsValidUntil},
+		{"IndicatorsWithdrawn", testIndicatorsWithdrawn},
 		{"SightingsBehindNAT", testSightingsBehindNAT},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,6 +169,87 @@ func testIndicatorsDeltaAndExpiry(t *testing.T, s intelStore) {
 	}
 	if _, got := live(t, s); len(got) != 2 {
 		t.Errorf("live after re-import = %d, want 2", len(got))
+	}
+}
+
+// An indicator a feed says is valid until a time leaves the live set
+// then, however recently it was listed; listed again by its only feed
+// with a later end, it stays longer; another feed listing it without an
+// end keeps it until it goes stale.
+func testIndicatorsValidUntil(t *testing.T, s intelStore) {
+	stale, forget := base.Add(-30*24*time.Hour), base.Add(-60*24*time.Hour)
+	a := store.Indicator{Type: "ipv4", Value: "203.0.113.77", Port: 443, Sources: []string{"stix"}, ValidUntil: base.Add(2 * time.Hour)}
+	b := store.Indicator{Type: "domain", Value: "c2.example", Sources: []string{"stix"}, ValidUntil: base.Add(2 * time.Hour)}
+	importList(t, s, base, a, b) // v1
+	_, got := live(t, s)
+	sameTime(t, "ValidUntil", got["ipv4 203.0.113.77 443"].ValidUntil, base.Add(2*time.Hour))
+	if n, v, err := s.ExpireIndicators(ctx(t), base.Add(time.Hour), stale, forget); err != nil || n != 0 || v != 1 {
+		t.Fatalf("ExpireIndicators before valid_until = %d, %d, %v; want 0, 1", n, v, err)
+	}
+	// The feed publishes a a later end; another feed lists b with none.
+	a.ValidUntil = base.Add(10 * time.Hour)
+	importList(t, s, base.Add(time.Hour), a, store.Indicator{Type: "domain", Value: "c2.example", Sources: []string{"urlfeed"}})
+	_, got = live(t, s)
+	sameTime(t, "extended ValidUntil", got["ipv4 203.0.113.77 443"].ValidUntil, base.Add(10*time.Hour))
+	if vu := got["domain c2.example 0"].ValidUntil; !vu.IsZero() {
+		t.Errorf("b listed without an end by a second feed has ValidUntil %v, want none", vu)
+	}
+	// The original end of a has passed: it stays (extended), b stays (open).
+	if n, v, err := s.ExpireIndicators(ctx(t), base.Add(3*time.Hour), stale, forget); err != nil || n != 0 || v != 1 {
+		t.Fatalf("ExpireIndicators after the first end = %d, %d, %v; want 0, 1", n, v, err)
+	}
+	n, v, err := s.ExpireIndicators(ctx(t), base.Add(10*time.Hour), stale, forget)
+	if err != nil || n != 1 || v != 2 {
+		t.Fatalf("ExpireIndicators at the extended end = %d, %d, %v; want 1, version 2", n, v, err)
+	}
+	d, err := s.IndicatorChanges(ctx(t), 1, nil)
+	if err != nil || len(d.Removed) != 1 || d.Removed[0].Value != "203.0.113.77" || len(d.Added) != 0 {
+		t.Fatalf("IndicatorChanges(1) = %+v, %v; want 203.0.113.77 removed", d, err)
+	}
+	if _, got := live(t, s); len(got) != 1 {
+		t.Errorf("live = %v, want only c2.example", got)
+	}
+}
+
+// A feed withdrawing an indicator (a revoked STIX re-publication) takes
+// only its own listing away: the indicator stays while another feed
+// lists it, and leaves the live set, in a new version devices learn by
+// delta, when none does. Withdrawing what is not stored changes nothing.
+func testIndicatorsWithdrawn(t *testing.T, s intelStore) {
+	c2 := store.Indicator{Type: "ipv4", Value: "198.51.100.9", Port: 443, Family: "QakBot"}
+	fromA, fromB := c2, c2
+	fromA.Sources, fromB.Sources = []string{"cert-a"}, []string{"cert-b"}
+	importList(t, s, base, fromA, fromB) // v1
+	withdrawA := fromA
+	withdrawA.Withdrawn = true
+	r := importList(t, s, base.Add(time.Hour), withdrawA)
+	if r.Withdrawn != 1 || r.Removed != 0 || r.Version != 2 {
+		t.Fatalf("withdrawing cert-a's listing = %+v; want 1 withdrawn, none removed, version 2 (the first source changed)", r)
+	}
+	v, got := live(t, s)
+	if in := got["ipv4 198.51.100.9 443"]; v != 2 || !slices.Equal(in.Sources, []string{"cert-b"}) {
+		t.Fatalf("after cert-a withdrew: version %d, %+v; want version 2, cert-b only", v, in)
+	}
+	// Withdrawing an indicator no one stored, or a source never listed.
+	ghost := store.Indicator{Type: "domain", Value: "never.example", Sources: []string{"cert-a"}, Withdrawn: true}
+	if r := importList(t, s, base.Add(2*time.Hour), ghost, withdrawA); r.Withdrawn != 0 || r.Removed != 0 || r.Version != 2 {
+		t.Fatalf("withdrawing what is not listed = %+v; want nothing, version 2", r)
+	}
+	withdrawB := fromB
+	withdrawB.Withdrawn = true
+	if r := importList(t, s, base.Add(3*time.Hour), withdrawB); r.Withdrawn != 1 || r.Removed != 1 || r.Version != 3 {
+		t.Fatalf("withdrawing the last listing = %+v; want 1 withdrawn, 1 removed, version 3", r)
+	}
+	if _, got := live(t, s); len(got) != 0 {
+		t.Fatalf("live after both withdrew = %v, want none", got)
+	}
+	d, err := s.IndicatorChanges(ctx(t), 1, nil)
+	if err != nil || d.To != 3 || len(d.Removed) != 1 || d.Removed[0].Value != "198.51.100.9" {
+		t.Fatalf("IndicatorChanges(1) = %+v, %v; want 198.51.100.9 removed by version 3", d, err)
+	}
+	// Listed again, it comes back.
+	if r := importList(t, s, base.Add(4*time.Hour), fromA); r.Added != 1 || r.Version != 4 {
+		t.Fatalf("listed again = %+v; want 1 added, version 4", r)
 	}
 }
 
