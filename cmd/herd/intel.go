@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -97,30 +96,30 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		var runErrs []string
 		feed := *source
 		for _, p := range parts {
-			f := intelFileResult{Name: p.name, Imported: zeroCounts(), Errors: []string{}}
-			if p.err != nil {
+			f := intelFileResult{Name: p.Name, Imported: zeroCounts(), Errors: []string{}}
+			if p.Err != nil {
 				failed++
-				msg := p.err.Error() + " (nothing imported from it)"
-				f.Errors = append(f.Errors, strings.TrimPrefix(msg, p.name+": "))
+				msg := p.Err.Error() + " (nothing imported from it)"
+				f.Errors = append(f.Errors, strings.TrimPrefix(msg, p.Name+": "))
 				out.Errors = append(out.Errors, msg)
-				runErrs = append(runErrs, p.err.Error())
+				runErrs = append(runErrs, p.Err.Error())
 				out.Files = append(out.Files, f)
 				continue
 			}
 			if feed == "" {
-				feed = p.res.Source
+				feed = p.Result.Source
 			}
-			f.Skipped, f.Withdrawn = p.res.Skipped, p.res.Withdrawn
-			out.Skipped += p.res.Skipped
-			out.Withdrawn += p.res.Withdrawn
-			for _, e := range p.res.Errors {
+			f.Skipped, f.Withdrawn = p.Result.Skipped, p.Result.Withdrawn
+			out.Skipped += p.Result.Skipped
+			out.Withdrawn += p.Result.Withdrawn
+			for _, e := range p.Result.Errors {
 				f.Errors = append(f.Errors, e)
-				out.Errors = append(out.Errors, p.name+": "+e)
+				out.Errors = append(out.Errors, p.Name+": "+e)
 			}
-			for t, n := range p.res.Imported {
+			for t, n := range p.Result.Imported {
 				f.Imported[t] = n
 			}
-			tally.Add(p.res)
+			tally.Add(p.Result)
 			out.Files = append(out.Files, f)
 		}
 		if fr != nil && ctx.Err() == nil {
@@ -164,61 +163,38 @@ func zeroCounts() map[intel.Type]int {
 	return m
 }
 
-// importPart is the outcome of importing one file: an argument, or one
-// event of a MISP feed manifest.
-type importPart struct {
-	name string
-	res  intel.Result
-	err  error
-}
-
-// isURL tells a URL argument from a file name.
-func isURL(name string) bool {
-	return strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://")
-}
-
-// errManifestAlone: a local MISP feed manifest without its event files.
-var errManifestAlone = errors.New("this is a MISP feed manifest: import its events, or give its URL")
-
-// importArg imports one command-line argument. A MISP feed manifest
-// lists events kept beside it (<uuid>.json, the MISP feed layout): they
-// are fetched (from a URL) or read (from a directory) with the same
-// limits and imported, each in its own transaction.
-func importArg(ctx context.Context, st store.Intel, client *http.Client, name string, maxSize int64, source string, stderr io.Writer) []importPart {
-	res, err := importOne(ctx, st, client, name, maxSize, source, stderr)
-	if err != nil || res.Format != intel.MISPManifest {
-		return []importPart{{name, res, err}}
-	}
-	parts := []importPart{{name: name, res: res}}
-	var missing []string
-	found := 0
-	for _, ev := range res.Events {
-		var evName string
-		if isURL(name) {
-			base, err := url.Parse(name)
-			if err != nil {
-				return []importPart{{name, res, err}}
-			}
-			evName = base.ResolveReference(&url.URL{Path: ev.UUID + ".json"}).String()
-		} else {
-			evName = filepath.Join(filepath.Dir(name), ev.UUID+".json")
-			if _, err := os.Stat(evName); errors.Is(err, fs.ErrNotExist) {
-				missing = append(missing, evName)
-				continue
-			}
+// importArg imports one command-line argument (intel.LoadFeed): a MISP
+// feed manifest imports the events kept beside it (<uuid>.json, the MISP
+// feed layout), fetched from a URL or read from its directory with the
+// same limits, each in its own transaction.
+func importArg(ctx context.Context, st store.Intel, client *http.Client, name string, maxSize int64, source string, stderr io.Writer) []intel.Part {
+	open := func(ctx context.Context, name string) (io.ReadCloser, error) {
+		if intel.IsURL(name) {
+			f, err := intel.Get(ctx, client, name, "", "", maxSize)
+			return f.Body, err
 		}
-		found++
-		r, err := importOne(ctx, st, client, evName, maxSize, source, stderr)
-		if err == nil && r.Format != intel.MISPEvent {
-			err = fmt.Errorf("%s: %w: a MISP feed lists MISP events, this is %s", evName, intel.ErrFormat, r.Format)
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
 		}
-		parts = append(parts, importPart{evName, r, err})
+		if fi, err := f.Stat(); err == nil && fi.Size() > maxSize {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w (%d bytes, limit %d)", name, intel.ErrTooLarge, fi.Size(), maxSize)
+		}
+		return f, nil
 	}
-	if found == 0 && len(res.Events) > 0 {
-		return []importPart{{name, intel.Result{}, fmt.Errorf("%s: %w (no event file such as %s beside it)", name, errManifestAlone, filepath.Base(missing[0]))}}
+	start, last := time.Now(), time.Now()
+	progress := func(name string, n int) {
+		if n%progressEvery == 0 || time.Since(last) >= progressInterval {
+			last = time.Now()
+			fmt.Fprintf(stderr, "%s: %d indicators read (%s)\n", name, n, time.Since(start).Round(time.Second))
+		}
 	}
-	for _, m := range missing {
-		parts = append(parts, importPart{m, intel.Result{}, fmt.Errorf("%s: listed in the manifest, but not found beside it", m)})
+	parts := intel.LoadFeed(ctx, st, name, open, intel.Options{Now: intelNow, Source: source}, intelNow(), progress)
+	for i, p := range parts {
+		if errors.Is(p.Err, intel.ErrNotIndicators) {
+			parts[i].Err = fmt.Errorf("%w; import it with herd sightings import", p.Err)
+		}
 	}
 	return parts
 }
@@ -229,52 +205,17 @@ func importArg(ctx context.Context, st store.Intel, client *http.Client, name st
 // or URL's last path element.
 func recordImportRun(ctx context.Context, fr store.FeedReports, name, feed string, errs []string) error {
 	r := store.FeedRun{Name: feed, At: intelNow()}
-	if isURL(name) {
+	if intel.IsURL(name) {
 		r.URL = name
 	}
 	if r.Name == "" {
 		r.Name = path.Base(name)
-		if u, err := url.Parse(name); err == nil && isURL(name) {
+		if u, err := url.Parse(name); err == nil && intel.IsURL(name) {
 			r.Name = path.Base(u.Path)
-		} else if !isURL(name) {
+		} else if !intel.IsURL(name) {
 			r.Name = filepath.Base(name)
 		}
 	}
 	r.Err = strings.Join(errs, "; ")
 	return fr.RecordFeedRun(ctx, r)
-}
-
-// importOne imports one file or URL in its own transaction.
-func importOne(ctx context.Context, st store.Intel, client *http.Client, name string, maxSize int64, source string, stderr io.Writer) (intel.Result, error) {
-	var r io.ReadCloser
-	if isURL(name) {
-		f, err := intel.Get(ctx, client, name, "", "", maxSize)
-		if err != nil {
-			return intel.Result{}, err
-		}
-		r = f.Body
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return intel.Result{}, err
-		}
-		if fi, err := f.Stat(); err == nil && fi.Size() > maxSize {
-			f.Close()
-			return intel.Result{}, fmt.Errorf("%s: %w (%d bytes, limit %d)", name, intel.ErrTooLarge, fi.Size(), maxSize)
-		}
-		r = f
-	}
-	defer r.Close()
-	start, last := time.Now(), time.Now()
-	progress := func(n int) {
-		if n%progressEvery == 0 || time.Since(last) >= progressInterval {
-			last = time.Now()
-			fmt.Fprintf(stderr, "%s: %d indicators read (%s)\n", name, n, time.Since(start).Round(time.Second))
-		}
-	}
-	res, _, err := intel.Load(ctx, st, r, name, intel.Options{Now: intelNow, Source: source}, intelNow(), progress)
-	if errors.Is(err, intel.ErrNotIndicators) {
-		err = fmt.Errorf("%w; import it with herd sightings import", err)
-	}
-	return res, err
 }

@@ -107,7 +107,7 @@ func TestIntelImportMISPFeedDir(t *testing.T) {
 		dsn := tempDB(t)
 		res, code, _ := runIntelJSON(t, "--db", dsn, manifest)
 		if code != 1 || total(res.Imported) != 0 || len(res.Errors) != 1 ||
-			!strings.Contains(res.Errors[0], "this is a MISP feed manifest: import its events, or give its URL") {
+			!strings.Contains(res.Errors[0], "this is a MISP feed manifest, and none of the events it lists was found beside it (no event file such as "+mispEvent1+".json)") {
 			t.Errorf("exit %d, %+v", code, res)
 		}
 	})

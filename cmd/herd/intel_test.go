@@ -387,3 +387,23 @@ func TestIntelImportRevokedRepublication(t *testing.T) {
 		t.Fatalf("revoked re-publication: exit %d, %+v; still stored %v", code, res, m)
 	}
 }
+
+// A file every record of which is malformed is a broken feed, not an
+// empty one: it fails; a header with no rows is an empty feed.
+func TestIntelImportNothingImported(t *testing.T) {
+	fixedIntelNow(t)
+	dir := t.TempDir()
+	header := `"first_seen_utc","dst_ip","dst_port","c2_status","last_online","malware"` + "\n"
+	broken := filepath.Join(dir, "broken.csv")
+	empty := filepath.Join(dir, "empty.csv")
+	os.WriteFile(broken, []byte(header+`"2026-11-01 00:00:00","192.0.2.300","443","online","2026-11-30","Dridex"`+"\n"+`"2026-11-01 00:00:00","not an ip","443","online","2026-11-30","Dridex"`+"\n"), 0o600)
+	os.WriteFile(empty, []byte(header), 0o600)
+	res, code, _ := runIntelJSON(t, "--db", tempDB(t), broken)
+	if code != 1 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "no record of the file could be imported (2 skipped; the first: line 2: ") {
+		t.Errorf("broken: exit %d, %+v", code, res)
+	}
+	res, code, _ = runIntelJSON(t, "--db", tempDB(t), empty)
+	if code != 0 || total(res.Imported) != 0 || len(res.Errors) != 0 {
+		t.Errorf("empty: exit %d, %+v", code, res)
+	}
+}

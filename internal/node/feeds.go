@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -179,34 +180,60 @@ func (n *Node) RefreshFeeds(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// refreshFeed downloads a feed, conditionally on what the last full
+// import saw, and imports it the way `herd intel import` does
+// (intel.LoadFeed): a MISP feed manifest imports the events it lists.
+// Any part that fails makes the refresh fail (the parts that worked stay
+// stored), so a refresh that imported nothing from a feed that lists
+// something is never a success.
 func (n *Node) refreshFeed(ctx context.Context, is store.Intel, fs store.Feeds, client *http.Client, f Feed, s *feedState, now time.Time) error {
-	max := n.cfg.FeedMaxBytes
-	if max <= 0 {
-		max = DefaultFeedMaxBytes
+	limit := n.cfg.FeedMaxBytes
+	if limit <= 0 {
+		limit = DefaultFeedMaxBytes
 	}
-	got, err := intel.Get(ctx, client, f.URL, s.etag, s.lastModified, max)
-	if errors.Is(err, intel.ErrNotModified) {
+	var etag, lastModified string
+	open := func(ctx context.Context, name string) (io.ReadCloser, error) {
+		if name != f.URL {
+			got, err := intel.Get(ctx, client, name, "", "", limit)
+			return got.Body, err
+		}
+		got, err := intel.Get(ctx, client, name, s.etag, s.lastModified, limit)
+		etag, lastModified = got.ETag, got.LastModified
+		return got.Body, err
+	}
+	start := time.Now()
+	parts := intel.LoadFeed(ctx, is, f.URL, open, intel.Options{Source: f.Name, Now: n.now}, now, func(name string, c int) {
+		if c%100000 == 0 {
+			n.logger().Info("feed import in progress", "feed", f.Name, "file", name, "indicators", c, "elapsed", time.Since(start).Round(time.Second))
+		}
+	})
+	if errors.Is(parts[0].Err, intel.ErrNotModified) {
 		touched, err := fs.TouchIndicators(ctx, f.Name, s.imported, now)
 		if err == nil {
 			n.logger().Info("feed not modified", "feed", f.Name, "indicators", touched)
 		}
 		return err
 	}
-	if err != nil {
-		return err
-	}
-	defer got.Body.Close()
-	start := time.Now()
-	res, imp, err := intel.Load(ctx, is, got.Body, f.URL, intel.Options{Source: f.Name, Now: n.now}, now, func(c int) {
-		if c%100000 == 0 {
-			n.logger().Info("feed import in progress", "feed", f.Name, "indicators", c, "elapsed", time.Since(start).Round(time.Second))
+	var errs []error
+	total, added := 0, 0
+	var version int64
+	for _, p := range parts {
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+			continue
 		}
-	})
-	if err != nil {
-		return err
+		total += p.Result.Total()
+		added += p.Import.Added
+		version = max(version, p.Import.Version)
 	}
-	s.etag, s.lastModified, s.imported = got.ETag, got.LastModified, now
-	n.logger().Info("feed refreshed", "feed", f.Name, "indicators", res.Total(), "skipped", res.Skipped, "added", imp.Added, "version", imp.Version)
+	if len(errs) > 0 {
+		if len(parts) > 1 {
+			errs = append(errs, fmt.Errorf("%d of the %d files listed failed", len(errs), len(parts)-1))
+		}
+		return errors.Join(errs...)
+	}
+	s.etag, s.lastModified, s.imported = etag, lastModified, now
+	n.logger().Info("feed refreshed", "feed", f.Name, "files", len(parts), "indicators", total, "added", added, "version", version)
 	return nil
 }
 

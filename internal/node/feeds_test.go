@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -294,5 +296,116 @@ func TestFeedRetry(t *testing.T) {
 	n2.RefreshFeeds(ctx)
 	if len(ff.requests()) != 6 {
 		t.Errorf("%d requests; want the second node to retry a minute after the failure", len(ff.requests()))
+	}
+}
+
+// mispFeed serves a MISP feed: manifest.json (with an ETag) and the
+// event files it lists, some of which may be missing.
+type mispFeed struct {
+	mu       sync.Mutex
+	files    map[string][]byte
+	requests []string
+}
+
+func (f *mispFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, r.URL.Path)
+	b, ok := f.files[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.URL.Path == "/misp/manifest.json" {
+		if r.Header.Get("If-None-Match") == `"m1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"m1"`)
+	}
+	w.Write(b)
+}
+
+func readSample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "intel", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestFeedRefreshMISP: a scheduled refresh of a MISP feed's manifest
+// imports the events it lists, under the feed's name; an unchanged
+// manifest keeps them fresh; a refresh that finds none of the events is
+// recorded as failed, not as a success.
+func TestFeedRefreshMISP(t *testing.T) {
+	ctx := context.Background()
+	const e1, e2 = "5f0c2a1e-1b2c-4d3e-9f40-0a1b2c3d4e5f", "5f0c2a1e-1b2c-4d3e-9f40-0a1b2c3d4e60"
+	mf := &mispFeed{files: map[string][]byte{
+		"/misp/manifest.json":   readSample(t, "misp-feed-manifest.json"),
+		"/misp/" + e1 + ".json": readSample(t, "misp-event-"+e1+".json"),
+		"/misp/" + e2 + ".json": readSample(t, "misp-event-objects.json"),
+	}}
+	srv := httptest.NewServer(mf)
+	defer srv.Close()
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	open := func(dsn, url string) *Node {
+		n, err := Open(ctx, Config{
+			DSN: dsn, KEK: bytes.Repeat([]byte{7}, 32), Now: now,
+			Authority: authority.Config{Issuer: "http://127.0.0.1:1"},
+			Feeds:     []Feed{{Name: "cert-x", URL: url, Interval: webhook.Duration(time.Hour)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	n := open("sqlite:"+filepath.Join(t.TempDir(), "h.db"), srv.URL+"/misp/manifest.json")
+	defer n.Close()
+	if err := n.RefreshFeeds(ctx); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	count := 0
+	n.Store.(store.Intel).LiveIndicators(ctx, nil, func(in store.Indicator) error {
+		count++
+		if !slices.Equal(in.Sources, []string{"cert-x"}) {
+			t.Errorf("%s %s comes from %v, want cert-x", in.Type, in.Value, in.Sources)
+		}
+		return nil
+	})
+	// The two events' indicators (internal/intel TestSamples): 2 + 6.
+	if count != 8 {
+		t.Fatalf("stored %d indicators; want the two events' 8", count)
+	}
+	recs, _ := n.Store.(store.FeedReports).FeedRecords(ctx)
+	if len(recs) != 1 || recs[0].Name != "cert-x" || recs[0].LastError != "" || recs[0].LastSuccess.IsZero() {
+		t.Fatalf("feed records %+v; want cert-x succeeded", recs)
+	}
+	// Unchanged a day later: the manifest answers 304, nothing expires.
+	clock.Add(int64(40 * 24 * time.Hour))
+	if err := n.RefreshFeeds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := liveValues(t, n.Store); len(got) != 8 {
+		t.Fatalf("after an unchanged manifest: %d live, want 8", len(got))
+	}
+
+	// A manifest whose events are all missing imports nothing: a failure.
+	mf.mu.Lock()
+	delete(mf.files, "/misp/"+e1+".json")
+	delete(mf.files, "/misp/"+e2+".json")
+	mf.files["/empty/manifest.json"] = mf.files["/misp/manifest.json"]
+	mf.mu.Unlock()
+	n2 := open("sqlite:"+filepath.Join(t.TempDir(), "h2.db"), srv.URL+"/empty/manifest.json")
+	defer n2.Close()
+	if err := n2.RefreshFeeds(ctx); err == nil {
+		t.Fatal("a refresh that found none of the events succeeded")
+	}
+	recs, _ = n2.Store.(store.FeedReports).FeedRecords(ctx)
+	if len(recs) != 1 || recs[0].LastError == "" || !recs[0].LastSuccess.IsZero() {
+		t.Fatalf("feed records %+v; want cert-x failed", recs)
 	}
 }
