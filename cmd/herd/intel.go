@@ -96,6 +96,11 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		var runErrs []string
 		feed := *source
 		for _, p := range parts {
+			if feed == "" {
+				feed = p.Result.Source // also a failed file's, when it named its feed
+			}
+		}
+		for _, p := range parts {
 			f := intelFileResult{Name: p.Name, Imported: zeroCounts(), Errors: []string{}}
 			if p.Err != nil {
 				failed++
@@ -105,9 +110,6 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				runErrs = append(runErrs, p.Err.Error())
 				out.Files = append(out.Files, f)
 				continue
-			}
-			if feed == "" {
-				feed = p.Result.Source
 			}
 			f.Skipped, f.Withdrawn = p.Result.Skipped, p.Result.Withdrawn
 			out.Skipped += p.Result.Skipped
@@ -200,22 +202,40 @@ func importArg(ctx context.Context, st store.Intel, client *http.Client, name st
 }
 
 // recordImportRun records an argument's import for the console's feeds
-// page, where the scheduled refreshes are recorded too. feed is the name
-// the feed gave its indicators (or --source); without one, the file's
-// or URL's last path element.
+// page, where the scheduled refreshes are recorded too, under the feed's
+// identity whether it succeeded or failed: feed, the name the feed gives
+// its indicators (or --source), when the file says it even if it failed;
+// else the name a run from the same location was recorded under; else,
+// provisionally, the file's or URL's last path element, which a later
+// success under the feed's name replaces. The location is the URL, or
+// the file's absolute path.
 func recordImportRun(ctx context.Context, fr store.FeedReports, name, feed string, errs []string) error {
-	r := store.FeedRun{Name: feed, At: intelNow()}
+	r := store.FeedRun{Name: feed, URL: name, At: intelNow(), Err: strings.Join(errs, "; ")}
 	if intel.IsURL(name) {
-		r.URL = name
+		r.Provisional = name
+		if u, err := url.Parse(name); err == nil {
+			r.Provisional = path.Base(u.Path)
+		}
+	} else {
+		if abs, err := filepath.Abs(name); err == nil {
+			r.URL = abs
+		}
+		r.Provisional = filepath.Base(name)
 	}
 	if r.Name == "" {
-		r.Name = path.Base(name)
-		if u, err := url.Parse(name); err == nil && intel.IsURL(name) {
-			r.Name = path.Base(u.Path)
-		} else if !intel.IsURL(name) {
-			r.Name = filepath.Base(name)
+		recs, err := fr.FeedRecords(ctx)
+		if err != nil {
+			return err
+		}
+		var latest time.Time
+		for _, rec := range recs {
+			if rec.URL == r.URL && (r.Name == "" || rec.LastAttempt.After(latest)) {
+				r.Name, latest = rec.Name, rec.LastAttempt
+			}
 		}
 	}
-	r.Err = strings.Join(errs, "; ")
+	if r.Name == "" {
+		r.Name = r.Provisional
+	}
 	return fr.RecordFeedRun(ctx, r)
 }

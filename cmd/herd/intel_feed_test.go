@@ -191,14 +191,17 @@ func TestIntelImportFeedRuns(t *testing.T) {
 		got[r.Name] = r
 	}
 	at := intelNow()
+	urlhaus, _ := filepath.Abs(filepath.Join(feedsDir, "urlhaus-csv.txt"))
 	tests := []struct {
 		name, url, err string
 		ok             bool
 	}{
 		{"feodotracker", srv.URL + "/ipblocklist.json", "", true},
-		{"my-urlhaus", "", "", true},
-		{"garbage.bin", "", "not recognised", false},
-		{"bazaar.csv", "", "line 12: the file ends unexpectedly", false},
+		{"my-urlhaus", urlhaus, "", true},
+		// Nothing in it names a feed: its file name, provisionally.
+		{"garbage.bin", garbage, "not recognised", false},
+		// Cut short, it still says which feed it is.
+		{"malwarebazaar", cut, "line 12: the file ends unexpectedly", false},
 		{"missing.csv", srv.URL + "/missing.csv", "404", false},
 	}
 	for _, tc := range tests {
@@ -216,4 +219,72 @@ func TestIntelImportFeedRuns(t *testing.T) {
 	if len(recs) != len(tests) {
 		t.Errorf("%d records, want %d: %+v", len(recs), len(tests), recs)
 	}
+}
+
+// feedRecords reads the console's feed records of dsn by name.
+func feedRecords(t *testing.T, dsn string) map[string]store.FeedRecord {
+	t.Helper()
+	st, err := storeopen.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs, err := st.(store.FeedReports).FeedRecords(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]store.FeedRecord{}
+	for _, r := range recs {
+		m[r.Name] = r
+	}
+	return m
+}
+
+// A failed import and a successful one of the same feed are recorded
+// under the same name, so a fixed feed's error does not stay on the
+// Feeds page: under the feed's own name when the file says it (even cut
+// short), else under the name its location was recorded with before;
+// a failure recorded under a file's name is dropped once the file
+// imports under its feed's name.
+func TestIntelImportFeedIdentity(t *testing.T) {
+	fixedIntelNow(t)
+	dir := t.TempDir()
+	feodo := readFeed(t, "feodo-ipblocklist.csv")
+	path := filepath.Join(dir, "ipblocklist.csv")
+	abs, _ := filepath.Abs(path)
+	dsn := tempDB(t)
+	check := func(step string, want map[string]string) {
+		t.Helper()
+		got := feedRecords(t, dsn)
+		if len(got) != len(want) {
+			t.Fatalf("%s: records %+v, want %v", step, got, want)
+		}
+		for name, errPart := range want {
+			r, ok := got[name]
+			if !ok || r.URL != abs || (errPart == "") != (r.LastError == "") || !strings.Contains(r.LastError, errPart) {
+				t.Errorf("%s: record %q = %+v, want location %s and error %q", step, name, r, abs, errPart)
+			}
+		}
+	}
+	// Cut short: the format names the feed.
+	os.WriteFile(path, feodo[:len(feodo)-20], 0o600)
+	runIntelJSON(t, "--db", dsn, path)
+	check("truncated", map[string]string{"feodotracker": "ends unexpectedly"})
+	os.WriteFile(path, feodo, 0o600)
+	runIntelJSON(t, "--db", dsn, path)
+	check("fixed", map[string]string{"feodotracker": ""})
+	// Gone: the name this location was recorded under.
+	os.Remove(path)
+	runIntelJSON(t, "--db", dsn, path)
+	check("missing", map[string]string{"feodotracker": "no such file"})
+
+	// A location never recorded, whose content says nothing: the file's
+	// name, until it imports under its feed's.
+	dsn = tempDB(t)
+	os.WriteFile(path, []byte("\x00\x01 not a feed"), 0o600)
+	runIntelJSON(t, "--db", dsn, path)
+	check("garbage", map[string]string{"ipblocklist.csv": "not recognised"})
+	os.WriteFile(path, feodo, 0o600)
+	runIntelJSON(t, "--db", dsn, path)
+	check("fixed garbage", map[string]string{"feodotracker": ""})
 }

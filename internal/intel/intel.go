@@ -85,8 +85,11 @@ type Result struct {
 	// Indicators holds the indicators (and withdrawals) when
 	// Options.Emit is nil.
 	Indicators []Indicator `json:"-"`
-	// Source is the name the feed gave its first indicator (or
-	// Options.Source); empty when it gave none. Set by Load.
+	// Source is the feed's name: Options.Source, else the name the feed
+	// gave its first indicator, else, when the parse stopped before one,
+	// what it read of the feed's name (the abuse.ch formats name their
+	// feed; a STIX identity, a MISP organisation); empty when it read
+	// none.
 	Source string `json:"source,omitempty"`
 	// Events lists the events of a MISP feed manifest.
 	Events []ManifestEvent `json:"events,omitempty"`
@@ -215,13 +218,32 @@ type parser struct {
 	dropped int // errors beyond MaxErrors
 	stop    error
 	keys    map[Type][]uint64 // every indicator emitted, to count the distinct ones
+	named   bool              // res.Source is the first indicator's
+}
+
+// feedNames are the names of the feeds whose format names them.
+var feedNames = map[Format]string{
+	FeodoCSV: "feodotracker", FeodoJSON: "feodotracker", URLhausCSV: "urlhaus",
+	MalwareBazaarCSV: "malwarebazaar", ThreatFoxCSV: "threatfox", ThreatFoxJSON: "threatfox",
+}
+
+// nameFeed notes the feed's name read before any indicator.
+func (p *parser) nameFeed(name string) {
+	if p.res.Source == "" {
+		p.res.Source = name
+	}
 }
 
 func newParser(f Format, opts Options) *parser {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &parser{format: f, opts: opts, res: Result{Format: f, Imported: map[Type]int{}, Errors: []string{}}, keys: map[Type][]uint64{}}
+	p := &parser{format: f, opts: opts, res: Result{Format: f, Imported: map[Type]int{}, Errors: []string{}}, keys: map[Type][]uint64{}}
+	p.res.Source = feedNames[f]
+	if opts.Source != "" {
+		p.res.Source, p.named = opts.Source, true
+	}
+	return p
 }
 
 // emit records a valid indicator. It returns false when the parse must
@@ -232,6 +254,9 @@ func (p *parser) emit(ind Indicator) bool {
 	}
 	if p.opts.Source != "" {
 		ind.Source = p.opts.Source
+	}
+	if !p.named {
+		p.res.Source, p.named = ind.Source, true
 	}
 	if p.opts.Emit != nil {
 		if err := p.opts.Emit(ind); err != nil {

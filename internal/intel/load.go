@@ -30,7 +30,6 @@ func ToStore(in Indicator) store.Indicator {
 func Load(ctx context.Context, st store.Intel, r io.Reader, name string, opts Options, now time.Time, progress func(n int)) (Result, store.IndicatorImport, error) {
 	var res Result
 	var perr error
-	var first string // the first indicator's source
 	n := 0
 	imp, err := st.ImportIndicators(ctx, now, func(add func(store.Indicator) error) error {
 		o := opts
@@ -39,9 +38,6 @@ func Load(ctx context.Context, st store.Intel, r io.Reader, name string, opts Op
 				return err
 			}
 			n++
-			if first == "" {
-				first = in.Source
-			}
 			if progress != nil {
 				progress(n)
 			}
@@ -50,7 +46,6 @@ func Load(ctx context.Context, st store.Intel, r io.Reader, name string, opts Op
 		res, perr = Import(r, name, o)
 		return perr
 	})
-	res.Source = first
 	if res.Imported == nil {
 		res.Imported = map[Type]int{}
 	}

@@ -145,6 +145,7 @@ func (p *parser) readMISPEvent(s *jsonStream, ev *mispEvent) error {
 				return err
 			} else if rec == nil {
 				ev.org = o.Name.String()
+				p.nameFeed(ev.org)
 			}
 		case "Tag":
 			var tags []mispTag

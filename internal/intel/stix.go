@@ -90,6 +90,9 @@ loop:
 				inds = append(inds, stixIndicator{where, o})
 			case "malware", "identity", "intrusion-set", "threat-actor":
 				names[o.ID] = o.Name
+				if o.Type == "identity" {
+					p.nameFeed(o.Name)
+				}
 			case "relationship":
 				if o.RelType == "indicates" && strings.HasPrefix(o.SourceRef, "indicator--") {
 					if _, ok := indicates[o.SourceRef]; !ok {

@@ -7,10 +7,16 @@ import (
 
 // FeedRun is the outcome of one attempt to import a feed.
 type FeedRun struct {
+	// Name is the feed's identity, the source of its indicators; URL is
+	// where it was read from (a file's path for a file).
 	Name, URL string
 	At        time.Time
 	// Err is why it failed; empty when it succeeded.
 	Err string
+	// Provisional is a name the same URL may have been recorded under
+	// when its feed's own name could not be told (a file that could not
+	// be read): a success drops that record if it holds only failures.
+	Provisional string
 }
 
 // FeedRecord is what is remembered of a feed's imports.

@@ -9,16 +9,27 @@ import (
 )
 
 // RecordFeedRun implements store.FeedReports: a success clears the last
-// error, a failure keeps the last success.
+// error, a failure keeps the last success; a success drops a provisional
+// record of the same URL that holds only failures.
 func (s *IntelStore) RecordFeedRun(ctx context.Context, r store.FeedRun) error {
 	var ok any
 	if r.Err == "" {
 		ok = r.At.UnixMicro()
 	}
-	_, err := s.R.Exec(ctx, `INSERT INTO feed_runs (name, url, last_success, last_attempt, last_error) VALUES ($1, $2, $3, $4, $5)
+	err := s.withTx(ctx, func(tx Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO feed_runs (name, url, last_success, last_attempt, last_error) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (name) DO UPDATE SET url = excluded.url, last_attempt = excluded.last_attempt, last_error = excluded.last_error,
 			last_success = COALESCE(excluded.last_success, feed_runs.last_success)`,
-		r.Name, r.URL, ok, r.At.UnixMicro(), r.Err)
+			r.Name, r.URL, ok, r.At.UnixMicro(), r.Err); err != nil {
+			return err
+		}
+		if r.Err == "" && r.Provisional != "" && r.Provisional != r.Name && r.URL != "" {
+			if _, err := tx.Exec(ctx, `DELETE FROM feed_runs WHERE name = $1 AND url = $2 AND last_success IS NULL`, r.Provisional, r.URL); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return s.errf("record feed run", err)
 	}

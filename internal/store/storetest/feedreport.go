@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -55,6 +56,29 @@ func FeedReports(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("urlhaus error after a success = %q, want none", rs[1].LastError)
 		}
 		sameTime(t, "urlhaus LastSuccess after success", rs[1].LastSuccess, base.Add(2*time.Hour))
+
+		// A failure recorded under a provisional name (the file's) is
+		// dropped when the same location succeeds under its feed's name;
+		// a record of that name that once succeeded, or of another
+		// location, stays.
+		for _, r := range []store.FeedRun{
+			{Name: "list.csv", URL: "/srv/feeds/list.csv", At: base, Err: "not recognised"},
+			{Name: "other.csv", URL: "/srv/feeds/other.csv", At: base, Err: "not recognised"},
+			{Name: "feodotracker", URL: "/srv/feeds/list.csv", At: base.Add(time.Minute), Provisional: "list.csv"},
+			{Name: "feodotracker", URL: "/srv/feeds/other.csv", At: base.Add(2 * time.Minute), Provisional: "urlhaus"},
+		} {
+			if err := fr.RecordFeedRun(ctx(t), r); err != nil {
+				t.Fatalf("RecordFeedRun(%+v): %v", r, err)
+			}
+		}
+		rs, _ = fr.FeedRecords(ctx(t))
+		var names []string
+		for _, r := range rs {
+			names = append(names, r.Name)
+		}
+		if want := "[feodo feodotracker other.csv urlhaus]"; fmt.Sprint(names) != want {
+			t.Errorf("records %v, want %s (list.csv replaced, urlhaus kept: it succeeded once)", names, want)
+		}
 	})
 	t.Run("IndicatorsBySource", func(t *testing.T) {
 		s := open(t)
