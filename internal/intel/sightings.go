@@ -57,10 +57,26 @@ type SightingOptions struct {
 	Emit func(Sighting) error
 }
 
+// lastByte remembers the last byte read through it.
+type lastByte struct {
+	r    io.Reader
+	last byte
+}
+
+func (l *lastByte) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n > 0 {
+		l.last = p[n-1]
+	}
+	return n, err
+}
+
 // ParseSightings reads a sighting report; the layout is chosen by its
-// header line, never by the file's name. Malformed rows are skipped and
-// counted with their line numbers; a truncated file returns what was
-// read and ErrTruncated.
+// header line, never by the file's name, and a leading UTF-8 byte-order
+// mark is skipped. Malformed rows are skipped and counted with their
+// line numbers; a truncated file (the last line without its newline
+// does not parse, or a quote runs to the end) returns what was read and
+// ErrTruncated.
 func ParseSightings(r io.Reader, opts SightingOptions) (SightingResult, error) {
 	res := SightingResult{Errors: []string{}}
 	dropped := 0
@@ -77,7 +93,13 @@ func ParseSightings(r io.Reader, opts SightingOptions) (SightingResult, error) {
 			res.Errors = append(res.Errors, fmt.Sprintf("… and %d more errors", dropped))
 		}
 	}()
-	br := bufio.NewReader(r)
+	tail := &lastByte{r: skipBOM(r)}
+	br := bufio.NewReader(tail)
+	// atCut: the row just read is the input's last and has no newline.
+	atCut := func() bool {
+		_, err := br.Peek(1)
+		return err != nil && tail.last != '\n'
+	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
@@ -132,6 +154,9 @@ func ParseSightings(r io.Reader, opts SightingOptions) (SightingResult, error) {
 		}
 		if ncols > 0 && len(rec) != ncols {
 			fail(line, fmt.Sprintf("%d fields, the header has %d", len(rec), ncols))
+			if atCut() {
+				return res, ErrTruncated
+			}
 			continue
 		}
 		get := func(name string) string {
@@ -143,6 +168,9 @@ func ParseSightings(r io.Reader, opts SightingOptions) (SightingResult, error) {
 		s, msg := sightingRow(get, res.Format)
 		if msg != "" {
 			fail(line, msg)
+			if atCut() {
+				return res, ErrTruncated
+			}
 			continue
 		}
 		s.Source = opts.Source

@@ -67,6 +67,35 @@ func TestSightings(t *testing.T) {
 		name: "sinkhole row cut short", input: sinkhole + `"2026-11-30 00:00:10","tcp","192.0.2.48"` + "\n", format: ShadowserverEvents,
 		want: sink3, skipped: 1, errors: []string{"line 5: 3 fields, the header has 30"},
 	}, {
+		// A byte-order mark before the header.
+		name: "plain with a byte-order mark", input: "\xef\xbb\xbf" + mustRead(t, "sightings-plain.csv"), format: PlainSightings,
+		want: []Sighting{
+			{IP: "192.0.2.45", SeenAt: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), Family: "QakBot", C2: "203.0.113.77:443", Source: "sightings"},
+			{IP: "192.0.2.46", SeenAt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Family: "Emotet", Source: "sightings"},
+			{IP: "2001:db8::7", SeenAt: time.Date(2026, 11, 30, 1, 2, 3, 0, time.UTC), Family: "Mirai", C2: "[2001:db8::99]:23", Source: "sightings"},
+		},
+		skipped: 2, errors: []string{`line 5: "yesterday" is not a timestamp`, `line 6: "203.0.113.500" is not a C2 address`},
+	}, {
+		name: "sinkhole with a byte-order mark", input: "\xef\xbb\xbf" + sinkhole, format: ShadowserverEvents,
+		want: sink3, errors: []string{},
+	}, {
+		// Cut in the middle of a row without quotes: the last line has
+		// no newline and does not parse.
+		name: "plain cut mid-row", input: "ip,timestamp,family,c2\n192.0.2.45,2026-11-30T00:00:00Z,QakBot,203.0.113.77:443\n192.0.2.46,2026-11-3",
+		format: PlainSightings,
+		want: []Sighting{
+			{IP: "192.0.2.45", SeenAt: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), Family: "QakBot", C2: "203.0.113.77:443", Source: "sightings"},
+		},
+		skipped: 1, errors: []string{"line 3: 2 fields, the header has 4"}, err: ErrTruncated,
+	}, {
+		// A complete last row without a newline is fine.
+		name: "plain without final newline", input: "ip,timestamp,family\n192.0.2.45,2026-11-30T00:00:00Z,QakBot",
+		format: PlainSightings,
+		want: []Sighting{
+			{IP: "192.0.2.45", SeenAt: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), Family: "QakBot", Source: "sightings"},
+		},
+		errors: []string{},
+	}, {
 		// An indicator feed is not a sighting report.
 		name: "feed is refused", input: mustRead(t, "feodo-ipblocklist.csv"), format: "",
 		errors: []string{}, err: ErrFormat,
