@@ -15,17 +15,35 @@ import (
 )
 
 // sightingsImportResult is `herd sightings import --json`'s output.
+//
+// A report is imported in one transaction. Fatal, storing nothing (the
+// counts are 0 and errors says why): a file that cannot be read, is not
+// a sighting report (no Shadowserver header, no ip,timestamp,family row)
+// or ends in the middle of a row (truncated), and a store that fails.
+// Only skipped, each reported with its line: a row with the wrong number
+// of fields, bad quoting, or an address, time, C2 or port that does not
+// parse.
 type sightingsImportResult struct {
-	Format    intel.SightingFormat `json:"format"`
-	Sightings int                  `json:"sightings"`
-	Skipped   int                  `json:"skipped"`
-	Errors    []string             `json:"errors"`
+	Format intel.SightingFormat `json:"format"`
+	// Sightings is how many valid sightings the report holds; Duplicates
+	// how many of them were stored before (the same source, address,
+	// time, family and C2): they are not stored or asked about again.
+	Sightings  int      `json:"sightings"`
+	Duplicates int      `json:"duplicates"`
+	Skipped    int      `json:"skipped"`
+	Errors     []string `json:"errors"`
 	// Devices is how many distinct devices will be asked, at their next
-	// check-in, whether their own history shows the reported C2.
+	// check-in, whether their own history shows the reported C2 (or, for
+	// a sighting without one, an address of the family from their
+	// indicator bundle).
 	Devices int `json:"devices"`
 	// Questions is how many questions were opened (a device may be asked
 	// about several sightings).
 	Questions int `json:"questions"`
+	// NotAsked counts the sightings without a C2 whose family has no
+	// address among the indicators: no device could confirm them, so
+	// none was asked.
+	NotAsked int `json:"not_asked"`
 	// Indicators is how many of the reports' C2s were added to (or
 	// refreshed in) the indicator bundle: a device answers only about
 	// servers its signed bundle lists.
@@ -87,24 +105,28 @@ func runSightings(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "herd sightings import: this store keeps no sightings")
 		return 1
 	}
-	devices := map[string]bool{}
-	questions := 0
 	now := intelNow().UTC()
+	var res intel.SightingResult
+	var perr error
 	var c2s []store.Indicator
-	res, perr := intel.ParseSightings(f, intel.SightingOptions{Source: *source, Emit: func(s intel.Sighting) error {
-		_, asked, err := ss.AddSighting(ctx, store.Sighting{IP: s.IP, SeenAt: s.SeenAt, Family: s.Family, C2: s.C2, Source: s.Source}, *window, now)
-		for _, d := range asked {
-			devices[d] = true
-		}
-		questions += len(asked)
-		if in, ok := sightingIndicator(s); ok && err == nil {
-			c2s = append(c2s, in)
-		}
-		return err
-	}})
-	out := sightingsImportResult{Format: res.Format, Sightings: res.Count, Skipped: res.Skipped, Errors: res.Errors, Devices: len(devices), Questions: questions}
+	imp, err := ss.ImportSightings(ctx, now, *window, func(add func(store.Sighting) error) error {
+		res, perr = intel.ParseSightings(f, intel.SightingOptions{Source: *source, Emit: func(s intel.Sighting) error {
+			if in, ok := sightingIndicator(s); ok {
+				c2s = append(c2s, in)
+			}
+			return add(store.Sighting{IP: s.IP, SeenAt: s.SeenAt, Family: s.Family, C2: s.C2, Source: s.Source})
+		}})
+		return perr
+	})
+	out := sightingsImportResult{Format: res.Format, Sightings: res.Count, Duplicates: imp.Duplicates, Skipped: res.Skipped, Errors: res.Errors,
+		Devices: len(imp.Devices), Questions: imp.Questions, NotAsked: imp.NotAsked}
+	if perr == nil && err != nil {
+		perr = fmt.Errorf("storing: %w", err)
+	}
 	if perr != nil {
-		out.Errors = append(out.Errors, fmt.Sprintf("%s: %v", fs.Arg(0), perr))
+		// Nothing was stored: nothing is counted.
+		out = sightingsImportResult{Format: res.Format, Errors: []string{fmt.Sprintf("%s: %v (nothing imported from it)", fs.Arg(0), perr)}}
+		c2s = nil
 	}
 	// The reports' C2s go into the indicator bundle, which devices answer
 	// from; a store without indicators cannot carry them.
@@ -128,7 +150,10 @@ func runSightings(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *asJSON {
 		json.NewEncoder(stdout).Encode(out)
 	} else {
-		fmt.Fprintf(stdout, "%d sightings imported (%d rows skipped); %d devices will be asked at their next check-in\n", out.Sightings, out.Skipped, out.Devices)
+		fmt.Fprintf(stdout, "%d sightings read (%d already known, %d rows skipped); %d devices will be asked at their next check-in\n", out.Sightings, out.Duplicates, out.Skipped, out.Devices)
+		if out.NotAsked > 0 {
+			fmt.Fprintf(stdout, "%d sightings name no C2 and a family with no known address: no device was asked about them\n", out.NotAsked)
+		}
 		for _, e := range out.Errors {
 			fmt.Fprintln(stdout, "  "+e)
 		}

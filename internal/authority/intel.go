@@ -386,7 +386,13 @@ func (ic *intelCheckin) respond(ctx context.Context, resp *protocol.CheckinRespo
 		}
 	}
 	for _, q := range qs {
-		resp.Questions = append(resp.Questions, protocol.SightingQuestion{ID: q.ID, C2: q.C2, Family: q.Family, Around: q.SeenAt, WindowSeconds: int64(q.Window / time.Second)})
+		// A sighting that named no C2 asks about the family's addresses
+		// in the device's bundle (the store asks only when it has some).
+		match := protocol.MatchEndpoint
+		if q.C2 == "" {
+			match = protocol.MatchFamily
+		}
+		resp.Questions = append(resp.Questions, protocol.SightingQuestion{ID: q.ID, C2: q.C2, Family: q.Family, Match: match, Around: q.SeenAt, WindowSeconds: int64(q.Window / time.Second)})
 	}
 	if ap.Tier == health.Contraindicated {
 		n, err := a.signNotice(ic.deviceID, ap.Tier, goos, now, ic.sighting)

@@ -150,7 +150,7 @@ func (s *Set) MatchAddr(addr netip.Addr, port uint16) (checks.Match, bool) {
 				return s.match(TypeIPv4, addrText(addr, e.port), e.ref), true
 			}
 		}
-		return s.matchPrefix(s.p4, addr, port, TypeIPv4)
+		return s.matchPrefix(s.p4, addr, port, false, TypeIPv4)
 	}
 	a := addr.As16()
 	i := sort.Search(len(s.v6), func(i int) bool { return bytes.Compare(s.v6[i].addr[:], a[:]) >= 0 })
@@ -159,7 +159,7 @@ func (s *Set) MatchAddr(addr netip.Addr, port uint16) (checks.Match, bool) {
 			return s.match(TypeIPv6, addrText(addr, e.port), e.ref), true
 		}
 	}
-	return s.matchPrefix(s.p6, addr, port, TypeIPv6)
+	return s.matchPrefix(s.p6, addr, port, false, TypeIPv6)
 }
 
 // MatchAddrPort looks up an address with exactly this port: only an
@@ -207,14 +207,14 @@ func (s *Set) MatchHost(addr netip.Addr) (checks.Match, bool) {
 		if i < len(s.v4) && s.v4[i].addr == a {
 			return s.match(TypeIPv4, addrText(addr, s.v4[i].port), s.v4[i].ref), true
 		}
-		return s.matchPrefix(s.p4, addr, TypeIPv4)
+		return s.matchPrefix(s.p4, addr, 0, true, TypeIPv4)
 	}
 	a := addr.As16()
 	i := sort.Search(len(s.v6), func(i int) bool { return bytes.Compare(s.v6[i].addr[:], a[:]) >= 0 })
 	if i < len(s.v6) && s.v6[i].addr == a {
 		return s.match(TypeIPv6, addrText(addr, s.v6[i].port), s.v6[i].ref), true
 	}
-	return s.matchPrefix(s.p6, addr, TypeIPv6)
+	return s.matchPrefix(s.p6, addr, 0, true, TypeIPv6)
 }
 
 func addrText(a netip.Addr, port uint16) string {
@@ -225,8 +225,9 @@ func addrText(a netip.Addr, port uint16) string {
 }
 
 // matchPrefix tries the most specific networks first: for each prefix
-// length present, mask the address and search.
-func (s *Set) matchPrefix(list []prefixEntry, addr netip.Addr, port uint16, typ string) (checks.Match, bool) {
+// length present, mask the address and search. A network with a port
+// holds the address only on that port, unless anyPort (no port known).
+func (s *Set) matchPrefix(list []prefixEntry, addr netip.Addr, port uint16, anyPort bool, typ string) (checks.Match, bool) {
 	for i := 0; i < len(list); {
 		bits := list[i].bits
 		j := i
@@ -239,7 +240,7 @@ func (s *Set) matchPrefix(list []prefixEntry, addr netip.Addr, port uint16, typ 
 			grp := list[i:j]
 			k := sort.Search(len(grp), func(k int) bool { return bytes.Compare(grp[k].addr[:], key[:]) >= 0 })
 			for ; k < len(grp) && grp[k].addr == key; k++ {
-				if e := grp[k]; e.port == 0 || e.port == port {
+				if e := grp[k]; anyPort || e.port == 0 || e.port == port {
 					return s.match(typ, p.String(), e.ref), true
 				}
 			}

@@ -1,6 +1,9 @@
 package protocol
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // PathIndicators serves the signed indicator bundle to enrolled devices.
 const PathIndicators = "/v1/indicators"
@@ -28,18 +31,96 @@ type IndicatorsOffer struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// SightingQuestion asks a device whether it talked to C2 ("ip" or
-// "ip:port") within Window of Around; with C2 empty (a report that names
-// only the botnet), whether it talked to any server its bundle lists for
-// Family. It answers with a health.SightingAnswer in its next statement,
-// and confirms only from an endpoint its signed indicator bundle lists:
-// a question about any other address is answered "not seen".
+// SightingQuestion asks a device whether its own history shows, within
+// Window of Around, what an outside report saw its address do. It
+// answers with a health.SightingAnswer in its next statement.
+//
+// With Match MatchEndpoint (or empty), the report named the botnet
+// server: the device looks for C2 ("ip" or "ip:port") in its history.
+// With Match MatchFamily, the report named only the malware family (a
+// sinkhole or drone report without the server): C2 is empty, and the
+// device looks for any endpoint in its history that its signed indicator
+// bundle lists as an address of that family (its indicator's family and
+// Family the same under FamilyKey). It answers Seen only with such an
+// endpoint, and gives it (and when it was seen) as the answer's
+// evidence. The authority asks a family question only when its bundle
+// holds addresses of that family.
+//
+// Either way a device confirms only from an endpoint its signed
+// indicator bundle lists: a question about any other address is answered
+// "not seen", so the authority cannot probe a device's history.
 type SightingQuestion struct {
 	ID            int64     `json:"id"`
 	C2            string    `json:"c2"`
 	Family        string    `json:"family,omitempty"`
+	Match         string    `json:"match,omitempty"`
 	Around        time.Time `json:"around"`
 	WindowSeconds int64     `json:"window_seconds"`
+}
+
+// What a SightingQuestion asks to look for.
+const (
+	// MatchEndpoint: the C2 endpoint the question names.
+	MatchEndpoint = "endpoint"
+	// MatchFamily: any address the bundle lists for the family.
+	MatchFamily = "family"
+)
+
+// familyAliases are other names feeds give the same malware family.
+var familyAliases = map[string]string{
+	"qbot":        "qakbot",
+	"quakbot":     "qakbot",
+	"pinkslipbot": "qakbot",
+	"oakboat":     "qakbot",
+	"geodo":       "emotet",
+	"heodo":       "emotet",
+	"beacon":      "cobaltstrike",
+	"agentemis":   "cobaltstrike",
+	"cobeacon":    "cobaltstrike",
+	"negasteal":   "agenttesla",
+	"bugat":       "dridex",
+	"cridex":      "dridex",
+	"trickster":   "trickbot",
+	"sirefef":     "zeroaccess",
+}
+
+// FamilyKey is how the authority and agents compare malware family
+// names from different feeds: lowercase, without a platform prefix
+// ("win.", "elf.", "osx.", "apk." as Malpedia writes them), without
+// parenthesised notes ("Mirai (ELF)"), letters and digits only, and
+// well-known aliases (QBot, Pinkslipbot) as one name. "QakBot",
+// "win.qakbot" and "qbot" have the same key; an empty name has the key "".
+func FamilyKey(name string) string {
+	s := strings.ToLower(strings.TrimSpace(name))
+	for {
+		i := strings.IndexByte(s, '(')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], ')')
+		if j < 0 {
+			s = s[:i]
+			break
+		}
+		s = s[:i] + s[i+j+1:]
+	}
+	for _, p := range []string{"win.", "elf.", "osx.", "apk.", "jar.", "js.", "ps1.", "py.", "vbs.", "php.", "asp.", "ios."} {
+		if strings.HasPrefix(s, p) {
+			s = s[len(p):]
+			break
+		}
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	k := b.String()
+	if a, ok := familyAliases[k]; ok {
+		return a
+	}
+	return k
 }
 
 // Localized is a text in each language the agent shows.

@@ -113,11 +113,41 @@ type Question struct {
 	Evidence string
 }
 
+// SightingImport is what one ImportSightings stored.
+type SightingImport struct {
+	// Sightings is how many new sightings were stored; Duplicates how
+	// many were stored before (the same source, address, time, family
+	// and C2), by an earlier import or earlier in this one.
+	Sightings, Duplicates int
+	// Questions is how many questions were opened; Devices the distinct
+	// devices asked, sorted.
+	Questions int
+	Devices   []string
+	// NotAsked counts the sightings without a C2 whose family has no
+	// address in the live indicator set: no device could confirm them,
+	// so none is asked.
+	NotAsked int
+}
+
 // Sightings keeps outside sightings and the questions they raise.
+//
+// A sighting with a C2 asks each device about that endpoint. One without
+// asks about the family (Question.C2 empty): a device answers from the
+// addresses its indicator bundle lists for that family
+// (protocol.MatchFamily), so such a question is opened only while the
+// live set holds addresses of the family (compared with
+// protocol.FamilyKey).
 type Sightings interface {
-	// AddSighting stores a sighting and opens a question for every device
-	// that checked in from its address within window of its time. It
-	// returns the devices asked.
+	// ImportSightings runs feed in one transaction; feed calls add for
+	// each sighting of a report. A sighting stored before is not stored
+	// again, and a device already asked about it is not asked again;
+	// every device that checked in from its address within window of its
+	// time and was not asked yet is. When feed or add fails nothing is
+	// stored.
+	ImportSightings(ctx context.Context, now time.Time, window time.Duration, feed func(add func(Sighting) error) error) (SightingImport, error)
+	// AddSighting is ImportSightings of one sighting: it returns the
+	// sighting's id (the stored one's, for a duplicate) and the devices
+	// it asked.
 	AddSighting(ctx context.Context, s Sighting, window time.Duration, now time.Time) (int64, []string, error)
 	// OpenQuestions lists a device's unanswered questions, oldest first.
 	OpenQuestions(ctx context.Context, deviceID string) ([]Question, error)

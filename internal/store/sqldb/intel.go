@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herd-health/herd/internal/protocol"
 	"github.com/herd-health/herd/internal/store"
 )
 
@@ -434,44 +435,172 @@ func (s *IntelStore) IndicatorChanges(ctx context.Context, from int64, types []s
 	return d, nil
 }
 
+// ImportSightings implements store.Sightings. Imports take turns on a
+// row of intel_meta, so two importing the same report at once still
+// store it once.
+func (s *IntelStore) ImportSightings(ctx context.Context, now time.Time, window time.Duration, feed func(add func(store.Sighting) error) error) (store.SightingImport, error) {
+	var res store.SightingImport
+	devices := map[string]bool{}
+	err := s.withTx(ctx, func(tx Tx) error {
+		if err := s.lockSightings(ctx, tx); err != nil {
+			return s.errf("import sightings", err)
+		}
+		var families map[string]bool
+		return feed(func(sg store.Sighting) error {
+			a, err := s.addSighting(ctx, tx, sg, window, now, &families)
+			if err != nil {
+				return s.errf("add sighting", err)
+			}
+			if a.dup {
+				res.Duplicates++
+			} else {
+				res.Sightings++
+			}
+			if a.notAsked {
+				res.NotAsked++
+			}
+			res.Questions += len(a.asked)
+			for _, d := range a.asked {
+				devices[d] = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return store.SightingImport{}, err
+	}
+	for d := range devices {
+		res.Devices = append(res.Devices, d)
+	}
+	slices.Sort(res.Devices)
+	return res, nil
+}
+
 // AddSighting implements store.Sightings.
 func (s *IntelStore) AddSighting(ctx context.Context, sg store.Sighting, window time.Duration, now time.Time) (int64, []string, error) {
-	var id int64
-	var devices []string
+	var a added
 	err := s.withTx(ctx, func(tx Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO sightings (ip, seen_at, family, c2, source, imported_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			sg.IP, sg.SeenAt.UnixMicro(), sg.Family, sg.C2, sg.Source, now.UnixMicro()).Scan(&id); err != nil {
+		if err := s.lockSightings(ctx, tx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT DISTINCT device_id FROM checkins WHERE source_ip = $1 AND received_at >= $2 AND received_at <= $3 ORDER BY device_id`,
-			sg.IP, tx.Time(sg.SeenAt.Add(-window)), tx.Time(sg.SeenAt.Add(window)))
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var d string
-			if err := rows.Scan(&d); err != nil {
-				rows.Close()
-				return err
-			}
-			devices = append(devices, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, d := range devices {
-			if _, err := tx.Exec(ctx, `INSERT INTO sighting_questions (sighting_id, device_id, c2, family, seen_at, window_us, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, d, sg.C2, sg.Family, sg.SeenAt.UnixMicro(), window.Microseconds(), now.UnixMicro()); err != nil {
-				return err
-			}
-		}
-		return nil
+		var families map[string]bool
+		var err error
+		a, err = s.addSighting(ctx, tx, sg, window, now, &families)
+		return err
 	})
 	if err != nil {
 		return 0, nil, s.errf("add sighting", err)
 	}
-	return id, devices, nil
+	return a.id, a.asked, nil
+}
+
+// lockSightings makes concurrent sighting imports take turns.
+func (s *IntelStore) lockSightings(ctx context.Context, tx Tx) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO intel_meta (name, n) VALUES ('sightings', 0) ON CONFLICT (name) DO NOTHING`); err != nil {
+		return err
+	}
+	_, err := readVersion(ctx, tx, "sightings", s.ForUpdate)
+	return err
+}
+
+// added is what addSighting did.
+type added struct {
+	id       int64
+	dup      bool     // the sighting was stored before
+	notAsked bool     // no device can confirm it: nobody was asked
+	asked    []string // the devices asked now
+}
+
+// addSighting stores sg unless it is stored already, and asks every
+// device that checked in from its address within window of its time and
+// was not asked about it yet. A sighting without a C2 asks about its
+// family, only when the live set holds addresses of it; *families caches
+// their keys for the transaction.
+func (s *IntelStore) addSighting(ctx context.Context, tx Tx, sg store.Sighting, window time.Duration, now time.Time, families *map[string]bool) (added, error) {
+	var a added
+	err := tx.QueryRow(ctx, `SELECT id FROM sightings WHERE ip = $1 AND seen_at = $2 AND source = $3 AND family = $4 AND c2 = $5 ORDER BY id LIMIT 1`,
+		sg.IP, sg.SeenAt.UnixMicro(), sg.Source, sg.Family, sg.C2).Scan(&a.id)
+	switch {
+	case err == nil:
+		a.dup = true
+	case errors.Is(err, ErrNoRows):
+		if err := tx.QueryRow(ctx, `INSERT INTO sightings (ip, seen_at, family, c2, source, imported_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			sg.IP, sg.SeenAt.UnixMicro(), sg.Family, sg.C2, sg.Source, now.UnixMicro()).Scan(&a.id); err != nil {
+			return a, err
+		}
+	default:
+		return a, err
+	}
+	if sg.C2 == "" {
+		if *families == nil {
+			m, err := addressFamilies(ctx, tx)
+			if err != nil {
+				return a, err
+			}
+			*families = m
+		}
+		if k := protocol.FamilyKey(sg.Family); k == "" || !(*families)[k] {
+			a.notAsked = true
+			return a, nil
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT DISTINCT device_id FROM checkins WHERE source_ip = $1 AND received_at >= $2 AND received_at <= $3 ORDER BY device_id`,
+		sg.IP, tx.Time(sg.SeenAt.Add(-window)), tx.Time(sg.SeenAt.Add(window)))
+	if err != nil {
+		return a, err
+	}
+	var devices []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			rows.Close()
+			return a, err
+		}
+		devices = append(devices, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return a, err
+	}
+	for _, d := range devices {
+		if a.dup {
+			var id int64
+			err := tx.QueryRow(ctx, `SELECT id FROM sighting_questions WHERE sighting_id = $1 AND device_id = $2 LIMIT 1`, a.id, d).Scan(&id)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, ErrNoRows) {
+				return a, err
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sighting_questions (sighting_id, device_id, c2, family, seen_at, window_us, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.id, d, sg.C2, sg.Family, sg.SeenAt.UnixMicro(), window.Microseconds(), now.UnixMicro()); err != nil {
+			return a, err
+		}
+		a.asked = append(a.asked, d)
+	}
+	return a, nil
+}
+
+// addressFamilies are the FamilyKeys of the families the live set holds
+// addresses of (what a device can look for in its history).
+func addressFamilies(ctx context.Context, q Querier) (map[string]bool, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT family FROM indicators WHERE removed_version IS NULL AND type IN ('ipv4', 'ipv6') AND family <> ''`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]bool{}
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			return nil, err
+		}
+		if k := protocol.FamilyKey(f); k != "" {
+			m[k] = true
+		}
+	}
+	return m, rows.Err()
 }
 
 const questionCols = `id, sighting_id, device_id, c2, family, seen_at, window_us, created_at, answered_at, confirmed, evidence`

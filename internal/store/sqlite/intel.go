@@ -108,6 +108,11 @@ func (s *Store) IndicatorChanges(ctx context.Context, from int64, types []string
 	return s.intel().IndicatorChanges(ctx, from, types)
 }
 
+// ImportSightings implements store.Sightings.
+func (s *Store) ImportSightings(ctx context.Context, now time.Time, window time.Duration, feed func(add func(store.Sighting) error) error) (store.SightingImport, error) {
+	return s.intel().ImportSightings(ctx, now, window, feed)
+}
+
 // AddSighting implements store.Sightings.
 func (s *Store) AddSighting(ctx context.Context, sg store.Sighting, window time.Duration, now time.Time) (int64, []string, error) {
 	return s.intel().AddSighting(ctx, sg, window, now)

@@ -30,6 +30,7 @@ func runIntel(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IndicatorsValidUntil", testIndicatorsValidUntil},
 		{"IndicatorsWithdrawn", testIndicatorsWithdrawn},
 		{"SightingsBehindNAT", testSightingsBehindNAT},
+		{"SightingsImport", testSightingsImport},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -307,5 +308,95 @@ func testSightingsBehindNAT(t *testing.T, s intelStore) {
 	}
 	if ca, _ := s.ConfirmedSince(ctx(t), "dev-a", base.Add(time.Hour)); len(ca) != 0 {
 		t.Errorf("ConfirmedSince after the answer = %d, want none", len(ca))
+	}
+}
+
+// importSightings runs one ImportSightings of list.
+func importSightings(t *testing.T, s intelStore, now time.Time, list ...store.Sighting) store.SightingImport {
+	t.Helper()
+	r, err := s.ImportSightings(ctx(t), now, 24*time.Hour, func(add func(store.Sighting) error) error {
+		for _, sg := range list {
+			if err := add(sg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ImportSightings: %v", err)
+	}
+	return r
+}
+
+func openCount(t *testing.T, s intelStore, dev string) []store.Question {
+	t.Helper()
+	q, err := s.OpenQuestions(ctx(t), dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// One report is one transaction: a report imported again asks no device
+// twice (only a device that checked in from the address since); a report
+// whose feed fails stores nothing; a sighting without a C2 asks about
+// the family's addresses when the indicator set holds some, and asks
+// nobody when it holds none.
+func testSightingsImport(t *testing.T, s intelStore) {
+	for _, id := range []string{"dev-a", "dev-b", "dev-d"} {
+		mustCreate(t, s, newDevice(id))
+	}
+	at := base.Add(-2 * time.Hour)
+	mustRecord(t, s, newCheckin("dev-a", at.Add(-30*time.Minute), health.Affirming)) // 192.0.2.7
+	mustRecord(t, s, newCheckin("dev-b", at.Add(20*time.Minute), health.Affirming))
+	importList(t, s, base, store.Indicator{Type: "ipv4", Value: "198.51.100.9", Port: 443, Sources: []string{"threatfox"}, Family: "win.qakbot"})
+	withC2 := store.Sighting{IP: "192.0.2.7", SeenAt: at, Family: "QakBot", C2: "198.51.100.9:443", Source: "shadowserver"}
+	familyOnly := store.Sighting{IP: "192.0.2.7", SeenAt: at.Add(time.Minute), Family: "qakbot", Source: "shadowserver"}
+	unknown := store.Sighting{IP: "192.0.2.7", SeenAt: at.Add(2 * time.Minute), Family: "nobodyknowsbot", Source: "shadowserver"}
+
+	r := importSightings(t, s, base, withC2, withC2, familyOnly, unknown)
+	if r.Sightings != 3 || r.Duplicates != 1 || r.Questions != 4 || r.NotAsked != 1 || !slices.Equal(r.Devices, []string{"dev-a", "dev-b"}) {
+		t.Fatalf("first import = %+v; want 3 sightings, 1 duplicate, 4 questions to dev-a and dev-b, 1 not asked", r)
+	}
+	qa := openCount(t, s, "dev-a")
+	if len(qa) != 2 || qa[0].C2 != "198.51.100.9:443" || qa[1].C2 != "" || qa[1].Family != "qakbot" {
+		t.Fatalf("dev-a questions = %+v; want the C2 one and the family one", qa)
+	}
+	// The same report again: nothing new, nobody asked twice.
+	r = importSightings(t, s, base.Add(time.Minute), withC2, familyOnly, unknown)
+	if r.Sightings != 0 || r.Duplicates != 3 || r.Questions != 0 || len(r.Devices) != 0 {
+		t.Fatalf("again = %+v; want 3 duplicates and no question", r)
+	}
+	if q := openCount(t, s, "dev-a"); len(q) != 2 {
+		t.Fatalf("dev-a has %d questions after the report came again, want 2", len(q))
+	}
+	// A device that checked in from the address since is asked then.
+	d := newCheckin("dev-d", at.Add(time.Hour), health.Affirming)
+	mustRecord(t, s, d)
+	r = importSightings(t, s, base.Add(2*time.Minute), withC2, familyOnly)
+	if r.Sightings != 0 || r.Duplicates != 2 || r.Questions != 2 || !slices.Equal(r.Devices, []string{"dev-d"}) {
+		t.Fatalf("again with dev-d = %+v; want dev-d asked twice", r)
+	}
+	// A report whose feed fails half way stores nothing.
+	boom := errors.New("truncated")
+	_, err := s.ImportSightings(ctx(t), base, 24*time.Hour, func(add func(store.Sighting) error) error {
+		if err := add(store.Sighting{IP: "192.0.2.7", SeenAt: at.Add(time.Hour), Family: "Emotet", C2: "203.0.113.5:8080", Source: "x"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("ImportSightings of a failing report = %v, want its error", err)
+	}
+	if q := openCount(t, s, "dev-a"); len(q) != 2 {
+		t.Errorf("dev-a has %d questions after a failed report, want 2", len(q))
+	}
+	// AddSighting dedupes too.
+	id1, asked, err := s.AddSighting(ctx(t), withC2, 24*time.Hour, base)
+	if err != nil || len(asked) != 0 {
+		t.Fatalf("AddSighting of a known sighting = %v, %v; want nobody asked", asked, err)
+	}
+	if qa[0].SightingID != id1 {
+		t.Errorf("AddSighting gave sighting %d, want the stored %d", id1, qa[0].SightingID)
 	}
 }
