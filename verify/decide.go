@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"net/url"
+	"path"
 	"strings"
 
 	"github.com/herd-health/herd/health"
@@ -46,13 +48,15 @@ type Rules struct {
 	// invalid) and for a certificate whose tier is none; default Warn.
 	None Decision
 
-	// SafePaths stay reachable when the decision is Restrict. Each is a
-	// prefix of the URL path: "/help/" matches "/help/firewall"; "/help"
-	// also matches "/helpdesk".
+	// SafePaths stay reachable when the decision is Restrict. Each names
+	// a path and everything under it, on segment boundaries: "/account"
+	// (or "/account/") matches "/account" and "/account/password", never
+	// "/accounts"; "/" matches every path. Only a request path in its
+	// clean, unambiguous form is ever safe (see SafeURL).
 	SafePaths []string
 
 	// Enforce makes Middleware answer 403 itself for Block, and for
-	// Restrict on paths outside SafePaths. Without it the middleware only
+	// Restrict on paths outside SafePaths (by SafeURL). Without it the middleware only
 	// records the appraisal and every request reaches the next handler.
 	Enforce bool
 }
@@ -77,12 +81,58 @@ func (r Rules) Decide(t health.Tier) Decision {
 	return pick(r.None, Warn)
 }
 
-// Safe reports whether path stays reachable under Restrict.
-func (r Rules) Safe(path string) bool {
-	for _, p := range r.SafePaths {
-		if p != "" && strings.HasPrefix(path, p) {
+// Safe reports whether the (decoded) URL path stays reachable under
+// Restrict: it must be clean, as path.Clean writes it (no "." or ".."
+// segment, no doubled slash; a final slash is allowed), hold no
+// backslash, NUL or "%" (what is left of a second encoding), and lie on
+// or under one of SafePaths. Anything else is refused rather than
+// guessed at: an application behind the middleware may resolve such a
+// path somewhere else.
+func (r Rules) Safe(p string) bool {
+	if !cleanPath(p) {
+		return false
+	}
+	for _, sp := range r.SafePaths {
+		if under(p, sp) {
 			return true
 		}
 	}
 	return false
+}
+
+// SafeURL is Safe for a request URL: the path as sent must also not
+// encode a dot, a slash or a backslash (%2e, %2f, %5c), which different
+// servers and frameworks decode at different times.
+func (r Rules) SafeURL(u *url.URL) bool {
+	if u == nil || u.Opaque != "" {
+		return false
+	}
+	esc := strings.ToLower(u.EscapedPath())
+	for _, enc := range []string{"%2e", "%2f", "%5c", "%00", "%25"} {
+		if strings.Contains(esc, enc) {
+			return false
+		}
+	}
+	return r.Safe(u.Path)
+}
+
+// cleanPath reports whether p is an absolute path in clean form.
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' || strings.ContainsAny(p, "\\\x00%") {
+		return false
+	}
+	c := path.Clean(p)
+	return p == c || p == c+"/"
+}
+
+// under reports whether clean path p is safe path sp or below it.
+func under(p, sp string) bool {
+	if sp == "" || sp[0] != '/' {
+		return false
+	}
+	sp = strings.TrimRight(sp, "/")
+	if sp == "" {
+		return true // "/": everything
+	}
+	return p == sp || strings.HasPrefix(p, sp+"/")
 }

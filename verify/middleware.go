@@ -81,7 +81,7 @@ func Middleware(v *Verifier, rules Rules, next http.Handler) http.Handler {
 			case a.Decision == Block:
 				forbid(w, "This device cannot use this service until its security problems are fixed.")
 				return
-			case a.Decision == Restrict && !rules.Safe(r.URL.Path):
+			case a.Decision == Restrict && !rules.SafeURL(r.URL):
 				forbid(w, "This device is restricted: only help and account basics are available until its security problems are fixed.")
 				return
 			}

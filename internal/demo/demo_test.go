@@ -1,8 +1,11 @@
 package demo
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,6 +67,38 @@ func do(t *testing.T, method, url, token string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// rawStatus sends the request line exactly as given (no client-side
+// cleaning) and returns the status; a redirect is followed the same way,
+// and the path it led to is returned too.
+func rawStatus(t *testing.T, base, method, path, token string) (int, string) {
+	t.Helper()
+	for range 5 {
+		code, loc := rawOnce(t, base, method, path, token)
+		if code < 300 || code > 399 {
+			return code, path
+		}
+		path = loc
+	}
+	t.Fatalf("%s %s: too many redirects", method, path)
+	return 0, ""
+}
+
+func rawOnce(t *testing.T, base, method, path, token string) (int, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\n%s: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, path, strings.TrimPrefix(base, "http://"), healthcert.HTTPHeader, token)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
 }
 
 func TestEndToEndEveryTier(t *testing.T) {
@@ -146,6 +181,18 @@ func TestEndToEndEveryTier(t *testing.T) {
 				code, page = get(t, r.URLs.Shop+"/account", r.Certificate)
 				if code != 200 || !strings.Contains(page, "Your account") {
 					t.Fatalf("account page under restriction: %d", code)
+				}
+				// Only the safe paths themselves, as a hostile request
+				// line writes them: no neighbour of /account, no dot
+				// segment or encoded one leading out of /help/. (The
+				// shop's ServeMux redirects a dot segment to the clean
+				// path, which is then refused.)
+				for _, p := range []string{"/accounts", "/account-close", "/account/../pay", "/help/../pay", "/help/%2e%2e/pay", "/help/..%2fpay", "/help//../pay", "/static/../pay"} {
+					for _, m := range []string{"GET", "POST"} {
+						if code, to := rawStatus(t, r.URLs.Shop, m, p, r.Certificate); code != 403 {
+							t.Errorf("restricted %s %s: %d to %q, want 403", m, p, code, to)
+						}
+					}
 				}
 				return
 			}
