@@ -230,10 +230,8 @@ func addrText(a netip.Addr, port uint16) string {
 func (s *Set) matchPrefix(list []prefixEntry, addr netip.Addr, port uint16, anyPort bool, typ string) (checks.Match, bool) {
 	for i := 0; i < len(list); {
 		bits := list[i].bits
-		j := i
-		for j < len(list) && list[j].bits == bits {
-			j++
-		}
+		// The group of this length ends where a shorter one starts.
+		j := i + sort.Search(len(list)-i, func(k int) bool { return list[i+k].bits < bits })
 		p, err := addr.Prefix(int(bits))
 		if err == nil {
 			key := prefixKey(p.Addr())
