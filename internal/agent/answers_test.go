@@ -40,6 +40,10 @@ func TestSightingAnswersOnlyAboutListedServers(t *testing.T) {
 		{ID: 7, C2: "192.0.2.9"},       // listed on port 8080 only; seen on 80
 		{ID: 8, Family: "Emotet"},      // the same
 		{ID: 9, C2: "203.0.113.77:80"}, // listed, but not seen on that port
+		// Family questions as the authority asks them: one name under
+		// another spelling, and one that a stray C2 must not widen.
+		{ID: 11, Match: protocol.MatchFamily, Family: "win.qakbot"},
+		{ID: 12, Match: protocol.MatchFamily, Family: "Dridex", C2: "203.0.113.77:443"},
 	}
 	for i := range qs {
 		qs[i].Around, qs[i].WindowSeconds = at, 3600
@@ -75,7 +79,7 @@ func TestSightingAnswersOnlyAboutListedServers(t *testing.T) {
 	}
 	a.Env.Indicators = b.Build()
 	got := seenOf()
-	want := map[int64]string{1: "203.0.113.77:443", 2: "203.0.113.77:443", 5: "203.0.113.77:443"}
+	want := map[int64]string{1: "203.0.113.77:443", 2: "203.0.113.77:443", 5: "203.0.113.77:443", 11: "203.0.113.77:443"}
 	if len(got) != len(want) {
 		t.Errorf("confirmed %v, want %v", got, want)
 	}

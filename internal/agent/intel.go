@@ -352,10 +352,14 @@ func confirms(ind checks.Indicators, ep string, q protocol.SightingQuestion) boo
 		return false
 	}
 	switch {
+	case q.Match == protocol.MatchFamily:
+		return q.Family != "" && protocol.FamilyKey(m.Family) == protocol.FamilyKey(q.Family)
 	case q.C2 != "":
 		return endpointMatches(got, q.C2)
 	case q.Family != "":
-		return strings.EqualFold(strings.TrimSpace(m.Family), strings.TrimSpace(q.Family))
+		// An authority that does not say what to match, for a report
+		// with no C2: the family.
+		return protocol.FamilyKey(m.Family) == protocol.FamilyKey(q.Family)
 	}
 	return false
 }
