@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/healthcert"
 )
 
 // EvidenceRow is one check of the latest statement: what the device read
@@ -32,14 +33,21 @@ var personalValue = regexp.MustCompile(`(?i)(/home/[^/\s]+|/Users/[^/\s]+|[A-Z]:
 // redact replaces home directories and e-mail addresses in s.
 func redact(s string) string { return personalValue.ReplaceAllString(s, "…") }
 
-// statementEvidence reads the per-check evidence of a stored statement;
-// nil when the bytes are not a statement.
+// statementEvidence reads the per-check evidence of a stored statement:
+// the compact JWS exactly as the device sent it (store.Checkin.Statement).
+// Its signature is not checked again: the authority verified it with the
+// device key before it stored the check-in, and the store is trusted
+// with what it keeps. Nil when the bytes are not a signed statement.
 func statementEvidence(p Page, raw []byte) []EvidenceRow {
 	if len(raw) == 0 {
 		return nil
 	}
+	jws, err := healthcert.ParseCompact(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil
+	}
 	var st health.Statement
-	if err := json.Unmarshal(raw, &st); err != nil || len(st.Checks) == 0 {
+	if err := json.Unmarshal(jws.Payload, &st); err != nil || len(st.Checks) == 0 {
 		return nil
 	}
 	var out []EvidenceRow
