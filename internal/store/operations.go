@@ -68,7 +68,8 @@ type DeviceAdmin interface {
 	ListDevices(ctx context.Context, f DeviceFilter) ([]Device, error)
 	// DeleteDevice unenrolls a device and deletes its data: the device,
 	// its history and every row that refers to it. Population aggregates
-	// (per-day counts) stay. The device's certificates are revoked first,
+	// (per-day counts) stay; the cohort counts (FailMasks), which count
+	// enrolled devices by their latest failing set, lose it. The device's certificates are revoked first,
 	// in the same transaction: their bits are set in the status lists,
 	// which outlive the certificate rows, so a deleted device's
 	// certificates never pass a status check. ErrNotFound when there is

@@ -161,13 +161,24 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		return fmt.Errorf("postgres: delete device: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	var verdict string
-	err = tx.QueryRow(ctx, `SELECT last_verdict FROM devices WHERE id = $1 FOR UPDATE`, id).Scan(&verdict)
+	var (
+		verdict string
+		counted bool
+		mask    int32
+	)
+	err = tx.QueryRow(ctx, `SELECT last_verdict, pop_at IS NOT NULL, fail_mask FROM devices WHERE id = $1 FOR UPDATE`, id).Scan(&verdict, &counted, &mask)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("device %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: delete device: %w", err)
+	}
+	// A device that has checked in is counted in its latest failing
+	// set's cohort count; it leaves it with its row.
+	if counted {
+		if _, err := tx.Exec(ctx, upMask, mask, -1); err != nil {
+			return fmt.Errorf("postgres: delete device: %w", err)
+		}
 	}
 	// Its live certificates are revoked before their rows go: the bits
 	// live in the status lists, which stay.

@@ -46,6 +46,10 @@ func scanPop(row pgx.Row, deviceID string) (sqldb.PopState, string, error) {
 	return prev, devOS, nil
 }
 
+// upMask adds $2 to the count of failing set $1.
+const upMask = `INSERT INTO pop_masks (mask, shard, n) VALUES ($1, ` + shardExpr + `, $2)
+	ON CONFLICT (mask, shard) DO UPDATE SET n = pop_masks.n + excluded.n`
+
 // queuePopulation queues the check-in's changes to the aggregates in b
 // and says how many statements it queued. Deltas that cancel out (a
 // device counted again today in the same state) write nothing.
@@ -63,8 +67,6 @@ func queuePopulation(b *pgx.Batch, c store.Checkin, prev sqldb.PopState, deviceO
 			ON CONFLICT (kind, day, os, os_version, agent, country, key, shard) DO UPDATE SET n = pop_daily.n + excluded.n`,
 			string(d.Kind), d.Day, d.Segment.OS, d.Segment.OSVersion, d.Segment.Agent, d.Segment.Country, d.Key, d.N)
 	}
-	const upMask = `INSERT INTO pop_masks (mask, shard, n) VALUES ($1, ` + shardExpr + `, $2)
-		ON CONFLICT (mask, shard) DO UPDATE SET n = pop_masks.n + excluded.n`
 	if prev.At == 0 || prev.Mask != next.Mask {
 		if prev.At != 0 {
 			b.Queue(upMask, int32(prev.Mask), -1)

@@ -179,13 +179,24 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		return fmt.Errorf("sqlite: delete device: %w", err)
 	}
 	defer tx.Rollback()
-	var verdict string
-	err = tx.QueryRowContext(ctx, `SELECT last_verdict FROM devices WHERE id = ?`, id).Scan(&verdict)
+	var (
+		verdict string
+		popAt   sql.NullInt64
+		mask    int64
+	)
+	err = tx.QueryRowContext(ctx, `SELECT last_verdict, pop_at, fail_mask FROM devices WHERE id = ?`, id).Scan(&verdict, &popAt, &mask)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("device %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: delete device: %w", err)
+	}
+	// A device that has checked in is counted in its latest failing
+	// set's cohort count; it leaves it with its row.
+	if popAt.Valid {
+		if _, err := tx.StmtContext(ctx, s.pop.mask).ExecContext(ctx, mask, -1); err != nil {
+			return fmt.Errorf("sqlite: delete device: %w", err)
+		}
 	}
 	// Its live certificates are revoked before their rows go: the bits
 	// live in the status lists, which stay.

@@ -172,6 +172,30 @@ func testPopCohorts(t *testing.T, s store.Store, p store.PopulationStats) {
 	if err != nil || len(zero) != 1 || zero[0].ID != "d4" {
 		t.Fatalf("devices failing nothing = %+v, %v (a device that never checked in is in no cohort)", zero, err)
 	}
+
+	// Deleting a device takes it out of its cohort's count as well as
+	// its list; deleting one that never checked in changes no count.
+	da, ok := s.(store.DeviceAdmin)
+	if !ok {
+		t.Fatalf("%T does not implement store.DeviceAdmin", s)
+	}
+	for _, id := range []string{"d1", "d4", "never"} {
+		if err := da.DeleteDevice(ctx(t), id); err != nil {
+			t.Fatalf("DeleteDevice(%s): %v", id, err)
+		}
+	}
+	got, err = p.FailMasks(ctx(t))
+	if err != nil {
+		t.Fatalf("FailMasks: %v", err)
+	}
+	want = map[store.FailMask]int64{fwOS: 1, fw: 2}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("FailMasks after deleting d1 and d4 = %v, want %v", got, want)
+	}
+	page, err = p.DevicesWithFailMask(ctx(t), fwOS, "", 10)
+	if err != nil || len(page) != 1 || page[0].ID != "d2" {
+		t.Errorf("cohort after deleting d1 = %+v, %v; want d2 alone", page, err)
+	}
 }
 
 func testPopAlerts(t *testing.T, s store.Store, p store.PopulationStats) {
