@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/herd-health/herd/internal/population"
 )
 
 // Chart is an inline SVG chart: stacked areas (or lines) over days, with
@@ -22,8 +24,11 @@ type Chart struct {
 	Series                  []ChartSeries
 	XTicks, YTicks          []Tick
 	Days                    []string
-	// Level is an optional horizontal line (an alarm threshold).
-	Level      *Tick
+	// YMax is the value at the top of the y axis.
+	YMax float64
+	// Level is an optional per-day threshold line (an outbreak
+	// detector's alarm level), drawn dashed over the series.
+	Level      *LevelLine
 	Stacked    bool
 	LegendOnly bool
 	// WithheldText is shown in the table for a withheld count.
@@ -50,6 +55,40 @@ type Point struct {
 	// chart leaves a gap and the table says so.
 	Withheld bool
 }
+
+// LevelLine is a threshold per day: the count above which a detector
+// alarms that day.
+type LevelLine struct {
+	Label string
+	Path  string // SVG path through the days it is defined on
+	// Points has one entry per day of the chart.
+	Points []LevelPoint
+	// Mark labels the line at the day it was crossed (nil: none).
+	Mark *Tick
+}
+
+// LevelPoint is the level of one day.
+type LevelPoint struct {
+	X, Y  float64
+	Day   string
+	Value float64
+	// Defined: the detector has a level that day (it needs a baseline
+	// first); Any: it alarms whatever the count (Value is meaningless).
+	Defined, Any bool
+}
+
+// Text is the level as the table shows it.
+func (p LevelPoint) Text() string {
+	switch {
+	case !p.Defined:
+		return "—"
+	case p.Any:
+		return "any"
+	}
+	return f2(p.Value)
+}
+
+func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
 // Tick is an axis label.
 type Tick struct {
@@ -108,9 +147,60 @@ func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // newChart lays out series over days; stacked sums them bottom-up.
 func newChart(id, title, desc string, days []string, in []seriesIn, stacked bool) Chart {
+	return layoutChart(id, title, desc, days, in, stacked, 0)
+}
+
+// levelChart is a line chart of one series with a detector's level per
+// day over it (levels[i] is NaN where the detector is not defined, and
+// population.NoLevel where it alarms whatever the count; see population.Point),
+// the day mark labelled.
+func levelChart(id, title, desc string, days []string, s seriesIn, label string, levels []float64, mark int, markLabel string) Chart {
+	var top float64
+	for _, v := range levels {
+		if !math.IsNaN(v) {
+			top = max(top, v)
+		}
+	}
+	c := layoutChart(id, title, desc, days, []seriesIn{s}, false, top)
+	y := func(v float64) float64 { return c.Top + c.PlotH - c.PlotH*v/c.YMax }
+	l := &LevelLine{Label: label}
+	var path strings.Builder
+	pen := " M"
+	for i, d := range days {
+		p := LevelPoint{X: c.Series[0].Points[i].X, Day: d}
+		switch v := levels[i]; {
+		case math.IsNaN(v):
+		case v == population.NoLevel:
+			p.Defined, p.Any = true, true
+		default:
+			p.Defined, p.Value, p.Y = true, v, y(v)
+		}
+		if p.Defined && !p.Any {
+			fmt.Fprintf(&path, "%s%s,%s", pen, f1(p.X), f1(p.Y))
+			pen = " L"
+		} else {
+			pen = " M"
+		}
+		l.Points = append(l.Points, p)
+	}
+	l.Path = strings.TrimSpace(path.String())
+	if mark >= 0 && mark < len(l.Points) && l.Points[mark].Defined {
+		p := l.Points[mark]
+		pos := c.Top + 12.0
+		if !p.Any {
+			pos = p.Y
+		}
+		l.Mark = &Tick{Pos: pos, Label: markLabel}
+	}
+	c.Level = l
+	return c
+}
+
+// layoutChart is newChart with the y axis reaching at least minTop.
+func layoutChart(id, title, desc string, days []string, in []seriesIn, stacked bool, minTop float64) Chart {
 	c := Chart{ID: id, Title: title, Desc: desc, Width: 720, Height: 260, Left: 56, Top: 12, PlotW: 640, PlotH: 200, Days: days, Stacked: stacked}
 	n := len(days)
-	var top float64
+	top := minTop
 	cum := make([]int64, n)
 	for _, s := range in {
 		for i, v := range s.values {
@@ -127,6 +217,7 @@ func newChart(id, title, desc string, days []string, in []seriesIn, stacked bool
 		step = 1
 	}
 	ymax := 4 * step
+	c.YMax = ymax
 	x := func(i int) float64 {
 		if n == 1 {
 			return c.Left + c.PlotW/2

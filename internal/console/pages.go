@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -225,6 +226,12 @@ type AlertRow struct {
 	population.AlertView
 	Detail population.AlertDetail
 	Chart  Chart
+	// Level is the alarm level of the alert's day, recomputed from its
+	// series (so alerts stored before levels were recorded show one
+	// too); LevelAny: the days before alone made it alarm. HasLevel is
+	// false for a detector this version does not know.
+	Level              float64
+	HasLevel, LevelAny bool
 }
 
 func (c *Console) alerts(w http.ResponseWriter, r *http.Request, p Page) {
@@ -238,21 +245,7 @@ func (c *Console) alerts(w http.ResponseWriter, r *http.Request, p Page) {
 	for i, a := range as {
 		row := AlertRow{AlertView: a}
 		if json.Unmarshal(a.Detail, &row.Detail) == nil && len(row.Detail.Series) > 0 {
-			days := make([]string, len(row.Detail.Series))
-			vs := make([]int64, len(row.Detail.Series))
-			for j, s := range row.Detail.Series {
-				days[j], vs[j] = s.Day, s.Count
-			}
-			row.Chart = newChart("alert-"+strconv.Itoa(i), p.T("New infections per day", "每日新增感染")+" — "+a.Family,
-				row.Detail.Definition, days, []seriesIn{{key: "incidence", label: a.Family, class: "line", values: vs}}, false)
-			if row.Detail.SD > 0 || row.Detail.Mean > 0 {
-				level := row.Detail.Mean + row.Detail.Threshold*row.Detail.SD
-				top := c.chartTop(row.Chart)
-				if level <= top {
-					y := row.Chart.Top + row.Chart.PlotH - row.Chart.PlotH*level/top
-					row.Chart.Level = &Tick{Pos: y, Label: p.T("alarm level", "警报水平") + " " + strconv.FormatFloat(level, 'f', 1, 64)}
-				}
-			}
+			row.Chart = alertChart(p, "alert-"+strconv.Itoa(i), a, &row)
 		}
 		rows = append(rows, row)
 	}
@@ -260,16 +253,43 @@ func (c *Console) alerts(w http.ResponseWriter, r *http.Request, p Page) {
 	c.render(w, http.StatusOK, "alerts", p)
 }
 
-// chartTop is the value at the top of a chart's y axis.
-func (c *Console) chartTop(ch Chart) float64 {
-	if len(ch.YTicks) == 0 {
-		return 1
+// alertChart draws an alert's series with its detector's alarm level on
+// every day the detector is defined: the level is the detector's real
+// threshold as a count (C1 and C2: μ + 3σ; C3 and CUSUM: what the day's
+// count must exceed given the days before), so the day the series
+// crosses it is the day it alarmed.
+func alertChart(p Page, id string, a population.AlertView, row *AlertRow) Chart {
+	d := row.Detail
+	days := make([]string, len(d.Series))
+	vs := make([]int64, len(d.Series))
+	ys := make([]float64, len(d.Series))
+	for j, s := range d.Series {
+		days[j], vs[j], ys[j] = s.Day, s.Count, float64(s.Count)
 	}
-	v, _ := strconv.ParseFloat(strings.ReplaceAll(ch.YTicks[len(ch.YTicks)-1].Label, ",", ""), 64)
-	if v <= 0 {
-		return 1
+	levels := make([]float64, len(ys))
+	for j := range levels {
+		levels[j] = math.NaN()
 	}
-	return v
+	pts := population.RunDetector(d.Detector, ys)
+	for _, pt := range pts {
+		levels[pt.Index] = pt.Level
+	}
+	last := len(ys) - 1
+	if n := len(pts); n > 0 && pts[n-1].Index == last {
+		row.HasLevel, row.Level, row.LevelAny = true, pts[n-1].Level, pts[n-1].Level == population.NoLevel
+	}
+	series := seriesIn{key: "incidence", label: a.Family, class: "line", values: vs}
+	title := p.T("New infections per day", "每日新增感染") + " — " + a.Family
+	if !row.HasLevel {
+		return newChart(id, title, d.Definition, days, []seriesIn{series}, false)
+	}
+	mark := p.T("alarm level", "警报水平") + " " + d.Day + ": "
+	if row.LevelAny {
+		mark += p.T("any count", "任意计数")
+	} else {
+		mark += f2(row.Level)
+	}
+	return levelChart(id, title, d.Definition, days, series, p.T("alarm level", "警报水平"), levels, last, mark)
 }
 
 // DevicesData is the device search page.

@@ -28,12 +28,18 @@ import "math"
 // before) can still alarm; Burkom suggests 0.5 or 1 for sparse counts
 // (the R surveillance package's earsC documents the same floor).
 
-// EARS detector names as alerts carry them.
+// Detector names as alerts carry them.
 const (
 	C1 = "ears_c1"
 	C2 = "ears_c2"
 	C3 = "ears_c3"
+	// CUSUMDetector names the CUSUM below.
+	CUSUMDetector = "cusum"
 )
+
+// DetectorNames lists every detector live detection runs, in the order
+// alerts are stored.
+var DetectorNames = []string{C1, C2, C3, CUSUMDetector}
 
 const (
 	earsBaseline = 7   // days in the baseline window
@@ -48,16 +54,26 @@ type Point struct {
 	// Index of the day in the series.
 	Index int `json:"index"`
 	// Baseline is the window the mean and deviation come from.
-	Baseline     []float64 `json:"baseline"`
-	Mean         float64   `json:"mean"`
-	SD           float64   `json:"sd"` // after the MinSigma floor
-	Observed     float64   `json:"observed"`
-	Statistic    float64   `json:"statistic"`
-	Threshold    float64   `json:"threshold"`
-	Alarm        bool      `json:"alarm"`
-	UpperLimit   float64   `json:"upper_limit"` // μ + (k+h)σ: the count that alarms C1/C2 on its own
-	ThresholdDef string    `json:"threshold_definition"`
+	Baseline   []float64 `json:"baseline"`
+	Mean       float64   `json:"mean"`
+	SD         float64   `json:"sd"` // after the MinSigma floor
+	Observed   float64   `json:"observed"`
+	Statistic  float64   `json:"statistic"`
+	Threshold  float64   `json:"threshold"`
+	Alarm      bool      `json:"alarm"`
+	UpperLimit float64   `json:"upper_limit"` // μ + (k+h)σ: the count that alarms C1/C2 on its own
+	// Level is the threshold as a count: the detector alarms on day
+	// Index exactly when Observed > Level, the days before held fixed.
+	// C1 and C2: μ + (k+h)σ. C3: μ + (k + h − T)σ, T the C2 terms of
+	// the two days before, or NoLevel when T alone exceeds h. CUSUM:
+	// μ + (h + k − S_{t−1})σ.
+	Level        float64 `json:"level"`
+	ThresholdDef string  `json:"threshold_definition"`
 }
+
+// NoLevel is the Level of a day on which the detector alarms whatever
+// the day's count (C3 after two days whose terms already exceed h).
+const NoLevel = -1
 
 // meanSD is the mean and sample standard deviation (n−1) of xs.
 func meanSD(xs []float64) (float64, float64) {
@@ -86,6 +102,7 @@ func earsTerm(y []float64, t, lag int) (p Point, ok bool) {
 	return Point{
 		Index: t, Baseline: append([]float64(nil), base...), Mean: mu, SD: sd, Observed: y[t],
 		Statistic: max(0, (y[t]-(mu+earsK*sd))/sd), Threshold: earsH, UpperLimit: mu + (earsK+earsH)*sd,
+		Level: mu + (earsK+earsH)*sd,
 	}, true
 }
 
@@ -113,16 +130,23 @@ func EARSC3(y []float64, t int) (Point, bool) {
 	if !ok || t < 2 {
 		return Point{}, false
 	}
-	sum := p.Statistic
+	var prior float64
 	for i := t - 2; i < t; i++ {
 		q, ok := earsTerm(y, i, 3)
 		if !ok {
 			return Point{}, false
 		}
-		sum += q.Statistic
+		prior += q.Statistic
 	}
-	p.Statistic = sum
-	p.Alarm = sum > earsH
+	p.Statistic = prior + p.Statistic
+	p.Alarm = p.Statistic > earsH
+	// Day t's term is max(0, (Y − (μ + kσ))/σ): the sum exceeds h when
+	// Y > μ + (k + h − prior)σ, and whatever Y when prior > h.
+	if prior > earsH {
+		p.Level = NoLevel
+	} else {
+		p.Level = p.Mean + (earsK+earsH-prior)*p.SD
+	}
 	p.ThresholdDef = "C3: sum of the C2 terms of days t-2, t-1, t; alarm when the sum > 2"
 	return p, true
 }
@@ -137,9 +161,11 @@ func CUSUM(y []float64) []Point {
 		base := y[t-earsBaseline : t]
 		mu, sd := meanSD(base)
 		sd = max(sd, MinSigma)
-		s = max(0, s+(y[t]-mu)/sd-0.5)
+		// S > h exactly when Y > μ + (h + k − S')σ; S' ≤ h after a reset.
+		level := mu + (cusumH+cusumK-s)*sd
+		s = max(0, s+(y[t]-mu)/sd-cusumK)
 		p := Point{Index: t, Baseline: append([]float64(nil), base...), Mean: mu, SD: sd, Observed: y[t],
-			Statistic: s, Threshold: 4, Alarm: s > 4,
+			Statistic: s, Threshold: cusumH, Alarm: s > cusumH, Level: level,
 			ThresholdDef: "CUSUM: S=max(0,S'+(Y-mean)/sd-0.5) with the C1 baseline; alarm when S > 4, then reset"}
 		if p.Alarm {
 			s = 0
@@ -149,18 +175,47 @@ func CUSUM(y []float64) []Point {
 	return out
 }
 
-// Detectors runs C1, C2 and C3 on the last day of y.
+const (
+	cusumK = 0.5 // reference value, in standard deviations
+	cusumH = 4.0 // decision threshold
+)
+
+// Detectors runs every detector (C1, C2, C3 and CUSUM over the whole of
+// y) on the last day of y; a detector y is too short for is left out.
 func Detectors(y []float64) map[string]Point {
 	out := map[string]Point{}
-	t := len(y) - 1
-	if p, ok := EARSC1(y, t); ok {
-		out[C1] = p
+	for _, name := range DetectorNames {
+		ps := RunDetector(name, y)
+		if len(ps) > 0 && ps[len(ps)-1].Index == len(y)-1 {
+			out[name] = ps[len(ps)-1]
+		}
 	}
-	if p, ok := EARSC2(y, t); ok {
-		out[C2] = p
+	return out
+}
+
+// RunDetector evaluates the named detector on every day of y it is
+// defined for, oldest first; nil for an unknown name. CUSUM starts from
+// 0 on day 7 of y, so the same series always gives the same points: an
+// alert's stored series reproduces its statistic.
+func RunDetector(name string, y []float64) []Point {
+	var fn func([]float64, int) (Point, bool)
+	switch name {
+	case C1:
+		fn = EARSC1
+	case C2:
+		fn = EARSC2
+	case C3:
+		fn = EARSC3
+	case CUSUMDetector:
+		return CUSUM(y)
+	default:
+		return nil
 	}
-	if p, ok := EARSC3(y, t); ok {
-		out[C3] = p
+	var out []Point
+	for t := range y {
+		if p, ok := fn(y, t); ok {
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -24,9 +24,12 @@ type SeriesPoint struct {
 // AlertDetail is what an alert carries: the series, the baseline, the
 // statistic and the threshold that triggered it.
 type AlertDetail struct {
-	Detector  string        `json:"detector"`
-	Family    string        `json:"family"`
-	Segment   string        `json:"segment"` // "" for the whole population, else "os=linux"
+	Detector string `json:"detector"`
+	Family   string `json:"family"`
+	// Segment is "" for the whole population, else one segment field
+	// and its value: "os=linux", "os_version=debian 12", "agent=1.2.0",
+	// "country=DE".
+	Segment   string        `json:"segment"`
 	Day       string        `json:"day"`
 	Series    []SeriesPoint `json:"series"`
 	Observed  float64       `json:"observed"`
@@ -35,14 +38,36 @@ type AlertDetail struct {
 	SD        float64       `json:"sd"`
 	Statistic float64       `json:"statistic"`
 	Threshold float64       `json:"threshold"`
+	// Level is the threshold as a count of new infections on Day: the
+	// detector alarms when the count exceeds it (Point.Level; NoLevel
+	// when the days before alone make it alarm).
+	Level float64 `json:"level"`
 	// Definition states the rule that fired.
 	Definition string `json:"definition"`
 }
 
-// Detect runs the EARS detectors on the daily incidence of new infections
-// ending on day (UTC), per malware family, for the whole population and
-// per OS family, stores every alarm as an alert (once per detector,
-// family, segment and day) and returns the alerts raised.
+// segmentDims are the segment fields detection watches besides the
+// whole population, with how an alert names them.
+var segmentDims = []struct {
+	name  string
+	value func(store.Segment) string
+}{
+	{"os", func(s store.Segment) string { return s.OS }},
+	{"os_version", func(s store.Segment) string { return s.OSVersion }},
+	{"agent", func(s store.Segment) string { return s.Agent }},
+	{"country", func(s store.Segment) string { return s.Country }},
+}
+
+// Detect runs every detector (EARS C1, C2, C3 and CUSUM) on the daily
+// incidence of new infections ending on day (UTC), per malware family,
+// for the whole population and for each segment (every value of the OS
+// family, OS release, agent build and country) that had a new infection
+// of that family in the window: the aggregates hold only non-zero cells,
+// so the number of series is bounded by where infections were, never by
+// the number of segments. An unknown segment value ("" — no GeoIP
+// database, say) is left to the whole-population series. Every alarm is
+// stored as an alert (once per detector, family, segment and day); the
+// alerts raised are returned, ordered by family, segment and detector.
 func (s *Service) Detect(ctx context.Context, day time.Time) ([]AlertDetail, error) {
 	to := day.UTC().Truncate(24 * time.Hour)
 	from := to.AddDate(0, 0, -(seriesDays - 1))
@@ -54,13 +79,17 @@ func (s *Service) Detect(ctx context.Context, day time.Time) ([]AlertDetail, err
 		}
 		series[k][dayIndex(from, d)] += float64(n)
 	}
-	byOS, err := s.Store.Aggregate(ctx, store.AggInfection, store.DimOS, from, to)
+	cells, err := s.Store.Aggregate(ctx, store.AggInfection, store.DimAll, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("outbreak detection: %w", err)
 	}
-	for _, c := range byOS {
+	for _, c := range cells {
 		add("", c.Key, c.Day, c.Count)
-		add("os="+c.Segment.OS, c.Key, c.Day, c.Count)
+		for _, d := range segmentDims {
+			if v := d.value(c.Segment); v != "" {
+				add(d.name+"="+v, c.Key, c.Day, c.Count)
+			}
+		}
 	}
 	keys := make([][2]string, 0, len(series))
 	for k := range series {
@@ -76,19 +105,14 @@ func (s *Service) Detect(ctx context.Context, day time.Time) ([]AlertDetail, err
 	for _, k := range keys {
 		y := series[k]
 		dets := Detectors(y)
-		names := make([]string, 0, len(dets))
-		for n := range dets {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			p := dets[name]
-			if !p.Alarm {
+		for _, name := range DetectorNames {
+			p, ok := dets[name]
+			if !ok || !p.Alarm {
 				continue
 			}
 			d := AlertDetail{Detector: name, Family: k[1], Segment: k[0], Day: to.Format(time.DateOnly),
 				Observed: p.Observed, Baseline: p.Baseline, Mean: p.Mean, SD: p.SD, Statistic: p.Statistic,
-				Threshold: p.Threshold, Definition: p.ThresholdDef}
+				Threshold: p.Threshold, Level: p.Level, Definition: p.ThresholdDef}
 			for i, v := range y {
 				d.Series = append(d.Series, SeriesPoint{Day: from.AddDate(0, 0, i).Format(time.DateOnly), Count: int64(v)})
 			}
@@ -96,12 +120,12 @@ func (s *Service) Detect(ctx context.Context, day time.Time) ([]AlertDetail, err
 			if err != nil {
 				return nil, err
 			}
-			ok, err := s.Store.SaveAlert(ctx, store.Alert{Key: name + "/" + k[1] + "/" + k[0] + "/" + d.Day, Day: to,
+			saved, err := s.Store.SaveAlert(ctx, store.Alert{Key: name + "/" + k[1] + "/" + k[0] + "/" + d.Day, Day: to,
 				Detector: name, Family: k[1], Segment: k[0], CreatedAt: s.now(), Body: body})
 			if err != nil {
 				return nil, fmt.Errorf("outbreak detection: %w", err)
 			}
-			if ok && s.Logger != nil {
+			if saved && s.Logger != nil {
 				s.Logger.Warn("outbreak alert", "detector", name, "family", k[1], "segment", k[0], "day", d.Day,
 					"observed", p.Observed, "statistic", p.Statistic, "threshold", p.Threshold)
 			}
