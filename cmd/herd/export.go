@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -91,40 +90,5 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	auditAfter(ctx, ps, "herd export", "population.export", *format, true, stderr)
-	return 0
-}
-
-func runOutbreaks(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("herd outbreaks", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	db := fs.String("db", "", "store: sqlite:PATH or postgres://… (default SQLite in the data directory)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	ps, closeFn, err := openPopulation(ctx, *db)
-	if err != nil {
-		fmt.Fprintf(stderr, "herd outbreaks: %v\n", err)
-		return 1
-	}
-	defer closeFn()
-	alerts, err := (&population.Service{Store: ps}).Detect(ctx, time.Now())
-	if err != nil {
-		fmt.Fprintf(stderr, "herd outbreaks: %v\n", err)
-		return 1
-	}
-	if *asJSON {
-		if alerts == nil {
-			alerts = []population.AlertDetail{}
-		}
-		json.NewEncoder(stdout).Encode(map[string]any{"alerts": alerts})
-		return 0
-	}
-	for _, a := range alerts {
-		fmt.Fprintf(stdout, "%s %s %s segment=%q observed=%.0f statistic=%.2f threshold=%.2f\n", a.Day, a.Detector, a.Family, a.Segment, a.Observed, a.Statistic, a.Threshold)
-	}
-	if len(alerts) == 0 {
-		fmt.Fprintln(stdout, "no outbreak alert today")
-	}
 	return 0
 }

@@ -29,7 +29,7 @@ var commands = []command{
 	{"keys", "rotate or list the authority's signing keys", runKeys},
 	{"revoke", "revoke a device's live certificates", runRevoke},
 	{"export", "export private population aggregates (json, csv, stix21)", runExport},
-	{"outbreaks", "run outbreak detection on new infections now", runOutbreaks},
+	{"outbreaks", "list stored outbreak alerts, or run detection now (outbreaks detect)", runOutbreaks},
 	{"admin", "create, list and revoke admin API tokens and enrollment tokens", runAdmin},
 	{"devices", "list, show and delete enrolled devices", runDevices},
 	{"rp", "register relying parties and their webhooks", runRP},

@@ -351,6 +351,12 @@ func (s *Service) Alerts(ctx context.Context, days int) ([]AlertView, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.AlertsBetween(ctx, from, to)
+}
+
+// AlertsBetween lists the outbreak alerts of the days from..to (UTC,
+// inclusive), newest day first.
+func (s *Service) AlertsBetween(ctx context.Context, from, to time.Time) ([]AlertView, error) {
 	as, err := s.Store.Alerts(ctx, from, to)
 	if err != nil {
 		return nil, err
