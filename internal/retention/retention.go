@@ -1,6 +1,7 @@
 // Package retention deletes what the authority keeps no longer than its
 // operator allows: check-ins' source addresses (30 days by default),
-// expired nonces, and, when configured, old check-in history.
+// expired nonces, console sessions that have ended, and, when
+// configured, old check-in history.
 package retention
 
 import (
@@ -79,6 +80,9 @@ type Result struct {
 	SourceAddressesCleared int64 `json:"source_addresses_cleared"`
 	CheckinsDeleted        int64 `json:"checkins_deleted"`
 	NoncesDeleted          int64 `json:"nonces_deleted"`
+	// ConsoleSessionsDeleted counts console sessions past their idle or
+	// absolute deadline, or whose token or account no longer works.
+	ConsoleSessionsDeleted int64 `json:"console_sessions_deleted"`
 }
 
 const day = 24 * time.Hour
@@ -101,6 +105,11 @@ func Run(ctx context.Context, st store.Retention, c Config, now time.Time) (Resu
 	if r.NoncesDeleted, err = st.DeleteExpiredNonces(ctx, now); err != nil {
 		return r, err
 	}
+	if cs, ok := st.(store.ConsoleSessions); ok {
+		if r.ConsoleSessionsDeleted, err = cs.DeleteEndedConsoleSessions(ctx, now); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
 }
 
@@ -119,7 +128,7 @@ func Loop(ctx context.Context, st store.Retention, c Config, now func() time.Tim
 		case err != nil && ctx.Err() == nil:
 			log.Error("retention run failed", "err", err)
 		case err == nil:
-			log.Info("retention run", "source_addresses_cleared", r.SourceAddressesCleared, "checkins_deleted", r.CheckinsDeleted, "nonces_deleted", r.NoncesDeleted)
+			log.Info("retention run", "source_addresses_cleared", r.SourceAddressesCleared, "checkins_deleted", r.CheckinsDeleted, "nonces_deleted", r.NoncesDeleted, "console_sessions_deleted", r.ConsoleSessionsDeleted)
 		}
 		select {
 		case <-ctx.Done():

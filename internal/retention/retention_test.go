@@ -138,3 +138,42 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestRunDeletesEndedConsoleSessions: the job deletes console sessions
+// past their deadlines and those whose account is gone, and keeps live
+// ones.
+func TestRunDeletesEndedConsoleSessions(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t)
+			cs := s.(store.ConsoleSessions)
+			now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+			if err := s.(store.ConsoleUsers).CreateConsoleUser(ctx, store.ConsoleUser{Name: "alice", PasswordHash: []byte("h"), CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			for i, idle := range []time.Duration{-time.Minute, time.Minute, 10 * time.Minute} {
+				if err := cs.CreateConsoleSession(ctx, store.ConsoleSession{IDHash: []byte{byte(i + 1)}, Operator: "console:alice", User: "alice", CSRF: "c",
+					CreatedAt: now.Add(-time.Hour), LastUsed: now.Add(-time.Hour), IdleUntil: now.Add(idle), ExpiresAt: now.Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, err := retention.Run(ctx, s, retention.Config{}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.ConsoleSessionsDeleted != 1 {
+				t.Errorf("deleted %d sessions, want the one idle past its deadline", r.ConsoleSessionsDeleted)
+			}
+			for i, want := range []bool{false, true, true} {
+				_, err := cs.ConsoleSession(ctx, []byte{byte(i + 1)}, now)
+				if (err == nil) != want {
+					t.Errorf("session %d: live %v, want %v", i+1, err == nil, want)
+				}
+			}
+			if r, _ := retention.Run(ctx, s, retention.Config{}, now.Add(5*time.Minute)); r.ConsoleSessionsDeleted != 1 {
+				t.Errorf("five minutes later: deleted %d, want 1", r.ConsoleSessionsDeleted)
+			}
+		})
+	}
+}

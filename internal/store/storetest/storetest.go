@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Population", func(t *testing.T) { Population(t, open) })
 	t.Run("InfectionOncePerDay", func(t *testing.T) { InfectionOncePerDay(t, open) })
 	t.Run("ConsoleUsers", func(t *testing.T) { ConsoleUsers(t, open) })
+	t.Run("ConsoleSessions", func(t *testing.T) { ConsoleSessions(t, open) })
 	t.Run("CheckinEvents", func(t *testing.T) { CheckinEvents(t, open) })
 	t.Run("UsedNonces", func(t *testing.T) { UsedNonces(t, open) })
 	t.Run("FeedReports", func(t *testing.T) { FeedReports(t, open) })
