@@ -147,6 +147,12 @@ func (a *Authority) forwarded(r *http.Request) *http.Request {
 	return r2
 }
 
+// Forwarded is r as the API sees its client: RemoteAddr is the client's
+// address when the peer is a trusted proxy (see forwarded). Handlers
+// mounted beside the API (the console) use it, so that rate limits and
+// audit records name the same client the API would.
+func (a *Authority) Forwarded(r *http.Request) *http.Request { return a.forwarded(r) }
+
 func addrOf(remote string) (netip.Addr, bool) {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {

@@ -3,11 +3,13 @@ package console
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,11 +25,18 @@ const (
 	loginCookie   = "herd_login" // the CSRF token of the login form
 )
 
+// session is the signed-in operator of a request, as the store keeps it.
 type session struct {
+	idHash   []byte
 	operator string
 	csrf     string
-	created  time.Time
 	lastUsed time.Time
+}
+
+// sessionHash is what the store keeps of a session id: its SHA-256.
+func sessionHash(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
 }
 
 func randomToken() string {
@@ -76,40 +85,64 @@ func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge in
 		HttpOnly: true, Secure: c.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
 }
 
-// current returns the request's live session, or nil.
-func (c *Console) current(r *http.Request) (string, *session) {
+// current returns the request's live session: nil without an error when
+// there is none (no cookie, an unknown or ended session). A use is
+// recorded in the store at most every touchEvery, so a page view reads
+// the session and only now and then writes it; the idle deadline counts
+// from the last recorded use.
+func (c *Console) current(r *http.Request) (*session, error) {
 	ck, err := r.Cookie(sessionCookie)
-	if err != nil || ck.Value == "" {
-		return "", nil
+	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
+		return nil, nil
 	}
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.sessions[ck.Value]
-	if s == nil {
-		return "", nil
+	h := sessionHash(ck.Value)
+	cs, err := c.d.Store.ConsoleSession(r.Context(), h, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
-	if now.Sub(s.lastUsed) > c.cfg.SessionTTL || now.Sub(s.created) > c.cfg.SessionMax {
-		delete(c.sessions, ck.Value)
-		return "", nil
+	if err != nil {
+		return nil, err
 	}
-	s.lastUsed = now
-	return ck.Value, s
+	s := &session{idHash: h, operator: cs.Operator, csrf: cs.CSRF, lastUsed: cs.LastUsed}
+	if now.Sub(cs.LastUsed) >= c.touchEvery() {
+		err := c.d.Store.TouchConsoleSession(r.Context(), h, now, now.Add(c.cfg.SessionTTL))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
+// touchEvery is how often a session's use is recorded: a minute, or a
+// tenth of the idle timeout when that is shorter.
+func (c *Console) touchEvery() time.Duration {
+	return min(time.Minute, c.cfg.SessionTTL/10)
+}
+
+// page starts a page for r; the operator and CSRF token are set when a
+// session is live.
 func (c *Console) page(w http.ResponseWriter, r *http.Request, title string) Page {
 	p := Page{Lang: langOf(w, r), Title: title, Path: r.URL.Path}
-	if _, s := c.current(r); s != nil {
+	if s, err := c.current(r); err == nil && s != nil {
 		p.Operator, p.CSRF = s.operator, s.csrf
 	}
 	return p
 }
 
 // operator wraps a page that needs a signed-in operator; a POST must carry
-// the session's CSRF token.
-func (c *Console) operator(h func(w http.ResponseWriter, r *http.Request, p Page)) http.HandlerFunc {
+// the session's CSRF token. A GET is a page view: it is audited as
+// action on what target names (see auditView) before the page reads
+// anything, and the record gets the page's status when it is done. A
+// POST only redirects to the GET that shows its result, which is
+// audited there.
+func (c *Console) operator(action string, target func(r *http.Request) string, h func(w http.ResponseWriter, r *http.Request, p Page)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, s := c.current(r)
+		s, err := c.current(r)
+		if err != nil {
+			c.unavailable(w, r, err)
+			return
+		}
 		if s == nil {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/console/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -118,19 +151,75 @@ func (c *Console) operator(h func(w http.ResponseWriter, r *http.Request, p Page
 			c.fail(w, r, http.StatusUnauthorized, i18n.T("Your session has ended. Sign in again.", "会话已结束，请重新登录。"))
 			return
 		}
+		p := Page{Lang: langOf(w, r), Path: r.URL.Path, Operator: s.operator, CSRF: s.csrf}
 		if r.Method == http.MethodPost {
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(s.csrf)) != 1 {
 				c.fail(w, r, http.StatusForbidden, i18n.T("This form has expired. Reload the page and try again.", "此表单已失效，请刷新页面后重试。"))
 				return
 			}
+			h(w, r, p)
+			return
 		}
-		p := c.page(w, r, "")
-		h(w, r, p)
+		var t string
+		if target != nil {
+			t = target(r)
+		}
+		finish, err := c.auditStart(r, s.operator, action, t)
+		if err != nil {
+			c.unavailable(w, r, err)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h(sw, r, p)
+		finish(sw.status)
 	}
+}
+
+// statusWriter remembers the status a page answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// auditStart writes the audit record of an operator's action before it
+// happens (no audit record, no action): pending when the store keeps
+// outcomes, then, through finish, the HTTP status the console answered
+// with, as the admin API records its calls.
+func (c *Console) auditStart(r *http.Request, actor, action, target string) (finish func(status int), err error) {
+	e := store.AuditEntry{At: c.now().UTC(), Actor: actor, Action: action, Target: target, SourceIP: clientAddr(r)}
+	ao, ok := c.d.Store.(store.AuditOutcomes)
+	if !ok {
+		return func(int) {}, c.d.Store.AppendAudit(r.Context(), e)
+	}
+	e.Outcome = store.AuditPending
+	id, err := ao.StartAudit(r.Context(), e)
+	if err != nil {
+		return nil, err
+	}
+	return func(status int) {
+		if err := ao.SetAuditOutcome(context.WithoutCancel(r.Context()), id, strconv.Itoa(status)); err != nil {
+			c.log.Error("console: audit outcome", "error", err)
+		}
+	}, nil
 }
 
 func (c *Console) audit(r *http.Request, actor, action, target string) error {
 	return c.d.Store.AppendAudit(r.Context(), store.AuditEntry{At: c.now().UTC(), Actor: actor, Action: action, Target: target, SourceIP: clientAddr(r)})
+}
+
+// unavailable answers when the store cannot say who is signed in or
+// cannot record the audit: nothing is shown.
+func (c *Console) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return
+	}
+	c.log.Error("console: store", "path", r.URL.Path, "error", err)
+	c.fail(w, r, http.StatusServiceUnavailable, i18n.T("The console is not available right now; try again in a moment.", "控制台暂时不可用，请稍后再试。"))
 }
 
 type loginData struct {
@@ -140,7 +229,7 @@ type loginData struct {
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	if _, s := c.current(r); s != nil {
+	if s, err := c.current(r); err == nil && s != nil {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 		return
 	}
@@ -163,35 +252,42 @@ func safeNext(next string) string {
 	return "/console/"
 }
 
+// credential is who signed in and what the session rests on.
+type credential struct {
+	operator  string // as audited
+	user      string // the console account, or ""
+	tokenHash []byte // the admin token's hash, or nil
+}
+
 // authenticate checks a name and password, or an admin API token (name
-// empty); it returns the operator's name as audited.
-func (c *Console) authenticate(ctx context.Context, name, secret string) (string, error) {
+// empty).
+func (c *Console) authenticate(ctx context.Context, name, secret string) (credential, error) {
 	if name == "" {
 		if secret == "" {
-			return "", errBadLogin
+			return credential{}, errBadLogin
 		}
 		h := apitoken.Hash(secret)
 		t, err := c.d.Store.AdminTokenByHash(ctx, h)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && (!apitoken.Equal(t.Hash, h) || !t.RevokedAt.IsZero())) {
-			return "", errBadLogin
+			return credential{}, errBadLogin
 		}
 		if err != nil {
-			return "", err
+			return credential{}, err
 		}
-		return t.Name, nil
+		return credential{operator: t.Name, tokenHash: t.Hash}, nil
 	}
 	u, err := c.d.Store.ConsoleUser(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		bcrypt.CompareHashAndPassword(dummyHash, []byte(secret))
-		return "", errBadLogin
+		return credential{}, errBadLogin
 	}
 	if err != nil {
-		return "", err
+		return credential{}, err
 	}
 	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(secret)) != nil || !u.DisabledAt.IsZero() {
-		return "", errBadLogin
+		return credential{}, errBadLogin
 	}
-	return "console:" + u.Name, nil
+	return credential{operator: "console:" + u.Name, user: u.Name}, nil
 }
 
 var errBadLogin = errors.New("wrong name, password or token")
@@ -217,7 +313,7 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			Error: p.T("Too many sign-in attempts. Wait a minute and try again.", "登录尝试次数过多，请稍等一分钟再试。")})
 		return
 	}
-	operator, err := c.authenticate(r.Context(), name, secret)
+	cred, err := c.authenticate(r.Context(), name, secret)
 	if err != nil {
 		who := name
 		if who == "" {
@@ -235,32 +331,33 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, r, http.StatusUnauthorized, loginData{Next: next, Name: name, Error: msg})
 		return
 	}
-	if err := c.audit(r, operator, "console.login", ""); err != nil {
+	if err := c.audit(r, cred.operator, "console.login", ""); err != nil {
 		c.log.Error("console: audit", "error", err)
 		c.fail(w, r, http.StatusServiceUnavailable, i18n.T("Sign-in is not available right now.", "暂时无法登录。"))
 		return
 	}
 	id, now := randomToken(), c.now()
-	c.mu.Lock()
-	for k, s := range c.sessions { // sweep ended sessions
-		if now.Sub(s.lastUsed) > c.cfg.SessionTTL || now.Sub(s.created) > c.cfg.SessionMax {
-			delete(c.sessions, k)
-		}
+	err = c.d.Store.CreateConsoleSession(r.Context(), store.ConsoleSession{IDHash: sessionHash(id), Operator: cred.operator,
+		User: cred.user, TokenHash: cred.tokenHash, CSRF: randomToken(), CreatedAt: now, LastUsed: now,
+		IdleUntil: now.Add(c.cfg.SessionTTL), ExpiresAt: now.Add(c.cfg.SessionMax)})
+	if err != nil {
+		c.log.Error("console: session", "error", err)
+		c.fail(w, r, http.StatusServiceUnavailable, i18n.T("Sign-in is not available right now.", "暂时无法登录。"))
+		return
 	}
-	c.sessions[id] = &session{operator: operator, csrf: randomToken(), created: now, lastUsed: now}
-	c.mu.Unlock()
 	c.setCookie(w, loginCookie, "", -1)
 	c.setCookie(w, sessionCookie, id, int(c.cfg.SessionMax/time.Second))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, p Page) {
-	id, s := c.current(r)
-	if s != nil {
-		c.mu.Lock()
-		delete(c.sessions, id)
-		c.mu.Unlock()
-		if err := c.audit(r, s.operator, "console.logout", ""); err != nil {
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		err := c.d.Store.DeleteConsoleSession(r.Context(), sessionHash(ck.Value))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			c.unavailable(w, r, err)
+			return
+		}
+		if err := c.audit(r, p.Operator, "console.logout", ""); err != nil {
 			c.log.Error("console: audit", "error", err)
 		}
 	}

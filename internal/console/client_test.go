@@ -17,6 +17,8 @@ type client struct {
 	h       http.Handler
 	addr    string
 	cookies map[string]*http.Cookie
+	// header is sent with every request (X-Forwarded-For behind a proxy).
+	header http.Header
 }
 
 func newClient(t testing.TB, h http.Handler, addr string) *client {
@@ -36,6 +38,9 @@ func (c *client) do(method, path string, form url.Values) *httptest.ResponseReco
 	}
 	for _, ck := range c.cookies {
 		r.AddCookie(ck)
+	}
+	for k, vs := range c.header {
+		r.Header[k] = vs
 	}
 	w := httptest.NewRecorder()
 	c.h.ServeHTTP(w, r)

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/herd-health/herd/internal/i18n"
@@ -40,6 +39,7 @@ type Store interface {
 	AdminTokenByHash(ctx context.Context, hash []byte) (store.AdminToken, error)
 	store.Audit
 	store.ConsoleUsers
+	store.ConsoleSessions
 }
 
 // Feeds reports the state of threat-intelligence feeds and sightings; the
@@ -120,9 +120,6 @@ type Console struct {
 	log   *slog.Logger
 	tmpl  map[string]*template.Template
 	login *ratelimit.Limiter
-
-	mu       sync.Mutex
-	sessions map[string]*session
 }
 
 // New checks the configuration and builds a console.
@@ -160,7 +157,7 @@ func New(cfg Config, d Deps) (*Console, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{cfg: cfg, d: d, log: log, login: ratelimit.New(cfg.LoginLimit), sessions: map[string]*session{}}
+	c := &Console{cfg: cfg, d: d, log: log, login: ratelimit.New(cfg.LoginLimit)}
 	if err := c.parse(); err != nil {
 		return nil, err
 	}
@@ -213,19 +210,30 @@ func (c *Console) Handler() http.Handler {
 	m.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /console/login", c.loginPage)
 	m.HandleFunc("POST /console/login", c.loginSubmit)
-	m.HandleFunc("POST /console/logout", c.operator(c.logout))
+	m.HandleFunc("POST /console/logout", c.operator("", nil, c.logout))
 	m.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	})
-	m.HandleFunc("GET /console/{$}", c.operator(c.overview))
-	m.HandleFunc("GET /console/breakdown", c.operator(c.breakdown))
-	m.HandleFunc("GET /console/cohorts", c.operator(c.cohorts))
-	m.HandleFunc("POST /console/cohorts", c.operator(c.cohortQuery))
-	m.HandleFunc("GET /console/alerts", c.operator(c.alerts))
-	m.HandleFunc("GET /console/devices", c.operator(c.devices))
-	m.HandleFunc("POST /console/devices", c.operator(c.deviceQuery))
-	m.HandleFunc("GET /console/devices/{id}", c.operator(c.device))
-	m.HandleFunc("GET /console/feeds", c.operator(c.feeds))
+	query := func(name string) func(r *http.Request) string {
+		return func(r *http.Request) string { return r.URL.Query().Get(name) }
+	}
+	// Every page view is audited, as the admin API audits its reads:
+	// device-level pages with what they showed, aggregate pages too,
+	// since the same figures through /v1/population/ are.
+	m.HandleFunc("GET /console/{$}", c.operator("population.overview", query("days"), c.overview))
+	m.HandleFunc("GET /console/breakdown", c.operator("population.breakdown", func(r *http.Request) string {
+		return "dim=" + r.URL.Query().Get("dim") + "&days=" + r.URL.Query().Get("days")
+	}, c.breakdown))
+	m.HandleFunc("GET /console/cohorts", c.operator("cohort.list", query("expr"), c.cohorts))
+	m.HandleFunc("POST /console/cohorts", c.operator("", nil, c.cohortQuery))
+	m.HandleFunc("GET /console/alerts", c.operator("population.alerts", query("days"), c.alerts))
+	m.HandleFunc("GET /console/devices", c.operator("device.list", func(r *http.Request) string {
+		q := r.URL.Query()
+		return strings.TrimSpace(q.Get("q")) + "&verdict=" + q.Get("verdict") + "&after=" + q.Get("after")
+	}, c.devices))
+	m.HandleFunc("POST /console/devices", c.operator("", nil, c.deviceQuery))
+	m.HandleFunc("GET /console/devices/{id}", c.operator("device.show", func(r *http.Request) string { return r.PathValue("id") }, c.device))
+	m.HandleFunc("GET /console/feeds", c.operator("feeds.show", nil, c.feeds))
 	m.HandleFunc("GET /learn/{$}", c.learnIndex)
 	m.HandleFunc("GET /learn", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/learn/", http.StatusMovedPermanently)
@@ -317,7 +325,11 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, p Page)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	if w.Header().Get("Cache-Control") == "" {
+		// A page that says nothing about caching (every console page) is
+		// never stored; a public page may say how long it keeps.
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
 }

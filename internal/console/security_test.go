@@ -98,13 +98,14 @@ func TestCSRFRejected(t *testing.T) {
 					t.Errorf("POST %s: %d, want 403", path, w.Code)
 				}
 			}
-			// Nothing changed: the session lives, nothing was audited.
-			if w := cl.do("GET", "/console/", nil); w.Code != http.StatusOK {
-				t.Errorf("session after refused POSTs: %d", w.Code)
-			}
+			// Nothing changed: nothing was audited, the session lives.
 			if got := auditActions(t, st); strings.Join(got, ",") != strings.Join(before, ",") {
 				t.Errorf("audit log changed: %v → %v", before, got)
 			}
+			if w := cl.do("GET", "/console/", nil); w.Code != http.StatusOK {
+				t.Errorf("session after refused POSTs: %d", w.Code)
+			}
+			before = auditActions(t, st)
 		})
 	}
 	// The right token signs out.

@@ -136,8 +136,12 @@ func (n *Node) Handler() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("/", n.Authority)
 	ch := n.Console.Handler()
+	// The console sees the client the API sees: behind a trusted proxy,
+	// the address X-Forwarded-For names (its login limit and audit
+	// records are per client, not per proxy).
+	fwd := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ch.ServeHTTP(w, n.Authority.Forwarded(r)) })
 	for _, p := range console.Routes {
-		m.Handle(p, ch)
+		m.Handle(p, fwd)
 	}
 	return m
 }
