@@ -172,4 +172,16 @@ type PopulationStats interface {
 	// PartnerByTokenHash returns the partner's name; ErrNotFound when
 	// no partner has that token.
 	PartnerByTokenHash(ctx context.Context, tokenHash []byte) (string, error)
+	// Partners lists the sharing partners by name.
+	Partners(ctx context.Context) ([]Partner, error)
+	// RemovePartner deletes the named partner: its token stops working
+	// at once. ErrNotFound when there is no such partner.
+	RemovePartner(ctx context.Context, name string) error
+}
+
+// Partner is a sharing partner who reads the TAXII API (its token is
+// kept only as a hash and never listed).
+type Partner struct {
+	Name      string
+	CreatedAt time.Time
 }

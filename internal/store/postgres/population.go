@@ -237,3 +237,28 @@ func (s *Store) PartnerByTokenHash(ctx context.Context, tokenHash []byte) (strin
 	}
 	return name, nil
 }
+
+// Partners lists the partners by name.
+func (s *Store) Partners(ctx context.Context) ([]store.Partner, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, created_at FROM partners ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: partners: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Partner
+	for rows.Next() {
+		var p store.Partner
+		if err := rows.Scan(&p.Name, &p.CreatedAt); err != nil {
+			return nil, fmt.Errorf("postgres: partners: %w", err)
+		}
+		p.CreatedAt = p.CreatedAt.UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// RemovePartner deletes a partner and so its token.
+func (s *Store) RemovePartner(ctx context.Context, name string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM partners WHERE name = $1`, name)
+	return affected(tag, err, "partner "+name)
+}

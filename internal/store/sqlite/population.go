@@ -252,3 +252,31 @@ func (s *Store) PartnerByTokenHash(ctx context.Context, tokenHash []byte) (strin
 	}
 	return name, nil
 }
+
+// Partners lists the partners by name.
+func (s *Store) Partners(ctx context.Context) ([]store.Partner, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, created_at FROM partners ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: partners: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Partner
+	for rows.Next() {
+		var (
+			p  store.Partner
+			at int64
+		)
+		if err := rows.Scan(&p.Name, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: partners: %w", err)
+		}
+		p.CreatedAt = time.UnixMicro(at).UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// RemovePartner deletes a partner and so its token.
+func (s *Store) RemovePartner(ctx context.Context, name string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM partners WHERE name = ?`, name)
+	return affected(res, err, "partner "+name)
+}

@@ -239,4 +239,29 @@ func testPopPartners(t *testing.T, s store.Store, p store.PopulationStats) {
 	if _, err := p.PartnerByTokenHash(ctx(t), []byte("nope")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown token = %v, want ErrNotFound", err)
 	}
+	h2 := []byte("fedcba9876543210fedcba9876543210")
+	if err := p.AddPartner(ctx(t), "ae-isac", h2, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := p.Partners(ctx(t))
+	if err != nil || len(ps) != 2 || ps[0].Name != "ae-isac" || ps[1].Name != "cert-eu" {
+		t.Fatalf("Partners = %+v, %v; want ae-isac, cert-eu", ps, err)
+	}
+	sameTime(t, "Partner CreatedAt", ps[1].CreatedAt, base)
+	if err := p.RemovePartner(ctx(t), "cert-eu"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PartnerByTokenHash(ctx(t), h); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a removed partner's token = %v, want ErrNotFound", err)
+	}
+	if name, err := p.PartnerByTokenHash(ctx(t), h2); err != nil || name != "ae-isac" {
+		t.Errorf("the other partner's token: %q, %v", name, err)
+	}
+	if err := p.RemovePartner(ctx(t), "cert-eu"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("removing twice = %v, want ErrNotFound", err)
+	}
+	// The name can be given to a new partner with a new token.
+	if err := p.AddPartner(ctx(t), "cert-eu", []byte("another token hash, 32 bytes...."), base); err != nil {
+		t.Errorf("re-adding a removed partner's name: %v", err)
+	}
 }
