@@ -20,6 +20,7 @@ const adminUsage = `usage:
   herd admin enrollment-token list [--db DSN]
   herd admin enrollment-token revoke [--db DSN] --name NAME
   herd admin user create [--db DSN] --name NAME   (console account; password from stdin or a prompt)
+  herd admin user delete [--db DSN] --name NAME   (the account and its console sessions)
 
 --db defaults to the SQLite database in the data directory. An enrollment
 token never expires unless --ttl gives it a lifetime (e.g. --ttl 72h).
@@ -151,6 +152,13 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 		if err := createConsoleUser(ctx, st, name, stdout, stderr); err != nil {
+			return fail(err)
+		}
+	case "user delete":
+		if !needName() {
+			return 2
+		}
+		if err := deleteConsoleUser(ctx, st, name, stdout); err != nil {
 			return fail(err)
 		}
 	default:

@@ -86,3 +86,23 @@ func createConsoleUser(ctx context.Context, st opsStore, name string, stdout, st
 	fmt.Fprintf(stdout, "created console user %s; sign in at <public URL>/console/login\n", name)
 	return nil
 }
+
+// deleteConsoleUser deletes a console account and ends its sessions,
+// audited pending, then ok or error.
+func deleteConsoleUser(ctx context.Context, st opsStore, name string, stdout io.Writer) error {
+	cu, ok := st.(store.ConsoleUsers)
+	if !ok {
+		return errors.New("this store keeps no console accounts")
+	}
+	finish, err := startCLIAudit(ctx, st, "console_user.delete", name)
+	if err != nil {
+		return err
+	}
+	err = cu.DeleteConsoleUser(ctx, name)
+	finish(err)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "deleted console user %s; its console sessions have ended\n", name)
+	return nil
+}

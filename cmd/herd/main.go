@@ -34,7 +34,7 @@ var commands = []command{
 	{"devices", "list, show and delete enrolled devices", runDevices},
 	{"rp", "register relying parties and their webhooks", runRP},
 	{"retention", "run the retention job once", runRetention},
-	{"partners", "add a sharing partner who reads the TAXII API (prints its token once)", runPartners},
+	{"partners", "add, list and remove the sharing partners who read the TAXII API", runPartners},
 	{"intel", "import threat-intelligence feeds (files or URLs)", runIntel},
 	{"sightings", "import outside sightings (Shadowserver or ip,timestamp,family CSV)", runSightings},
 	{"loadgen", "drive an authority with simulated devices and report check-ins per second", runLoadgen},
