@@ -61,11 +61,18 @@ func queuePopulation(b *pgx.Batch, c store.Checkin, prev sqldb.PopState, deviceO
 	n := b.Len()
 	b.Queue(`UPDATE devices SET pop_at = $1, pop_verdict = $2, pop_os = $3, pop_os_version = $4, pop_agent = $5, pop_country = $6, fail_mask = $7, pop_infected_day = $9 WHERE id = $8`,
 		time.UnixMicro(next.At).UTC(), string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int32(next.Mask), c.DeviceID, next.InfectedDay)
-	for _, d := range sqldb.NetDeltas(deltas) {
+	deltas = sqldb.NetDeltas(deltas)
+	for _, d := range deltas {
 		b.Queue(`INSERT INTO pop_daily (kind, day, os, os_version, agent, country, key, shard, n)
 			VALUES ($1, $2::text::date, $3, $4, $5, $6, $7, `+shardExpr+`, $8)
 			ON CONFLICT (kind, day, os, os_version, agent, country, key, shard) DO UPDATE SET n = pop_daily.n + excluded.n`,
 			string(d.Kind), d.Day, d.Segment.OS, d.Segment.OSVersion, d.Segment.Agent, d.Segment.Country, d.Key, d.N)
+	}
+	// The whole-population cells: the same deltas summed over segments.
+	for _, d := range sqldb.TotalDeltas(deltas) {
+		b.Queue(`INSERT INTO pop_daily_total (kind, day, key, shard, n) VALUES ($1, $2::text::date, $3, `+shardExpr+`, $4)
+			ON CONFLICT (kind, day, key, shard) DO UPDATE SET n = pop_daily_total.n + excluded.n`,
+			string(d.Kind), d.Day, d.Key, d.N)
 	}
 	if prev.At == 0 || prev.Mask != next.Mask {
 		if prev.At != 0 {
@@ -83,7 +90,13 @@ func (s *Store) Aggregate(ctx context.Context, kind store.AggregateKind, dim sto
 	}
 	cols := sqldb.DimColumns(dim)
 	group := strings.Join(append(append([]string{"day"}, cols...), "key"), ", ")
-	q := `SELECT day::text, ` + strings.Join(append(cols, "key"), ", ") + `, sum(n)::bigint FROM pop_daily
+	table := "pop_daily"
+	if dim == store.DimNone {
+		// The same cells, kept summed over segments (their shards are
+		// summed here).
+		table = "pop_daily_total"
+	}
+	q := `SELECT day::text, ` + strings.Join(append(cols, "key"), ", ") + `, sum(n)::bigint FROM ` + table + `
 		WHERE kind = $1 AND day BETWEEN $2::text::date AND $3::text::date
 		GROUP BY ` + group + ` HAVING sum(n) > 0 ORDER BY ` + group
 	rows, err := s.pool.Query(ctx, q, string(kind), from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))

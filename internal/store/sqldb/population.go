@@ -72,6 +72,35 @@ func PopStep(prev PopState, c store.Checkin, deviceOS string) (next PopState, de
 	return next, deltas, true
 }
 
+// TotalDeltas sums deltas (as NetDeltas leaves them) over segments: the
+// changes to the whole-population cells, in the order each cell first
+// appears, those that cancel out left out. Their Segment is empty.
+func TotalDeltas(deltas []PopDelta) []PopDelta {
+	type cell struct {
+		kind store.AggregateKind
+		day  string
+		key  string
+	}
+	idx := map[cell]int{}
+	var out []PopDelta
+	for _, d := range deltas {
+		k := cell{d.Kind, d.Day, d.Key}
+		if i, ok := idx[k]; ok {
+			out[i].N += d.N
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, PopDelta{Kind: d.Kind, Day: d.Day, Key: d.Key, N: d.N})
+	}
+	kept := out[:0]
+	for _, d := range out {
+		if d.N != 0 {
+			kept = append(kept, d)
+		}
+	}
+	return kept
+}
+
 // DimColumns are the segment columns a dimension groups by, in order.
 func DimColumns(d store.Dimension) []string {
 	switch d {

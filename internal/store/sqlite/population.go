@@ -57,26 +57,9 @@ func (s *Store) recordPopulation(ctx context.Context, tx *sql.Tx, prev, next sql
 	}
 	// The whole-population cells: the deltas summed over segments (a
 	// device counted again today in the same state changes nothing).
-	type cell struct {
-		kind store.AggregateKind
-		day  string
-		key  string
-	}
-	sum := map[cell]int64{}
-	var order []cell
-	for _, d := range deltas {
-		k := cell{d.Kind, d.Day, d.Key}
-		if _, ok := sum[k]; !ok {
-			order = append(order, k)
-		}
-		sum[k] += d.N
-	}
 	total := tx.StmtContext(ctx, s.pop.total)
-	for _, k := range order {
-		if sum[k] == 0 {
-			continue
-		}
-		if _, err := total.ExecContext(ctx, string(k.kind), k.day, k.key, sum[k]); err != nil {
+	for _, d := range sqldb.TotalDeltas(deltas) {
+		if _, err := total.ExecContext(ctx, string(d.Kind), d.Day, d.Key, d.N); err != nil {
 			return fmt.Errorf("sqlite: population: %w", err)
 		}
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"reflect"
+	"sort"
 	"testing"
 	"time"
 
@@ -115,6 +116,33 @@ func testPopAggregates(t *testing.T, s store.Store, p store.PopulationStats) {
 		{Day: popDay1, Segment: store.Segment{OSVersion: "windows 10.0.22631"}, Key: "Emotet", Count: 1},
 		{Day: popDay2, Segment: store.Segment{OSVersion: "debian 12"}, Key: store.UnknownFamily, Count: 1},
 	})
+	// The whole population (which stores keep beside the segment cells)
+	// is the segment cells summed, for every table.
+	for _, kind := range []store.AggregateKind{store.AggVerdict, store.AggFailing, store.AggInfection} {
+		sum := map[[2]string]int64{}
+		var order [][2]string
+		for _, c := range mustAggregate(t, p, kind, store.DimAll) {
+			k := [2]string{c.Day.Format(time.DateOnly), c.Key}
+			if _, ok := sum[k]; !ok {
+				order = append(order, k)
+			}
+			sum[k] += c.Count
+		}
+		var want []store.AggregateCount
+		for _, k := range order {
+			if sum[k] != 0 {
+				d, _ := time.Parse(time.DateOnly, k[0])
+				want = append(want, store.AggregateCount{Day: d, Key: k[1], Count: sum[k]})
+			}
+		}
+		sort.Slice(want, func(i, j int) bool {
+			if !want[i].Day.Equal(want[j].Day) {
+				return want[i].Day.Before(want[j].Day)
+			}
+			return want[i].Key < want[j].Key
+		})
+		wantCells(t, string(kind)+": whole population against the segments summed", mustAggregate(t, p, kind, store.DimNone), want)
+	}
 	all := mustAggregate(t, p, store.AggInfection, store.DimAll)
 	if len(all) != 2 || all[1].Segment != (store.Segment{OS: "linux", OSVersion: "debian 12", Agent: "herd-agent/0.1"}) {
 		t.Errorf("infections by every field = %+v", all)
