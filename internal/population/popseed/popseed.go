@@ -1,8 +1,9 @@
-// Package popseed builds a large SQLite store for the population and
-// console benchmarks: a million devices and 30 days of aggregates, as
-// RecordCheckin would have left them after a month of check-ins, written
-// directly in one transaction (building them through check-ins would
-// take hours).
+// Package popseed builds a large store for the population and console
+// benchmarks, on SQLite or PostgreSQL: a million devices and 30 days of
+// aggregates, as RecordCheckin would have left them after a month of
+// check-ins, written directly in one transaction (building them through
+// check-ins would take hours). Both stores get the same population from
+// the same seeded generator.
 package popseed
 
 import (
@@ -83,13 +84,17 @@ func Build(ctx context.Context, dir string, sh Shape) (string, error) {
 	return path, nil
 }
 
-func fill(ctx context.Context, db *sql.DB, sh Shape) error {
+// sink receives the generated population.
+type sink interface {
+	device(id string, sg store.Segment, enrolled, seen time.Time, v health.Tier, m store.FailMask) error
+	counter(name string, n int64) error
+	mask(m store.FailMask, n int64) error
+	daily(kind store.AggregateKind, day string, sg store.Segment, key string, n int64) error
+}
+
+// generate draws the population of shape sh into out.
+func generate(sh Shape, out sink) error {
 	r := rand.New(rand.NewPCG(1, uint64(sh.Devices)))
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	nseg := Segments()
 	seg := func(i int) store.Segment {
 		c := i % len(countries)
@@ -114,13 +119,7 @@ func fill(ctx context.Context, db *sql.DB, sh Shape) error {
 	}
 	perSeg[0] += left
 
-	dev, err := tx.PrepareContext(ctx, `INSERT INTO devices (id, public_key, os, enrolled_at, last_seen, last_verdict, last_policy,
-		pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask) VALUES (?, ?, ?, ?, ?, ?, 'default', ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	pub := make([]byte, 65)
-	enrolled := sh.Today.AddDate(0, 0, -sh.Days).UnixMicro()
+	enrolled := sh.Today.AddDate(0, 0, -sh.Days)
 	byVerdict := map[health.Tier]int64{}
 	masks := map[store.FailMask]int64{}
 	n := 0
@@ -129,52 +128,42 @@ func fill(ctx context.Context, db *sql.DB, sh Shape) error {
 		for range cnt {
 			n++
 			v, m := deviceState(r)
-			seen := sh.Today.Add(-time.Duration(r.Int64N(int64(7 * 24 * time.Hour)))).Add(12 * time.Hour).UnixMicro()
+			seen := sh.Today.Add(-time.Duration(r.Int64N(int64(7 * 24 * time.Hour)))).Add(12 * time.Hour).Truncate(time.Microsecond)
 			byVerdict[v]++
 			masks[m]++
-			if _, err := dev.ExecContext(ctx, fmt.Sprintf("dev-%08x%08x", r.Uint32(), n), pub, sg.OS, enrolled, seen, string(v),
-				seen, string(v), sg.OS, sg.OSVersion, sg.Agent, sg.Country, int64(m)); err != nil {
+			if err := out.device(fmt.Sprintf("dev-%08x%08x", r.Uint32(), n), sg, enrolled, seen, v, m); err != nil {
 				return err
 			}
 		}
 	}
-	cnt, err := tx.PrepareContext(ctx, `INSERT INTO counters (name, n) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET n = excluded.n`)
-	if err != nil {
+	if err := out.counter(sqldb.DevicesCounter, int64(sh.Devices)); err != nil {
 		return err
 	}
-	if _, err := cnt.ExecContext(ctx, sqldb.DevicesCounter, sh.Devices); err != nil {
+	if err := out.counter(sqldb.CheckinsCounter, int64(sh.Devices)*int64(sh.Days)*7/10); err != nil {
 		return err
 	}
-	if _, err := cnt.ExecContext(ctx, sqldb.CheckinsCounter, int64(sh.Devices)*int64(sh.Days)*7/10); err != nil {
-		return err
-	}
-	for v, k := range byVerdict {
-		if _, err := cnt.ExecContext(ctx, sqldb.VerdictCounter(v), k); err != nil {
-			return err
+	for _, v := range []health.Tier{health.Affirming, health.Warning, health.Contraindicated, health.None} {
+		if k := byVerdict[v]; k > 0 {
+			if err := out.counter(sqldb.VerdictCounter(v), k); err != nil {
+				return err
+			}
 		}
 	}
-	mk, err := tx.PrepareContext(ctx, `INSERT INTO pop_masks (mask, n) VALUES (?, ?)`)
-	if err != nil {
-		return err
-	}
-	for m, k := range masks {
-		if _, err := mk.ExecContext(ctx, int64(m), k); err != nil {
-			return err
+	for m := store.FailMask(0); m < 1<<len(health.CheckIDs); m++ {
+		if k := masks[m]; k > 0 {
+			if err := out.mask(m, k); err != nil {
+				return err
+			}
 		}
 	}
 
 	// Daily cells: about 70% of a segment's devices check in on a day;
 	// their verdicts, failing checks and new infections.
-	daily, err := tx.PrepareContext(ctx, `INSERT INTO pop_daily (kind, day, os, os_version, agent, country, key, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
 	put := func(kind store.AggregateKind, day string, sg store.Segment, key string, n int64) error {
 		if n <= 0 {
 			return nil
 		}
-		_, err := daily.ExecContext(ctx, string(kind), day, sg.OS, sg.OSVersion, sg.Agent, sg.Country, key, n)
-		return err
+		return out.daily(kind, day, sg, key, n)
 	}
 	for d := range sh.Days {
 		day := sh.Today.AddDate(0, 0, d-sh.Days+1).Format(time.DateOnly)
@@ -210,6 +199,60 @@ func fill(ctx context.Context, db *sql.DB, sh Shape) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// sqliteSink writes into a SQLite transaction.
+type sqliteSink struct {
+	ctx                  context.Context
+	dev, cnt, mk, pdaily *sql.Stmt
+}
+
+func (s *sqliteSink) device(id string, sg store.Segment, enrolled, seen time.Time, v health.Tier, m store.FailMask) error {
+	_, err := s.dev.ExecContext(s.ctx, id, seedKey, sg.OS, enrolled.UnixMicro(), seen.UnixMicro(), string(v),
+		seen.UnixMicro(), string(v), sg.OS, sg.OSVersion, sg.Agent, sg.Country, int64(m))
+	return err
+}
+
+func (s *sqliteSink) counter(name string, n int64) error {
+	_, err := s.cnt.ExecContext(s.ctx, name, n)
+	return err
+}
+
+func (s *sqliteSink) mask(m store.FailMask, n int64) error {
+	_, err := s.mk.ExecContext(s.ctx, int64(m), n)
+	return err
+}
+
+func (s *sqliteSink) daily(kind store.AggregateKind, day string, sg store.Segment, key string, n int64) error {
+	_, err := s.pdaily.ExecContext(s.ctx, string(kind), day, sg.OS, sg.OSVersion, sg.Agent, sg.Country, key, n)
+	return err
+}
+
+func fill(ctx context.Context, db *sql.DB, sh Shape) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	out := &sqliteSink{ctx: ctx}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&out.dev, `INSERT INTO devices (id, public_key, os, enrolled_at, last_seen, last_verdict, last_policy,
+		pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask) VALUES (?, ?, ?, ?, ?, ?, 'default', ?, ?, ?, ?, ?, ?, ?)`},
+		{&out.cnt, `INSERT INTO counters (name, n) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET n = excluded.n`},
+		{&out.mk, `INSERT INTO pop_masks (mask, n) VALUES (?, ?)`},
+		{&out.pdaily, `INSERT INTO pop_daily (kind, day, os, os_version, agent, country, key, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		if *p.dst, err = tx.PrepareContext(ctx, p.q); err != nil {
+			return err
+		}
+	}
+	if err := generate(sh, out); err != nil {
+		return err
 	}
 	// The whole-population cells RecordCheckin keeps beside pop_daily.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pop_daily_total`); err != nil {
