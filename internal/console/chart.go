@@ -26,9 +26,9 @@ type Chart struct {
 	Days                    []string
 	// YMax is the value at the top of the y axis.
 	YMax float64
-	// Level is an optional per-day threshold line (an outbreak
-	// detector's alarm level), drawn dashed over the series.
-	Level      *LevelLine
+	// Levels are optional per-day threshold lines (outbreak detectors'
+	// alarm levels), drawn dashed over the series.
+	Levels     []LevelLine
 	Stacked    bool
 	LegendOnly bool
 	// WithheldText is shown in the table for a withheld count.
@@ -59,12 +59,12 @@ type Point struct {
 // LevelLine is a threshold per day: the count above which a detector
 // alarms that day.
 type LevelLine struct {
+	Key   string // the detector
 	Label string
+	Class string // line style: level-1 … level-4
 	Path  string // SVG path through the days it is defined on
 	// Points has one entry per day of the chart.
 	Points []LevelPoint
-	// Mark labels the line at the day it was crossed (nil: none).
-	Mark *Tick
 }
 
 // LevelPoint is the level of one day.
@@ -150,49 +150,51 @@ func newChart(id, title, desc string, days []string, in []seriesIn, stacked bool
 	return layoutChart(id, title, desc, days, in, stacked, 0)
 }
 
-// levelChart is a line chart of one series with a detector's level per
-// day over it (levels[i] is NaN where the detector is not defined, and
-// population.NoLevel where it alarms whatever the count; see population.Point),
-// the day mark labelled.
-func levelChart(id, title, desc string, days []string, s seriesIn, label string, levels []float64, mark int, markLabel string) Chart {
+// levelIn is one detector's level per day for levelChart: NaN where the
+// detector is not defined, population.NoLevel where it alarms whatever
+// the count (see population.Point).
+type levelIn struct {
+	key, label string
+	levels     []float64
+}
+
+// levelChart is a line chart of one series with detectors' levels per
+// day over it.
+func levelChart(id, title, desc string, days []string, s seriesIn, lines []levelIn) Chart {
 	var top float64
-	for _, v := range levels {
-		if !math.IsNaN(v) {
-			top = max(top, v)
+	for _, l := range lines {
+		for _, v := range l.levels {
+			if !math.IsNaN(v) {
+				top = max(top, v)
+			}
 		}
 	}
 	c := layoutChart(id, title, desc, days, []seriesIn{s}, false, top)
 	y := func(v float64) float64 { return c.Top + c.PlotH - c.PlotH*v/c.YMax }
-	l := &LevelLine{Label: label}
-	var path strings.Builder
-	pen := " M"
-	for i, d := range days {
-		p := LevelPoint{X: c.Series[0].Points[i].X, Day: d}
-		switch v := levels[i]; {
-		case math.IsNaN(v):
-		case v == population.NoLevel:
-			p.Defined, p.Any = true, true
-		default:
-			p.Defined, p.Value, p.Y = true, v, y(v)
+	for k, in := range lines {
+		l := LevelLine{Key: in.key, Label: in.label, Class: "level-" + strconv.Itoa(k%4+1)}
+		var path strings.Builder
+		pen := " M"
+		for i, d := range days {
+			p := LevelPoint{X: c.Series[0].Points[i].X, Day: d}
+			switch v := in.levels[i]; {
+			case math.IsNaN(v):
+			case v == population.NoLevel:
+				p.Defined, p.Any = true, true
+			default:
+				p.Defined, p.Value, p.Y = true, v, y(v)
+			}
+			if p.Defined && !p.Any {
+				fmt.Fprintf(&path, "%s%s,%s", pen, f1(p.X), f1(p.Y))
+				pen = " L"
+			} else {
+				pen = " M"
+			}
+			l.Points = append(l.Points, p)
 		}
-		if p.Defined && !p.Any {
-			fmt.Fprintf(&path, "%s%s,%s", pen, f1(p.X), f1(p.Y))
-			pen = " L"
-		} else {
-			pen = " M"
-		}
-		l.Points = append(l.Points, p)
+		l.Path = strings.TrimSpace(path.String())
+		c.Levels = append(c.Levels, l)
 	}
-	l.Path = strings.TrimSpace(path.String())
-	if mark >= 0 && mark < len(l.Points) && l.Points[mark].Defined {
-		p := l.Points[mark]
-		pos := c.Top + 12.0
-		if !p.Any {
-			pos = p.Y
-		}
-		l.Mark = &Tick{Pos: pos, Label: markLabel}
-	}
-	c.Level = l
 	return c
 }
 

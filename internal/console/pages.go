@@ -217,17 +217,45 @@ func (c *Console) cohortQuery(w http.ResponseWriter, r *http.Request, p Page) {
 	http.Redirect(w, r, "/console/cohorts?expr="+url.QueryEscape(r.PostFormValue("expr")), http.StatusSeeOther)
 }
 
-// AlertRow is one alert with its series drawn.
+// AlertGroup is the alerts of one family, segment and day: every
+// detector that fired on the same series, drawn once.
+type AlertGroup struct {
+	Key                  string // family/segment/day
+	Family, Segment, Day string
+	Alerts               []AlertRow // in population.DetectorNames order
+	Chart                Chart
+	// Series is the daily incidence the detectors read.
+	Series []population.SeriesPoint
+}
+
+// AlertRow is one detector's alert.
 type AlertRow struct {
 	population.AlertView
 	Detail population.AlertDetail
-	Chart  Chart
+	// Label names the detector for people.
+	Label string
 	// Level is the alarm level of the alert's day, recomputed from its
 	// series (so alerts stored before levels were recorded show one
 	// too); LevelAny: the days before alone made it alarm. HasLevel is
 	// false for a detector this version does not know.
 	Level              float64
 	HasLevel, LevelAny bool
+	levels             []float64
+}
+
+// detectorLabel names a detector for the page.
+func detectorLabel(name string) string {
+	switch name {
+	case population.C1:
+		return "EARS C1"
+	case population.C2:
+		return "EARS C2"
+	case population.C3:
+		return "EARS C3"
+	case population.CUSUMDetector:
+		return "CUSUM"
+	}
+	return name
 }
 
 func (c *Console) alerts(w http.ResponseWriter, r *http.Request, p Page) {
@@ -237,55 +265,86 @@ func (c *Console) alerts(w http.ResponseWriter, r *http.Request, p Page) {
 		return
 	}
 	p.Title, p.Nav = p.T("Outbreak alerts", "疫情警报"), "alerts"
-	var rows []AlertRow
-	for i, a := range as {
-		row := AlertRow{AlertView: a}
-		if json.Unmarshal(a.Detail, &row.Detail) == nil && len(row.Detail.Series) > 0 {
-			row.Chart = alertChart(p, "alert-"+strconv.Itoa(i), a, &row)
-		}
-		rows = append(rows, row)
-	}
-	p.Data = rows
+	p.Data = alertGroups(p, as)
 	c.render(w, http.StatusOK, "alerts", p)
 }
 
-// alertChart draws an alert's series with its detector's alarm level on
-// every day the detector is defined: the level is the detector's real
-// threshold as a count (C1 and C2: μ + 3σ; C3 and CUSUM: what the day's
-// count must exceed given the days before), so the day the series
-// crosses it is the day it alarmed.
-func alertChart(p Page, id string, a population.AlertView, row *AlertRow) Chart {
-	d := row.Detail
-	days := make([]string, len(d.Series))
-	vs := make([]int64, len(d.Series))
-	ys := make([]float64, len(d.Series))
-	for j, s := range d.Series {
-		days[j], vs[j], ys[j] = s.Day, s.Count, float64(s.Count)
+// alertGroups groups alerts by family, segment and day (newest day
+// first, then family, the whole population before its segments) and
+// draws each group's series once, with the alarm level of every
+// detector that fired: the level is the detector's real threshold as a
+// count (C1 and C2: μ + 3σ; C3 and CUSUM: what the day's count must
+// exceed given the days before), so the day the series crosses a line
+// is a day that detector alarms.
+func alertGroups(p Page, as []population.AlertView) []*AlertGroup {
+	byKey := map[string]*AlertGroup{}
+	var groups []*AlertGroup
+	for _, a := range as {
+		row := AlertRow{AlertView: a, Label: detectorLabel(a.Detector)}
+		if json.Unmarshal(a.Detail, &row.Detail) != nil {
+			continue
+		}
+		k := a.Family + "/" + a.Segment + "/" + a.Day
+		g := byKey[k]
+		if g == nil {
+			g = &AlertGroup{Key: k, Family: a.Family, Segment: a.Segment, Day: a.Day, Series: row.Detail.Series}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		ys := make([]float64, len(row.Detail.Series))
+		for j, s := range row.Detail.Series {
+			ys[j] = float64(s.Count)
+		}
+		row.levels = make([]float64, len(ys))
+		for j := range row.levels {
+			row.levels[j] = math.NaN()
+		}
+		pts := population.RunDetector(a.Detector, ys)
+		for _, pt := range pts {
+			row.levels[pt.Index] = pt.Level
+		}
+		if n := len(pts); n > 0 && pts[n-1].Index == len(ys)-1 {
+			row.HasLevel, row.Level, row.LevelAny = true, pts[n-1].Level, pts[n-1].Level == population.NoLevel
+		}
+		g.Alerts = append(g.Alerts, row)
 	}
-	levels := make([]float64, len(ys))
-	for j := range levels {
-		levels[j] = math.NaN()
+	order := map[string]int{}
+	for i, n := range population.DetectorNames {
+		order[n] = i
 	}
-	pts := population.RunDetector(d.Detector, ys)
-	for _, pt := range pts {
-		levels[pt.Index] = pt.Level
+	sort.SliceStable(groups, func(i, j int) bool {
+		a, b := groups[i], groups[j]
+		if a.Day != b.Day {
+			return a.Day > b.Day
+		}
+		if a.Family != b.Family {
+			return a.Family < b.Family
+		}
+		return a.Segment < b.Segment
+	})
+	for i, g := range groups {
+		sort.SliceStable(g.Alerts, func(x, y int) bool { return order[g.Alerts[x].Detector] < order[g.Alerts[y].Detector] })
+		days := make([]string, len(g.Series))
+		vs := make([]int64, len(g.Series))
+		for j, s := range g.Series {
+			days[j], vs[j] = s.Day, s.Count
+		}
+		var lines []levelIn
+		for _, a := range g.Alerts {
+			if a.HasLevel && len(a.levels) == len(days) {
+				lines = append(lines, levelIn{key: a.Detector, label: p.T("alarm level", "警报水平") + " " + a.Label, levels: a.levels})
+			}
+		}
+		seg := g.Segment
+		if seg == "" {
+			seg = p.T("whole population", "全部设备")
+		}
+		g.Chart = levelChart("alerts-"+strconv.Itoa(i), p.T("New infections per day", "每日新增感染")+" — "+g.Family+" · "+seg,
+			p.T("The solid line is the count of new infections; each dashed line is a detector's alarm level on that day.",
+				"实线为每日新增感染数；每条虚线为某个检测器当天的警报水平。"), days,
+			seriesIn{key: "incidence", label: g.Family, class: "line", values: vs}, lines)
 	}
-	last := len(ys) - 1
-	if n := len(pts); n > 0 && pts[n-1].Index == last {
-		row.HasLevel, row.Level, row.LevelAny = true, pts[n-1].Level, pts[n-1].Level == population.NoLevel
-	}
-	series := seriesIn{key: "incidence", label: a.Family, class: "line", values: vs}
-	title := p.T("New infections per day", "每日新增感染") + " — " + a.Family
-	if !row.HasLevel {
-		return newChart(id, title, d.Definition, days, []seriesIn{series}, false)
-	}
-	mark := p.T("alarm level", "警报水平") + " " + d.Day + ": "
-	if row.LevelAny {
-		mark += p.T("any count", "任意计数")
-	} else {
-		mark += f2(row.Level)
-	}
-	return levelChart(id, title, d.Definition, days, series, p.T("alarm level", "警报水平"), levels, last, mark)
+	return groups
 }
 
 // DevicesData is the device search page.

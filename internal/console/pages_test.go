@@ -94,74 +94,81 @@ func TestAlertsPage(t *testing.T) {
 	body := html.UnescapeString(w.Body.String())
 	day := today.Format(time.DateOnly)
 	for _, tc := range []struct {
-		key, statistic, threshold, level string
-		// earlier is the level on the alert's first defined day; ""
+		group, detector, statistic, threshold, level string
+		// first is the level on the alert's first defined day; ""
 		// when the test does not look.
 		firstDay, first string
 	}{
 		// C1 on the whole population: days 13..19 = 0,1,2,0,1,2,1, μ = 1,
 		// σ = 0.816497, level μ + 3σ = 3.449490; its first level is day 7's
 		// (baseline days 0..6: μ = 0.857143, σ = 0.690066): 2.927340.
-		{"ears_c1/QakBot//" + day, "12.47", "2.00", "3.45", from.AddDate(0, 0, 7).Format(time.DateOnly), "2.93"},
-		{"ears_c2/QakBot//" + day, "15.15", "2.00", "2.93", "", ""},
+		{"QakBot//" + day, population.C1, "12.47", "2.00", "3.45", from.AddDate(0, 0, 7).Format(time.DateOnly), "2.93"},
+		{"QakBot//" + day, population.C2, "15.15", "2.00", "2.93", "", ""},
 		// C3: the day-18 term 0.656157 lowers the level to
 		// μ + (3 − 0.656157)σ = 0.857143 + 2.343843 · 0.690066 = 2.474548.
-		{"ears_c3/QakBot//" + day, "15.80", "2.00", "2.47", "", ""},
+		{"QakBot//" + day, population.C3, "15.80", "2.00", "2.47", "", ""},
 		// CUSUM: S on day 19 = 0.656157: μ + (4.5 − 0.656157)σ = 4.138484.
-		{"cusum/QakBot//" + day, "13.63", "4.00", "4.14", "", ""},
-		{"ears_c1/QakBot/country=DE/" + day, "19.00", "2.00", "1.50", "", ""},
-		{"cusum/QakBot/os=windows/" + day, "19.50", "4.00", "2.25", "", ""},
+		{"QakBot//" + day, population.CUSUMDetector, "13.63", "4.00", "4.14", "", ""},
+		{"QakBot/country=DE/" + day, population.C1, "19.00", "2.00", "1.50", "", ""},
+		{"QakBot/os=windows/" + day, population.CUSUMDetector, "19.50", "4.00", "2.25", "", ""},
 		// Lumma C2 on day 20: a baseline of zeros, level 0.5·3 = 1.5.
-		{"ears_c2/Lumma/agent=1.2.0/" + day, "9.00", "2.00", "1.50", "", ""},
+		{"Lumma/agent=1.2.0/" + day, population.C2, "9.00", "2.00", "1.50", "", ""},
 		// Lumma C3: the C2 terms of days 18 and 19 are 9 each: the day
 		// alarms whatever its count; no level is drawn on it.
-		{"ears_c3/Lumma//" + day, "27.00", "2.00", "any", "", ""},
+		{"Lumma//" + day, population.C3, "27.00", "2.00", "any", "", ""},
 	} {
-		t.Run(tc.key, func(t *testing.T) {
-			art := section(t, body, `data-alert="`+tc.key+`"`, "</article>")
-			if got := between(art, "<span data-statistic>", "<"); got != tc.statistic {
+		t.Run(tc.group+"/"+tc.detector, func(t *testing.T) {
+			art := section(t, body, `data-alert-group="`+tc.group+`"`, "</article>")
+			fam, rest, _ := strings.Cut(tc.group, "/")
+			seg, _, _ := strings.Cut(rest, "/")
+			key := tc.detector + "/" + fam + "/" + seg + "/" + day
+			row := section(t, art, `<tr data-alert="`+key+`">`, "</tr>")
+			if got := between(row, "<span data-statistic>", "<"); got != tc.statistic {
 				t.Errorf("statistic %q, want %q", got, tc.statistic)
 			}
-			if got := between(art, "<span data-threshold>", "<"); got != tc.threshold {
+			if got := between(row, "<span data-threshold>", "<"); got != tc.threshold {
 				t.Errorf("threshold %q, want %q", got, tc.threshold)
 			}
-			tableLevel := between(art, `<td data-level-day="`+day+`">`, "<")
-			if tableLevel != tc.level {
-				t.Errorf("the table's alarm level on %s is %q, want %q", day, tableLevel, tc.level)
+			if got := between(row, "<span data-level>", "<"); got != tc.level {
+				t.Errorf("the row's alarm level is %q, want %q", got, tc.level)
 			}
+			cell := `<td data-detector="` + tc.detector + `" data-level-day="`
+			if got := between(art, cell+day+`">`, "<"); got != tc.level {
+				t.Errorf("the table's alarm level on %s is %q, want %q", day, got, tc.level)
+			}
+			point := `data-detector="` + tc.detector + `" data-day="` + day + `" data-level=`
 			if tc.level == "any" {
-				if !strings.Contains(art, "alarmed whatever the day's count") || strings.Contains(art, `data-day="`+day+`" data-level=`) {
-					t.Errorf("a day that alarms whatever its count is not said so, or has a level drawn:\n%s", art)
-				}
-				if !strings.Contains(art, "alarm level "+day+": any count") {
-					t.Errorf("the chart does not mark the day as alarming on any count")
+				if !strings.Contains(row, "alarmed whatever the day's count") || strings.Contains(art, point) {
+					t.Errorf("a day that alarms whatever its count is not said so, or has a level drawn:\n%s", row)
 				}
 				return
 			}
-			if got := between(art, "<strong data-level>", "<"); got != tc.level {
-				t.Errorf("the text's alarm level is %q, want %q", got, tc.level)
-			}
-			if !strings.Contains(art, `data-day="`+day+`" data-level="`+tc.level+`"`) {
-				t.Errorf("the chart has no level point %s on %s:\n%s", tc.level, day, art)
-			}
-			if !strings.Contains(art, "alarm level "+day+": "+tc.level) {
-				t.Errorf("the chart's mark does not say alarm level %s", tc.level)
+			if !strings.Contains(art, point+`"`+tc.level+`"`) {
+				t.Errorf("the chart has no %s level point %s on %s", tc.detector, tc.level, day)
 			}
 			if tc.firstDay != "" {
-				if got := between(art, `<td data-level-day="`+tc.firstDay+`">`, "<"); got != tc.first {
+				if got := between(art, cell+tc.firstDay+`">`, "<"); got != tc.first {
 					t.Errorf("the level on %s is %q, want %q", tc.firstDay, got, tc.first)
 				}
 				before := from.AddDate(0, 0, 6).Format(time.DateOnly)
-				if got := between(art, `<td data-level-day="`+before+`">`, "<"); got != "—" {
+				if got := between(art, cell+before+`">`, "<"); got != "—" {
 					t.Errorf("C1 has a level on %s, before it has a baseline: %q", before, got)
 				}
 			}
 			// The level point sits where the y axis puts its value.
-			checkLevelY(t, art, day, tc.level)
+			checkLevelY(t, art, tc.detector, day, tc.level)
 		})
 	}
+	// One card per family, segment and day, holding every detector that
+	// fired on it: the whole population's QakBot card has all four.
+	art := section(t, body, `data-alert-group="QakBot//`+day+`"`, "</article>")
+	if n := strings.Count(art, "<tr data-alert="); n != 4 {
+		t.Errorf("the whole population's QakBot card lists %d detectors, want 4", n)
+	}
+	if n := strings.Count(body, "data-alert-group="); n != 10 {
+		t.Errorf("%d cards; want 10: QakBot and Lumma, each for the whole population and the four segment values of DE or NL", n)
+	}
 	// The series itself is in the table, one cell per day.
-	art := section(t, body, `data-alert="ears_c1/QakBot//`+day+`"`, "</article>")
 	for i, want := range []string{"1", "0", "2", "1", "0", "1", "1", "0", "2", "1", "0", "1", "1", "0", "1", "2", "0", "1", "2", "1", "12"} {
 		d := from.AddDate(0, 0, i).Format(time.DateOnly)
 		if got := between(art, `<td data-series="incidence" data-day="`+d+`">`, "<"); got != want {
@@ -191,12 +198,13 @@ func between(s, open, close string) string {
 
 var (
 	tickRE  = regexp.MustCompile(`<text class="tick" x="[0-9.]+" y="([0-9.]+)" text-anchor="end" dominant-baseline="middle">([0-9,]+)</text>`)
-	levelRE = regexp.MustCompile(`<circle class="level" cx="[0-9.]+" cy="([0-9.]+)" r="2" data-day="([0-9-]+)" data-level="([0-9.]+)">`)
+	levelRE = regexp.MustCompile(`<circle class="level" cx="[0-9.]+" cy="([0-9.]+)" r="2.5" data-detector="([a-z0-9_]+)" data-day="([0-9-]+)" data-level="([0-9.]+)">`)
 )
 
-// checkLevelY checks that the level point of day sits at the height of
-// its value on the chart's y axis (from its first and last ticks).
-func checkLevelY(t *testing.T, art, day, level string) {
+// checkLevelY checks that detector's level point of day sits at the
+// height of its value on the chart's y axis (from its first and last
+// ticks).
+func checkLevelY(t *testing.T, art, detector, day, level string) {
 	t.Helper()
 	ticks := tickRE.FindAllStringSubmatch(art, -1)
 	if len(ticks) < 2 {
@@ -208,7 +216,7 @@ func checkLevelY(t *testing.T, art, day, level string) {
 	fmt.Sscan(ticks[len(ticks)-1][1], &y1)
 	fmt.Sscan(strings.ReplaceAll(ticks[len(ticks)-1][2], ",", ""), &v1)
 	for _, m := range levelRE.FindAllStringSubmatch(art, -1) {
-		if m[2] != day {
+		if m[2] != detector || m[3] != day {
 			continue
 		}
 		var y, v float64
