@@ -33,6 +33,9 @@ type Chart struct {
 	LegendOnly bool
 	// WithheldText is shown in the table for a withheld count.
 	WithheldText string
+	// AnyText is shown in the table for a day a detector alarms on
+	// whatever the count (default "any").
+	AnyText string
 }
 
 // ChartSeries is one series.
@@ -77,15 +80,24 @@ type LevelPoint struct {
 	Defined, Any bool
 }
 
-// Text is the level as the table shows it.
+// Text is the level as the table shows it ("" for Any: the chart's
+// AnyText says it).
 func (p LevelPoint) Text() string {
 	switch {
 	case !p.Defined:
 		return "—"
 	case p.Any:
-		return "any"
+		return ""
 	}
 	return f2(p.Value)
+}
+
+// Any is the table's text for a day a detector alarms whatever the count.
+func (c Chart) Any() string {
+	if c.AnyText == "" {
+		return "any"
+	}
+	return c.AnyText
 }
 
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }

@@ -343,6 +343,7 @@ func alertGroups(p Page, as []population.AlertView) []*AlertGroup {
 			p.T("The solid line is the count of new infections; each dashed line is a detector's alarm level on that day.",
 				"实线为每日新增感染数；每条虚线为某个检测器当天的警报水平。"), days,
 			seriesIn{key: "incidence", label: g.Family, class: "line", values: vs}, lines)
+		g.Chart.AnyText = p.T("any", "任意")
 	}
 	return groups
 }

@@ -179,6 +179,13 @@ func TestAlertsPage(t *testing.T) {
 	if strings.Contains(body, "country=FR") {
 		t.Error("an alert for FR, whose last day is within its levels")
 	}
+	// In Chinese the words are Chinese; the numbers the same.
+	zh := html.UnescapeString(cl.do("GET", "/console/alerts?lang=zh-CN", nil).Body.String())
+	lumma := section(t, zh, `data-alert-group="Lumma//`+day+`"`, "</article>")
+	if !strings.Contains(lumma, "<span data-level>任意</span>") || !strings.Contains(lumma, `data-level-day="`+day+`">任意<`) ||
+		!strings.Contains(zh, "警报水平") || !strings.Contains(zh, "<span data-statistic>27.00</span>") {
+		t.Errorf("the Chinese alerts page:\n%s", lumma)
+	}
 }
 
 // between is the text after open up to the next close, "" when open is
