@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -140,9 +141,28 @@ func testDetectionLease(t *testing.T, dsn string) {
 	if len(alerts) == 0 || int64(len(alerts)) != winner.saved.Load() {
 		t.Fatalf("%d alerts stored, the lease holder saved %d; want the same, at least one", len(alerts), winner.saved.Load())
 	}
+	seen := map[string]bool{}
 	for _, a := range alerts {
 		if a.Family != "QakBot" || !a.Day.Equal(today) {
 			t.Errorf("alert %s: family %s day %s; want QakBot today", a.Key, a.Family, a.Day)
+		}
+		var d population.AlertDetail
+		if err := json.Unmarshal(a.Body, &d); err != nil {
+			t.Fatalf("alert %s: %v", a.Key, err)
+		}
+		// Today's 15 against a quiet fortnight: the series ends in 15,
+		// above the level the detector alarmed on.
+		if len(d.Series) == 0 || d.Series[len(d.Series)-1].Count != 15 || d.Observed != 15 || d.Observed <= d.Level || d.Statistic <= d.Threshold || len(d.Baseline) != 7 {
+			t.Errorf("alert %s: %+v", a.Key, d)
+		}
+		seen[a.Detector+" "+a.Segment] = true
+	}
+	// Every detector, on the whole population and each segment value.
+	for _, det := range population.DetectorNames {
+		for _, seg := range []string{"", "os=windows", "os_version=10.0.22631", "agent=1.0.0"} {
+			if !seen[det+" "+seg] {
+				t.Errorf("no %s alert for segment %q: %v", det, seg, seen)
+			}
 		}
 	}
 
