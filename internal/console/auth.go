@@ -27,10 +27,8 @@ const (
 
 // session is the signed-in operator of a request, as the store keeps it.
 type session struct {
-	idHash   []byte
 	operator string
 	csrf     string
-	lastUsed time.Time
 }
 
 // sessionHash is what the store keeps of a session id: its SHA-256.
@@ -104,7 +102,7 @@ func (c *Console) current(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{idHash: h, operator: cs.Operator, csrf: cs.CSRF, lastUsed: cs.LastUsed}
+	s := &session{operator: cs.Operator, csrf: cs.CSRF}
 	if now.Sub(cs.LastUsed) >= c.touchEvery() {
 		err := c.d.Store.TouchConsoleSession(r.Context(), h, now, now.Add(c.cfg.SessionTTL))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -132,7 +130,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request, title string) Pag
 
 // operator wraps a page that needs a signed-in operator; a POST must carry
 // the session's CSRF token. A GET is a page view: it is audited as
-// action on what target names (see auditView) before the page reads
+// action on what target names (see auditStart) before the page reads
 // anything, and the record gets the page's status when it is done. A
 // POST only redirects to the GET that shows its result, which is
 // audited there.
