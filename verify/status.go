@@ -40,6 +40,11 @@ const (
 	maxStatusTokenSize  = 8 << 20
 	maxStatusListBytes  = 32 << 20 // decompressed
 	statusRetryAfter    = 5 * time.Second
+	// statusGrowAfter is how long after a fetch a certificate naming an
+	// index beyond the list held makes the list be fetched again: the
+	// list may have grown since (an authority that serves only the
+	// indices handed out so far).
+	statusGrowAfter = time.Second
 )
 
 // StatusListChecker is the StatusChecker for the status claim of herd's
@@ -117,11 +122,23 @@ func (s *StatusListChecker) CheckStatus(ctx context.Context, c *healthcert.Claim
 	s.mu.RUnlock()
 	if snap == nil || !snap.fresh(now, s.maxAge) {
 		var err error
-		if snap, err = s.update(ctx, ref.URI, now); err != nil {
+		if snap, err = s.update(ctx, ref.URI, now, nil); err != nil {
 			return err
 		}
 	}
+	if !snap.holds(ref.Index) && now.Sub(snap.fetched) >= statusGrowAfter && now.Sub(snap.lastTry) >= statusGrowAfter {
+		// A certificate issued after the list was fetched: fetch it again
+		// (at most every statusGrowAfter) before failing.
+		if fresh, err := s.update(ctx, ref.URI, now, snap); err == nil {
+			snap = fresh
+		}
+	}
 	return snap.status(ref.Index)
+}
+
+// holds reports whether idx is inside the list.
+func (p *statusSnapshot) holds(idx int) bool {
+	return idx >= 0 && int64(idx)*int64(p.bits)/8 < int64(len(p.list))
 }
 
 // refreshAfter is how long a fetched list is used before it is fetched
@@ -163,13 +180,22 @@ func (p *statusSnapshot) status(idx int) error {
 	return fmt.Errorf("%w: status 0x%02x (status list index %d)", ErrRevoked, v, idx)
 }
 
-func (s *StatusListChecker) update(ctx context.Context, uri string, now time.Time) (*statusSnapshot, error) {
+// update fetches the list at uri unless another caller did meanwhile.
+// stale, when not nil, is a fresh copy that no longer serves (it is too
+// short): it is fetched again unless it was already replaced.
+func (s *StatusListChecker) update(ctx context.Context, uri string, now time.Time, stale *statusSnapshot) (*statusSnapshot, error) {
 	s.fetchMu.Lock()
 	defer s.fetchMu.Unlock()
 	s.mu.RLock()
 	old := s.lists[uri]
 	s.mu.RUnlock()
-	if old != nil && old.fresh(now, s.maxAge) {
+	if stale != nil && old != stale {
+		if old != nil && old.list != nil {
+			return old, nil // replaced by another caller meanwhile
+		}
+		return stale, nil
+	}
+	if stale == nil && old != nil && old.fresh(now, s.maxAge) {
 		return old, nil // fetched by another caller meanwhile
 	}
 	if old != nil && old.lastErr != nil && now.Sub(old.lastTry) < statusRetryAfter {

@@ -116,11 +116,43 @@ func TestStatusListDraftExample(t *testing.T) {
 			t.Errorf("index %d: error %v, want revoked=%v", i, err, revoked)
 		}
 	}
-	if _, err := v.Verify(context.Background(), s.cert(16, s.uri())); !errors.Is(err, verify.ErrStatusUnavailable) {
-		t.Errorf("index beyond the list: error %v, want ErrStatusUnavailable", err)
-	}
 	if s.fetches != 1 {
-		t.Errorf("%d fetches for 17 verifications within the ttl, want 1", s.fetches)
+		t.Errorf("%d fetches for 16 verifications within the ttl, want 1", s.fetches)
+	}
+	// An index beyond the list makes it be fetched again, at most once a
+	// second, before the verification fails.
+	clk.Advance(2 * time.Second)
+	for range 3 {
+		if _, err := v.Verify(context.Background(), s.cert(16, s.uri())); !errors.Is(err, verify.ErrStatusUnavailable) {
+			t.Errorf("index beyond the list: error %v, want ErrStatusUnavailable", err)
+		}
+	}
+	if s.fetches != 2 {
+		t.Errorf("%d fetches after three verifications beyond the list, want 2", s.fetches)
+	}
+}
+
+// TestStatusListGrownSinceFetch: a certificate issued after the relying
+// party fetched the list, naming an index the list held did not reach
+// yet, verifies once the list is fetched again.
+func TestStatusListGrownSinceFetch(t *testing.T) {
+	clk := newClock()
+	s := newStatusServer(t, clk)
+	v := s.verifier(t, 0)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, s.cert(3, s.uri())); err != nil {
+		t.Fatalf("index 3: %v", err)
+	}
+	s.set(func(s *statusServer) { s.list = append(s.list, 0, 0x10) }) // 32 entries, index 28 revoked
+	clk.Advance(2 * time.Second)
+	if _, err := v.Verify(ctx, s.cert(20, s.uri())); err != nil {
+		t.Fatalf("index 20, issued after the fetch: %v", err)
+	}
+	if _, err := v.Verify(ctx, s.cert(28, s.uri())); !errors.Is(err, verify.ErrRevoked) {
+		t.Fatalf("index 28: error %v, want ErrRevoked", err)
+	}
+	if s.fetches != 2 {
+		t.Errorf("%d fetches, want 2", s.fetches)
 	}
 }
 

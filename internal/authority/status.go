@@ -164,6 +164,11 @@ func (a *Authority) statusToken(ctx context.Context, id int64, now time.Time) (s
 		return c.token, c.made, nil
 	}
 	l, err := s.lists.StatusList(ctx, id)
+	if errors.Is(err, store.ErrNotFound) && id == 1 {
+		// No certificate issued yet: discovery names the first list all
+		// the same, and it is served empty.
+		l, err = store.StatusList{ID: 1, Size: a.cfg.StatusListSize}, nil
+	}
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -216,8 +221,13 @@ func EncodeStatusList(bits []byte, n int64) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(buf.Bytes()), nil
 }
 
+// signStatusList signs list l at its full size, not only the indices
+// handed out so far: a relying party holding a copy must be able to read
+// the index of a certificate issued after it fetched the list. The zero
+// bytes of the unused part compress to almost nothing.
 func (a *Authority) signStatusList(l store.StatusList, now time.Time) (string, error) {
-	lst, err := EncodeStatusList(l.Bits, l.Allocated)
+	size := max(l.Size, l.Allocated, int64(len(l.Bits))*8)
+	lst, err := EncodeStatusList(l.Bits, size)
 	if err != nil {
 		return "", err
 	}

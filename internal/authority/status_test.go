@@ -395,3 +395,83 @@ func TestReplayedInfectedStatementRevokesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusListServedAtFullSize: the list is served at its full size
+// from the start, so a relying party that fetched it earlier reads the
+// index of a certificate issued after the node reserved a new block of
+// indices, and discovery's list answers before any certificate exists.
+func TestStatusListServedAtFullSize(t *testing.T) {
+	for _, sk := range stores {
+		t.Run(sk.name, func(t *testing.T) {
+			testStatusListServedAtFullSize(t, sk.open(t))
+		})
+	}
+}
+
+func testStatusListServedAtFullSize(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	e := newStatusEnv(t, st, authority.Config{})
+	const bank = "https://bank.example"
+
+	// Before the first certificate: discovery's list is served, empty.
+	var d map[string]any
+	r, err := http.Get(e.srv.URL + protocol.PathDiscovery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(r.Body).Decode(&d)
+	r.Body.Close()
+	uri, _ := d["status_list_uri"].(string)
+	if uri != e.srv.URL+"/v1/status/1" {
+		t.Fatalf("discovery status_list_uri = %v", d["status_list_uri"])
+	}
+	_, _, bits := decodeServedList(t, uri, e.keySet())
+	if len(bits) != 1_000_000 {
+		t.Fatalf("empty list has %d entries, want 1000000", len(bits))
+	}
+	for i, b := range bits {
+		if b != 0 {
+			t.Fatalf("empty list: index %d is %d", i, b)
+		}
+	}
+
+	opts := verify.Options{Audience: bank, Issuer: e.srv.URL, JWKSURL: e.srv.URL + protocol.PathJWKS, Now: e.clock.Now}
+	sc, err := verify.NewStatusChecker(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Status = sc
+	v, err := verify.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := e.enroll()
+	first := e.checkin(dev, healthy, bank).Certificates[0]
+	if _, err := v.Verify(ctx, first.Token); err != nil {
+		t.Fatalf("first certificate: %v", err)
+	}
+	// More than one block of indices later, within the list's ttl (the
+	// relying party does not fetch the list again on its own).
+	var last protocol.Certificate
+	for range 300 {
+		last = e.checkin(dev, healthy, bank).Certificates[0]
+	}
+	if idx := statusOf(t, last.Token).Index; idx < 256 {
+		t.Fatalf("index %d: the check-ins did not reach a second block", idx)
+	}
+	if _, err := v.Verify(ctx, last.Token); err != nil {
+		t.Fatalf("certificate issued after the list was fetched: %v", err)
+	}
+
+	// The full list stays small on the wire.
+	r, err = http.Get(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if len(body) > 2048 {
+		t.Errorf("status list token of 1,000,000 entries is %d bytes", len(body))
+	}
+	t.Logf("status list token: %d bytes", len(body))
+}
