@@ -73,10 +73,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 		tok, hash := apitoken.New(apitoken.AdminPrefix)
-		if err := st.CreateAdminToken(ctx, store.AdminToken{Name: name, Hash: hash, CreatedAt: now}); err != nil {
-			return fail(err)
-		}
-		if err := auditCLI(ctx, st, "admin_token.create", name); err != nil {
+		if err := audited(ctx, st, "admin_token.create", name, func() error {
+			return st.CreateAdminToken(ctx, store.AdminToken{Name: name, Hash: hash, CreatedAt: now})
+		}); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintln(stdout, tok)
@@ -96,10 +95,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if !needName() {
 			return 2
 		}
-		if err := st.RevokeAdminToken(ctx, name, now); err != nil {
-			return fail(err)
-		}
-		if err := auditCLI(ctx, st, "admin_token.revoke", name); err != nil {
+		if err := audited(ctx, st, "admin_token.revoke", name, func() error { return st.RevokeAdminToken(ctx, name, now) }); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", name)
@@ -108,19 +104,18 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 		t := store.EnrollmentToken{Name: name, CreatedAt: now, SingleUse: single}
-		if ttl != "" {
-			d, err := time.ParseDuration(ttl)
-			if err != nil || d <= 0 {
-				return fail(fmt.Errorf("--ttl %q must be a positive duration such as 72h", ttl))
-			}
-			t.ExpiresAt = now.Add(d)
-		}
 		tok, hash := apitoken.New(apitoken.EnrollmentPrefix)
 		t.Hash = hash
-		if err := st.CreateEnrollmentToken(ctx, t); err != nil {
-			return fail(err)
-		}
-		if err := auditCLI(ctx, st, "enrollment_token.create", name); err != nil {
+		if err := audited(ctx, st, "enrollment_token.create", name, func() error {
+			if ttl != "" {
+				d, err := time.ParseDuration(ttl)
+				if err != nil || d <= 0 {
+					return fmt.Errorf("--ttl %q must be a positive duration such as 72h", ttl)
+				}
+				t.ExpiresAt = now.Add(d)
+			}
+			return st.CreateEnrollmentToken(ctx, t)
+		}); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintln(stdout, tok)
@@ -140,10 +135,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if !needName() {
 			return 2
 		}
-		if err := st.RevokeEnrollmentToken(ctx, name, now); err != nil {
-			return fail(err)
-		}
-		if err := auditCLI(ctx, st, "enrollment_token.revoke", name); err != nil {
+		if err := audited(ctx, st, "enrollment_token.revoke", name, func() error { return st.RevokeEnrollmentToken(ctx, name, now) }); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", name)

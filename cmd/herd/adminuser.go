@@ -77,10 +77,7 @@ func createConsoleUser(ctx context.Context, st opsStore, name string, stdout, st
 	if err != nil {
 		return err
 	}
-	if err := console.CreateUser(ctx, cu, name, pw, time.Now()); err != nil {
-		return err
-	}
-	if err := auditCLI(ctx, st, "console_user.create", name); err != nil {
+	if err := audited(ctx, st, "console_user.create", name, func() error { return console.CreateUser(ctx, cu, name, pw, time.Now()) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "created console user %s; sign in at <public URL>/console/login\n", name)

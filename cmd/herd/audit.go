@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -13,8 +14,8 @@ import (
 //
 // An action that changes the store writes its record first, pending (no
 // audit record, no action), and sets the outcome ("ok" or "error") when
-// done: startCLIAudit. A command whose work is an import or an export
-// that already ran records one entry at its end with the outcome:
+// done: startCLIAudit, audited, startAuditOf. herd export, which reads
+// and changes nothing, records one entry at its end with the outcome:
 // auditAfter.
 
 // startCLIAudit writes a pending audit record for action on target and
@@ -38,6 +39,41 @@ func startCLIAudit(ctx context.Context, st store.Audit, action, target string) (
 		}
 		ao.SetAuditOutcome(context.WithoutCancel(ctx), id, outcome)
 	}, nil
+}
+
+// audited runs act as action on target: a pending record first, and no
+// action when it cannot be written; then act's outcome.
+func audited(ctx context.Context, st store.Audit, action, target string, act func() error) error {
+	finish, err := startCLIAudit(ctx, st, action, target)
+	if err != nil {
+		return err
+	}
+	err = act()
+	finish(err)
+	return err
+}
+
+// startAuditOf is startCLIAudit for a command holding st as it opened
+// it: a store that keeps no audit log records nothing. A failure to write
+// is reported on stderr under the command's name, and ok is false: the
+// command must not act. finish records the outcome.
+func startAuditOf(ctx context.Context, st any, command, action, target string, stderr io.Writer) (finish func(ok bool), ok bool) {
+	a, isAudit := st.(store.Audit)
+	if !isAudit {
+		return func(bool) {}, true
+	}
+	done, err := startCLIAudit(ctx, a, action, target)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", command, err)
+		return nil, false
+	}
+	return func(ok bool) {
+		var err error
+		if !ok {
+			err = errors.New(action + " failed")
+		}
+		done(err)
+	}, true
 }
 
 // auditAfter records, once the command has run, that it ran and whether

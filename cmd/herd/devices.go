@@ -64,11 +64,11 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	switch verb {
 	case "list":
 		// One more than asked tells whether there is a next page.
-		ds, err := st.ListDevices(ctx, store.DeviceFilter{IDPrefix: prefix, Verdict: health.Tier(verdict), After: after, Limit: limit + 1})
-		if err != nil {
-			return fail(err)
-		}
-		if err := auditCLI(ctx, st, "device.list", ""); err != nil {
+		var ds []store.Device
+		if err := audited(ctx, st, "device.list", prefix, func() (err error) {
+			ds, err = st.ListDevices(ctx, store.DeviceFilter{IDPrefix: prefix, Verdict: health.Tier(verdict), After: after, Limit: limit + 1})
+			return err
+		}); err != nil {
 			return fail(err)
 		}
 		more := limit > 0 && len(ds) > limit
@@ -89,15 +89,15 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintln(stderr, "herd devices show: --id is required")
 			return 2
 		}
-		d, err := st.Device(ctx, id)
-		if err != nil {
-			return fail(err)
-		}
-		hist, err := st.Checkins(ctx, id, history)
-		if err != nil {
-			return fail(err)
-		}
-		if err := auditCLI(ctx, st, "device.show", id); err != nil {
+		var d store.Device
+		var hist []store.Checkin
+		if err := audited(ctx, st, "device.show", id, func() (err error) {
+			if d, err = st.Device(ctx, id); err != nil {
+				return err
+			}
+			hist, err = st.Checkins(ctx, id, history)
+			return err
+		}); err != nil {
 			return fail(err)
 		}
 		hold, err := sightingHold(ctx, st, id, time.Now())
@@ -150,13 +150,7 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintln(stderr, "herd devices delete: --id is required")
 			return 2
 		}
-		finish, err := startCLIAudit(ctx, st, "device.delete", id)
-		if err != nil {
-			return fail(err)
-		}
-		err = st.DeleteDevice(ctx, id)
-		finish(err)
-		if err != nil {
+		if err := audited(ctx, st, "device.delete", id, func() error { return st.DeleteDevice(ctx, id) }); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "deleted %s and its data; its live certificates are revoked\n", id)

@@ -86,6 +86,10 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "herd intel import: this store keeps no threat intelligence")
 		return 1
 	}
+	finish, ok := startAuditOf(ctx, st, "herd intel import", "intel.import", strings.Join(fs.Args(), " "), stderr)
+	if !ok {
+		return 1
+	}
 	var tally intel.Tally
 	out := intelImportResult{Errors: []string{}, Files: []intelFileResult{}}
 	failed := 0
@@ -149,7 +153,7 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stdout, "  "+e)
 		}
 	}
-	auditAfter(ctx, st, "herd intel import", "intel.import", strings.Join(fs.Args(), " "), failed == 0, stderr)
+	finish(failed == 0)
 	if failed > 0 {
 		return 1
 	}

@@ -75,8 +75,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	if sub == "rotate" {
-		kid, err := kr.Rotate(ctx, *alg)
-		if err != nil {
+		var kid string
+		if err := audited(ctx, st.(store.Audit), "key.rotate", *alg, func() (err error) {
+			kid, err = kr.Rotate(ctx, *alg)
+			return err
+		}); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "new signing key %s (%s)\n", kid, *alg)
@@ -171,18 +174,21 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	defer st.Close()
 	sl, ok := st.(store.StatusLists)
-	if !ok {
+	au, audits := st.(store.Audit)
+	if !ok || !audits {
 		fmt.Fprintln(stderr, "herd revoke: this store keeps no status lists")
 		return 1
 	}
-	if _, err := st.Device(ctx, *device); errors.Is(err, store.ErrNotFound) {
-		fmt.Fprintf(stderr, "herd revoke: %v (a deleted device's certificates were revoked when it was deleted)\n", err)
-		return 1
-	} else if err != nil {
-		fmt.Fprintf(stderr, "herd revoke: %v\n", err) // the store names the device
-		return 1
-	}
-	revoked, err := sl.RevokeDevice(ctx, *device, *reason, time.Now())
+	var revoked []store.IssuedCertificate
+	err = audited(ctx, au, "device.revoke", *device, func() error {
+		if _, err := st.Device(ctx, *device); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w (a deleted device's certificates were revoked when it was deleted)", err)
+		} else if err != nil {
+			return err // the store names the device
+		}
+		revoked, err = sl.RevokeDevice(ctx, *device, *reason, time.Now())
+		return err
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "herd revoke: %v\n", err)
 		return 1

@@ -19,29 +19,48 @@ type command struct {
 	name  string
 	usage string
 	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	// audits maps each verb of the command that an operator acts with
+	// ("" for a command without verbs) to the audit action it records as
+	// cli:<user>, with its target and outcome. A command that records
+	// none says why in noAudit.
+	audits  map[string]string
+	noAudit string
 }
 
+// Why the commands that record no audit entry record none.
+const (
+	noAuditServer = "runs a server, whose admin API audits each call"
+	noAuditLocal  = "reads nothing an operator keeps in the store and changes nothing"
+	noAuditCounts = "prints counts only"
+)
+
 var commands = []command{
-	{"serve", "run a health authority", runServe},
-	{"demo", "run the authority, a demo shop and this machine's agent, end to end", runDemo},
-	{"verify", "verify a health certificate offline", runVerify},
-	{"stats", "print population counts from the store", runStats},
-	{"keys", "rotate or list the authority's signing keys", runKeys},
-	{"revoke", "revoke a device's live certificates", runRevoke},
-	{"export", "export private population aggregates (json, csv, stix21)", runExport},
-	{"outbreaks", "list stored outbreak alerts, or run detection now (outbreaks detect)", runOutbreaks},
-	{"admin", "create, list and revoke admin API tokens and enrollment tokens", runAdmin},
-	{"devices", "list, show and delete enrolled devices", runDevices},
-	{"rp", "register relying parties and their webhooks", runRP},
-	{"retention", "run the retention job once", runRetention},
-	{"partners", "add, list and remove the sharing partners who read the TAXII API", runPartners},
-	{"intel", "import threat-intelligence feeds (files or URLs)", runIntel},
-	{"sightings", "import outside sightings (Shadowserver or ip,timestamp,family CSV)", runSightings},
-	{"loadgen", "drive an authority with simulated devices and report check-ins per second", runLoadgen},
-	{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
+	{name: "serve", usage: "run a health authority", run: runServe, noAudit: noAuditServer},
+	{name: "demo", usage: "run the authority, a demo shop and this machine's agent, end to end", run: runDemo, noAudit: noAuditServer},
+	{name: "verify", usage: "verify a health certificate offline", run: runVerify, noAudit: noAuditLocal},
+	{name: "stats", usage: "print population counts from the store", run: runStats, noAudit: noAuditCounts},
+	{name: "keys", usage: "rotate or list the authority's signing keys", run: runKeys, audits: map[string]string{"rotate": "key.rotate"}},
+	{name: "revoke", usage: "revoke a device's live certificates", run: runRevoke, audits: map[string]string{"": "device.revoke"}},
+	{name: "export", usage: "export private population aggregates (json, csv, stix21)", run: runExport, audits: map[string]string{"": "population.export"}},
+	{name: "outbreaks", usage: "list stored outbreak alerts, or run detection now (outbreaks detect)", run: runOutbreaks, audits: map[string]string{"detect": "outbreak.detect"}},
+	{name: "admin", usage: "create, list and revoke admin API tokens and enrollment tokens", run: runAdmin, audits: map[string]string{
+		"token create": "admin_token.create", "token revoke": "admin_token.revoke",
+		"enrollment-token create": "enrollment_token.create", "enrollment-token revoke": "enrollment_token.revoke",
+		"user create": "console_user.create", "user delete": "console_user.delete",
+	}},
+	{name: "devices", usage: "list, show and delete enrolled devices", run: runDevices, audits: map[string]string{
+		"list": "device.list", "show": "device.show", "delete": "device.delete", "clear-sighting": "device.clear_sighting",
+	}},
+	{name: "rp", usage: "register relying parties and their webhooks", run: runRP, audits: map[string]string{"add": "relying_party.add", "remove": "relying_party.remove"}},
+	{name: "retention", usage: "run the retention job once", run: runRetention, audits: map[string]string{"run": "retention.run"}},
+	{name: "partners", usage: "add, list and remove the sharing partners who read the TAXII API", run: runPartners, audits: map[string]string{"add": "partner.add", "remove": "partner.remove"}},
+	{name: "intel", usage: "import threat-intelligence feeds (files or URLs)", run: runIntel, audits: map[string]string{"import": "intel.import"}},
+	{name: "sightings", usage: "import outside sightings (Shadowserver or ip,timestamp,family CSV)", run: runSightings, audits: map[string]string{"import": "sightings.import"}},
+	{name: "loadgen", usage: "drive an authority with simulated devices and report check-ins per second", run: runLoadgen, noAudit: "drives an authority over HTTP like devices; it opens no store"},
+	{name: "version", usage: "print the version", run: func(_ context.Context, _ []string, out, _ io.Writer) int {
 		fmt.Fprintln(out, "herd", version)
 		return 0
-	}},
+	}, noAudit: noAuditLocal},
 }
 
 func usage(w io.Writer) {

@@ -58,10 +58,11 @@ func TestOperatorCommands(t *testing.T) {
 	log, _ := st.AuditLog(context.Background(), 100)
 	var actions []string
 	for _, e := range log {
-		actions = append(actions, e.Action)
+		actions = append(actions, e.Action+":"+e.Outcome)
 	}
 	got := strings.Join(actions, ",")
-	want := "device.delete,device.list,relying_party.remove,relying_party.add,enrollment_token.create,admin_token.revoke,admin_token.create"
+	want := "retention.run:ok,device.delete:error,device.list:ok,relying_party.remove:ok,relying_party.add:error,relying_party.add:ok," +
+		"enrollment_token.create:error,enrollment_token.create:ok,admin_token.revoke:error,admin_token.revoke:ok,admin_token.create:error,admin_token.create:ok"
 	if got != want {
 		t.Errorf("audit actions newest first = %s, want %s", got, want)
 	}

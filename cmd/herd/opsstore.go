@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os/user"
-	"time"
 
 	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/store"
@@ -75,11 +74,6 @@ func subcommand(ctx context.Context, name string, args []string, stderr io.Write
 		return nil, nil, 1
 	}
 	return st, fs, 0
-}
-
-// auditCLI records a command-line operator action.
-func auditCLI(ctx context.Context, st opsStore, action, target string) error {
-	return st.AppendAudit(ctx, store.AuditEntry{At: time.Now().UTC(), Actor: cliActor(), Action: action, Target: target, SourceIP: "local"})
 }
 
 // usageFor answers a command given no verb or asking for help: usage on

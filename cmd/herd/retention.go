@@ -43,7 +43,11 @@ func runRetention(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "herd retention run: %v\n", err)
 		return 2
 	}
-	r, err := retention.Run(ctx, st, c, time.Now())
+	var r retention.Result
+	err := audited(ctx, st, "retention.run", fmt.Sprintf("source_address_days=%d history_days=%d", c.SourceAddressDays, c.HistoryDays), func() (err error) {
+		r, err = retention.Run(ctx, st, c, time.Now())
+		return err
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "herd retention run: %v\n", err)
 		return 1

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/store"
 )
 
 const rpUsage = `usage:
@@ -54,16 +55,15 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if insecure {
 			newRP = authority.NewRelyingPartyInsecure
 		}
-		rp, err := newRP(aud, hook, time.Now())
-		if err != nil {
-			// On the command line the switch is a flag, not the serve
-			// config's allow_insecure_webhooks.
-			return fail(errors.New(strings.Replace(err.Error(), "allow_insecure_webhooks in the serve config", "--allow-insecure-webhook", 1)))
-		}
-		if err := st.AddRelyingParty(ctx, rp); err != nil {
-			return fail(err)
-		}
-		if err := auditCLI(ctx, st, "relying_party.add", aud); err != nil {
+		var rp store.RelyingParty
+		if err := audited(ctx, st, "relying_party.add", aud, func() (err error) {
+			if rp, err = newRP(aud, hook, time.Now()); err != nil {
+				// On the command line the switch is a flag, not the serve
+				// config's allow_insecure_webhooks.
+				return errors.New(strings.Replace(err.Error(), "allow_insecure_webhooks in the serve config", "--allow-insecure-webhook", 1))
+			}
+			return st.AddRelyingParty(ctx, rp)
+		}); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintln(stdout, string(rp.Secret))
@@ -80,10 +80,7 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		tw.Flush()
 	case "remove":
-		if err := st.RemoveRelyingParty(ctx, aud); err != nil {
-			return fail(err)
-		}
-		if err := auditCLI(ctx, st, "relying_party.remove", aud); err != nil {
+		if err := audited(ctx, st, "relying_party.remove", aud, func() error { return st.RemoveRelyingParty(ctx, aud) }); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "removed %s\n", aud)

@@ -105,6 +105,10 @@ func runSightings(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "herd sightings import: this store keeps no sightings")
 		return 1
 	}
+	finish, ok := startAuditOf(ctx, st, "herd sightings import", "sightings.import", fs.Arg(0), stderr)
+	if !ok {
+		return 1
+	}
 	now := intelNow().UTC()
 	var res intel.SightingResult
 	var perr error
@@ -158,7 +162,7 @@ func runSightings(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintln(stdout, "  "+e)
 		}
 	}
-	auditAfter(ctx, st, "herd sightings import", "sightings.import", fs.Arg(0), perr == nil, stderr)
+	finish(perr == nil)
 	if perr != nil {
 		return 1
 	}
