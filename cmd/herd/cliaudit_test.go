@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"encoding/base64"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
