@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,6 +49,38 @@ var adminRoutes = []AdminRoute{
 	{"DELETE", "/v1/admin/enrollment-tokens/{name}", "enrollment_token.revoke", (*Authority).adminRevokeEnrollmentToken},
 }
 
+// bodyTargets names, for the actions whose target is in the request's
+// JSON body rather than its path or query, the member that holds it (a
+// name or an audience, never a secret).
+var bodyTargets = map[string]string{
+	"admin_token.create":      "name",
+	"enrollment_token.create": "name",
+	"relying_party.add":       "audience",
+}
+
+// auditTarget is what the audit record of a call to rt names: the path's
+// id or name, the audience in the query, or the body member bodyTargets
+// names. The body is read (bounded) and put back for the handler; a body
+// that cannot be read is the handler's error to answer.
+func (a *Authority) auditTarget(rt AdminRoute, w http.ResponseWriter, r *http.Request) (string, error) {
+	target := r.PathValue("id") + r.PathValue("name") + r.URL.Query().Get("audience")
+	member, ok := bodyTargets[rt.Action]
+	if !ok {
+		return target, nil
+	}
+	body, err := a.readBody(w, r)
+	if err != nil {
+		return target, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var m map[string]json.RawMessage
+	var s string
+	if json.Unmarshal(body, &m) == nil && json.Unmarshal(m[member], &s) == nil {
+		target = s
+	}
+	return target, nil
+}
+
 // AdminRoutes lists the admin API's routes.
 func AdminRoutes() []AdminRoute { return append([]AdminRoute(nil), adminRoutes...) }
 
@@ -58,7 +91,11 @@ func (a *Authority) admin(rt AdminRoute) handler {
 		if err != nil {
 			return err
 		}
-		target := r.PathValue("id") + r.PathValue("name") + r.URL.Query().Get("audience")
+		target, bodyErr := a.auditTarget(rt, w, r)
+		handle := rt.handle
+		if bodyErr != nil {
+			handle = func(*Authority, http.ResponseWriter, *http.Request, string) error { return bodyErr }
+		}
 		e := store.AuditEntry{At: a.now().UTC(), Actor: actor, Action: rt.Action, Target: target, SourceIP: clientIP(r)}
 		ao, ok := a.ops.store.(store.AuditOutcomes)
 		if !ok {
@@ -66,7 +103,7 @@ func (a *Authority) admin(rt AdminRoute) handler {
 				// No audit record, no action.
 				return fmt.Errorf("writing the audit log: %w", err)
 			}
-			return rt.handle(a, w, r, actor)
+			return handle(a, w, r, actor)
 		}
 		e.Outcome = store.AuditPending
 		id, err := ao.StartAudit(r.Context(), e)
@@ -75,15 +112,12 @@ func (a *Authority) admin(rt AdminRoute) handler {
 			return fmt.Errorf("writing the audit log: %w", err)
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		err = rt.handle(a, sw, r, actor)
+		if err := handle(a, sw, r, actor); err != nil {
+			// Answered here, so that the record holds the status written.
+			a.writeError(sw, r, err)
+		}
 		status := sw.status
-		var ae *apiError
-		switch {
-		case errors.As(err, &ae):
-			status = ae.status
-		case err != nil:
-			status = http.StatusInternalServerError
-		case status == 0:
+		if status == 0 {
 			status = http.StatusOK
 		}
 		// The action is done: its outcome is recorded even when the
@@ -91,7 +125,7 @@ func (a *Authority) admin(rt AdminRoute) handler {
 		if oerr := ao.SetAuditOutcome(context.WithoutCancel(r.Context()), id, strconv.Itoa(status)); oerr != nil {
 			a.log.Error("recording an audit outcome", "id", id, "action", rt.Action, "err", oerr)
 		}
-		return err
+		return nil
 	}
 }
 

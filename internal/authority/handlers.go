@@ -2,6 +2,7 @@ package authority
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -44,26 +45,45 @@ func (a *Authority) serve(h handler) http.HandlerFunc {
 				writeJSON(w, http.StatusInternalServerError, protocol.Error{Error: "internal error", Code: "internal"})
 			}
 		}()
-		err := h(w, r)
-		if err == nil {
-			return
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
 		}
-		var ae *apiError
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &ae):
-		case errors.As(err, &mbe):
-			ae = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
-		default:
-			a.log.Error("request failed", "path", r.URL.Path, "err", err)
-			ae = &apiError{http.StatusInternalServerError, "internal", "internal error; try again later"}
-		}
-		a.rejected(ae.code)
-		if ae.status < 500 {
-			a.log.Info("request rejected", "path", r.URL.Path, "status", ae.status, "code", ae.code, "reason", ae.msg)
-		}
-		writeJSON(w, ae.status, protocol.Error{Error: ae.msg, Code: ae.code})
 	}
+}
+
+// statusClientGone is the status recorded (and written, for nobody) when
+// the client went away before it was answered, as nginx logs it.
+const statusClientGone = 499
+
+// writeError answers err: an apiError with its status and code, an
+// oversized body with 413, a client that went away with nothing it will
+// read (counted as client_gone), anything else with 500. It returns the
+// status written.
+func (a *Authority) writeError(w http.ResponseWriter, r *http.Request, err error) int {
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &mbe):
+		ae = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		// The client disconnected while the request was worked on; the
+		// store's transactions roll back or complete, nothing is left
+		// half-written, and it is not the authority's failure.
+		a.rejected("client_gone")
+		a.log.Debug("client went away", "path", r.URL.Path, "err", err)
+		writeJSON(w, statusClientGone, protocol.Error{Error: "the client went away before the answer", Code: "client_gone"})
+		return statusClientGone
+	default:
+		a.log.Error("request failed", "path", r.URL.Path, "err", err)
+		ae = &apiError{http.StatusInternalServerError, "internal", "internal error; try again later"}
+	}
+	a.rejected(ae.code)
+	if ae.status < 500 {
+		a.log.Info("request rejected", "path", r.URL.Path, "status", ae.status, "code", ae.code, "reason", ae.msg)
+	}
+	writeJSON(w, ae.status, protocol.Error{Error: ae.msg, Code: ae.code})
+	return ae.status
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -123,7 +143,16 @@ func (a *Authority) handleChallenge(w http.ResponseWriter, r *http.Request) erro
 // it is within bounds) the buffer is made that size at once, one byte
 // more to see the end, instead of growing from 512 bytes; what is read
 // and the errors are io.ReadAll's.
+// A body that ends before its declared length is a 400.
 func (a *Authority) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := a.readBodyRaw(w, r)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, errorf(http.StatusBadRequest, "truncated_body", "the request body ended after %d of its %d bytes; send it whole", len(b), r.ContentLength)
+	}
+	return b, err
+}
+
+func (a *Authority) readBodyRaw(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	n := r.ContentLength
 	if n <= 0 || n > a.cfg.MaxBodyBytes {

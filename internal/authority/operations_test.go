@@ -118,6 +118,38 @@ func TestEveryAdminRouteIsAudited(t *testing.T) {
 		"device.show": d.id, "device.delete": d.id,
 		"relying_party.remove": "https://gone.example",
 		"admin_token.revoke":   "bob", "enrollment_token.revoke": "fleet",
+		// Creates name what they made, never its secret.
+		"relying_party.add": "https://new.example", "admin_token.create": "carol", "enrollment_token.create": "lab",
+	}
+	huge := map[string]string{"name": strings.Repeat("x", 3<<20)}
+	// failures are calls each route answers with an error; the record
+	// holds the status written and the target.
+	type failure struct {
+		name, path string
+		body       any
+		status     int
+		target     string
+	}
+	failures := map[string][]failure{
+		"device.list": {{"bad limit", "/v1/admin/devices?limit=x", nil, 400, ""}},
+		"device.show": {{"unknown", "/v1/admin/devices/nope", nil, 404, "nope"}},
+		"device.delete": {{"unknown", "/v1/admin/devices/nope", nil, 404, "nope"}},
+		"audit.list":    {{"bad limit", "/v1/admin/audit?limit=0", nil, 400, ""}},
+		"relying_party.add": {
+			{"bad webhook", "", map[string]string{"audience": "https://bad.example", "webhook_url": "ftp://bad.example"}, 400, "https://bad.example"},
+			{"3 MB body", "", huge, 413, ""},
+		},
+		"relying_party.remove": {{"unknown", "/v1/admin/relying-parties?audience=https://none.example", nil, 404, "https://none.example"}},
+		"admin_token.create": {
+			{"taken name", "", map[string]string{"name": "alice"}, 409, "alice"},
+			{"3 MB body", "", huge, 413, ""},
+		},
+		"admin_token.revoke": {{"unknown", "/v1/admin/tokens/nope", nil, 404, "nope"}},
+		"enrollment_token.create": {
+			{"bad ttl", "", map[string]string{"name": "x", "ttl": "soon"}, 400, "x"},
+			{"3 MB body", "", huge, 413, ""},
+		},
+		"enrollment_token.revoke": {{"unknown", "/v1/admin/enrollment-tokens/nope", nil, 404, "nope"}},
 	}
 	routes := authority.AdminRoutes()
 	if len(routes) < 16 {
@@ -168,6 +200,26 @@ func TestEveryAdminRouteIsAudited(t *testing.T) {
 			}
 			if want := targets[rt.Action]; got.Target != want {
 				t.Errorf("audit target = %q, want %q", got.Target, want)
+			}
+			if got.Outcome != strconv.Itoa(code) {
+				t.Errorf("audit outcome = %q, want %d", got.Outcome, code)
+			}
+			if strings.Contains(got.Target, "herd_") {
+				t.Errorf("audit target %q holds a secret", got.Target)
+			}
+			for _, f := range failures[rt.Action] {
+				p := f.path
+				if p == "" {
+					p = path
+				}
+				code, b, _ := e.admin(rt.Method, p, e.token, f.body)
+				if code != f.status {
+					t.Errorf("%s: %d %.200s, want %d", f.name, code, b, f.status)
+				}
+				got, _ := e.ops.AuditLog(context.Background(), 1)
+				if len(got) != 1 || got[0].Action != rt.Action || got[0].Outcome != strconv.Itoa(f.status) || got[0].Target != f.target {
+					t.Errorf("%s: audit record %+v, want %s, outcome %d, target %q", f.name, got, rt.Action, f.status, f.target)
+				}
 			}
 		})
 	}
