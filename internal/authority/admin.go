@@ -106,7 +106,8 @@ func (a *Authority) admin(rt AdminRoute) handler {
 			return handle(a, w, r, actor)
 		}
 		e.Outcome = store.AuditPending
-		id, err := ao.StartAudit(r.Context(), e)
+		// The attempt is recorded even when the client has gone.
+		id, err := ao.StartAudit(context.WithoutCancel(r.Context()), e)
 		if err != nil {
 			// No audit record, no action.
 			return fmt.Errorf("writing the audit log: %w", err)
