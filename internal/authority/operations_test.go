@@ -131,8 +131,8 @@ func TestEveryAdminRouteIsAudited(t *testing.T) {
 		target     string
 	}
 	failures := map[string][]failure{
-		"device.list": {{"bad limit", "/v1/admin/devices?limit=x", nil, 400, ""}},
-		"device.show": {{"unknown", "/v1/admin/devices/nope", nil, 404, "nope"}},
+		"device.list":   {{"bad limit", "/v1/admin/devices?limit=x", nil, 400, ""}},
+		"device.show":   {{"unknown", "/v1/admin/devices/nope", nil, 404, "nope"}},
 		"device.delete": {{"unknown", "/v1/admin/devices/nope", nil, 404, "nope"}},
 		"audit.list":    {{"bad limit", "/v1/admin/audit?limit=0", nil, 400, ""}},
 		"relying_party.add": {
