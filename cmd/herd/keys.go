@@ -196,3 +196,29 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprintf(stdout, "revoked %d live certificates of %s; relying parties learn it within their status list staleness\n", len(revoked), *device)
 	return 0
 }
+
+// cliSealer is the Sealer of a command that stores a secret: the KEK
+// found as findKEK finds it. With none, secrets are stored in clear, and
+// sealed when serve next starts with a KEK, unless the store's keys are
+// sealed already: then the KEK is required.
+func cliSealer(ctx context.Context, st store.Keys, kekFile, db string) (keyring.Sealer, error) {
+	kek, tried, err := findKEK(kekFile, "", db)
+	if err != nil {
+		return keyring.Sealer{}, err
+	}
+	if kek != nil {
+		if err := keyring.CheckKEK(ctx, st, kek); err != nil {
+			return keyring.Sealer{}, fmt.Errorf("%w (looked in %s)", err, strings.Join(tried, ", "))
+		}
+	}
+	if kek == nil {
+		sealed, err := keyring.HasSealedKeys(ctx, st)
+		if err != nil {
+			return keyring.Sealer{}, err
+		}
+		if sealed {
+			return keyring.Sealer{}, fmt.Errorf("this store seals its secrets with a key-encryption key; give it with HERD_KEK or --kek-file (looked in %s)", strings.Join(tried, ", "))
+		}
+	}
+	return keyring.Sealer{KEK: kek}, nil
+}

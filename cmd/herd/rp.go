@@ -15,7 +15,7 @@ import (
 )
 
 const rpUsage = `usage:
-  herd rp add [--db DSN] --audience AUD --webhook URL [--allow-insecure-webhook]
+  herd rp add [--db DSN] --audience AUD --webhook URL [--allow-insecure-webhook] [--kek-file FILE]
   herd rp list [--db DSN]
   herd rp remove [--db DSN] --audience AUD
 
@@ -23,7 +23,8 @@ const rpUsage = `usage:
 the relying party's webhook_url: https, or http to a loopback address only
 (--allow-insecure-webhook here, allow_insecure_webhooks in the serve
 config for the admin API, lift that); link-local, unspecified and
-multicast destinations are always refused.
+multicast destinations are always refused. The signing secret is stored
+sealed with the key-encryption key, found as herd keys finds it.
 `
 
 // runRP registers relying parties and their webhooks.
@@ -32,14 +33,17 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	verb := args[0]
-	var aud, hook string
+	var aud, hook, kekFile string
 	var insecure bool
+	var db *flag.Flag
 	st, _, code := subcommand(ctx, "rp "+verb, args[1:], stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&aud, "audience", "", "the relying party's audience (as devices ask certificates for it)")
 		fs.StringVar(&hook, "webhook", "", "URL webhook events are POSTed to (the webhook_url): https, or http to loopback")
 		if verb == "add" {
 			fs.BoolVar(&insecure, "allow-insecure-webhook", false, "accept a plain-http webhook URL to a host other than loopback")
+			fs.StringVar(&kekFile, "kek-file", "", "key-encryption key the secret is sealed with (default: found as herd keys finds it; HERD_KEK overrides)")
 		}
+		db = fs.Lookup("db")
 	})
 	if st == nil {
 		return code
@@ -55,6 +59,10 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if insecure {
 			newRP = authority.NewRelyingPartyInsecure
 		}
+		sealer, err := cliSealer(ctx, st, kekFile, db.Value.String())
+		if err != nil {
+			return fail(err)
+		}
 		var rp store.RelyingParty
 		if err := audited(ctx, st, "relying_party.add", aud, func() (err error) {
 			if rp, err = newRP(aud, hook, time.Now()); err != nil {
@@ -62,7 +70,11 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				// config's allow_insecure_webhooks.
 				return errors.New(strings.Replace(err.Error(), "allow_insecure_webhooks in the serve config", "--allow-insecure-webhook", 1))
 			}
-			return st.AddRelyingParty(ctx, rp)
+			stored := rp
+			if stored.Secret, err = sealer.Seal(store.RelyingPartyAAD(rp.Audience), rp.Secret); err != nil {
+				return err
+			}
+			return st.AddRelyingParty(ctx, stored)
 		}); err != nil {
 			return fail(err)
 		}

@@ -388,7 +388,11 @@ func (a *Authority) adminAddRP(w http.ResponseWriter, r *http.Request, _ string)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "bad_relying_party", "%v", err)
 	}
-	if err := a.ops.store.AddRelyingParty(r.Context(), rp); errors.Is(err, store.ErrConflict) {
+	stored := rp
+	if stored.Secret, err = a.sealer.Seal(store.RelyingPartyAAD(rp.Audience), rp.Secret); err != nil {
+		return fmt.Errorf("sealing the webhook secret: %w", err)
+	}
+	if err := a.ops.store.AddRelyingParty(r.Context(), stored); errors.Is(err, store.ErrConflict) {
 		return errorf(http.StatusConflict, "exists", "relying party %q is already registered", rp.Audience)
 	} else if err != nil {
 		return err

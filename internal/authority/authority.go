@@ -145,6 +145,11 @@ type Deps struct {
 	// TAXII serves the population export to sharing partners at
 	// /taxii2/; nil turns it off.
 	TAXII *taxii.Population
+	// Sealer seals the secrets the authority keeps in the store (pairwise
+	// subjects, nonce and indicator-token MAC keys, webhook signing
+	// secrets) with the key-encryption key; the zero Sealer keeps them
+	// in clear.
+	Sealer keyring.Sealer
 }
 
 // Authority serves the protocol. Make one with New.
@@ -154,6 +159,7 @@ type Authority struct {
 	keys     *keyring.Keyring
 	policy   *policy.Policy
 	log      *slog.Logger
+	sealer   keyring.Sealer
 	now      func() time.Time
 	pairwise []byte
 	nonceKey []byte // nonce.go
@@ -181,11 +187,11 @@ func New(ctx context.Context, cfg Config, d Deps) (*Authority, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	secret, err := d.Store.Secret(ctx, "pairwise-subject", func() []byte { return randomBytes(32) })
+	secret, err := d.Sealer.Secret(ctx, d.Store, "pairwise-subject", func() []byte { return randomBytes(32) })
 	if err != nil {
 		return nil, fmt.Errorf("authority: pairwise secret: %w", err)
 	}
-	a := &Authority{cfg: cfg, store: d.Store, keys: d.Keys, policy: d.Policy, log: d.Logger, now: d.Now, pairwise: secret}
+	a := &Authority{cfg: cfg, store: d.Store, keys: d.Keys, policy: d.Policy, log: d.Logger, now: d.Now, pairwise: secret, sealer: d.Sealer}
 	if err := a.initNonces(ctx); err != nil {
 		return nil, fmt.Errorf("authority: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/herd-health/herd/internal/indicators"
 	"github.com/herd-health/herd/internal/policy"
 	"github.com/herd-health/herd/internal/protocol"
+	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/store"
 )
 
@@ -79,11 +80,11 @@ func (a *Authority) indicatorsURI() string {
 	return a.cfg.Issuer + protocol.PathIndicators
 }
 
-func (s *intelState) tokenSecret(ctx context.Context, st store.Secrets) ([]byte, error) {
+func (s *intelState) tokenSecret(ctx context.Context, st store.Secrets, sealer keyring.Sealer) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.secret == nil {
-		b, err := st.Secret(ctx, "indicators-token", func() []byte { return randomBytes(32) })
+		b, err := sealer.Secret(ctx, st, "indicators-token", func() []byte { return randomBytes(32) })
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +100,7 @@ func tokenMAC(secret []byte, msg string) string {
 }
 
 func (a *Authority) indicatorToken(ctx context.Context, deviceID string, exp time.Time) (string, error) {
-	secret, err := a.intelS.tokenSecret(ctx, a.store)
+	secret, err := a.intelS.tokenSecret(ctx, a.store, a.sealer)
 	if err != nil {
 		return "", err
 	}
@@ -117,7 +118,7 @@ func (a *Authority) checkIndicatorToken(ctx context.Context, tok string) (string
 	if err != nil {
 		return "", bad
 	}
-	secret, err := a.intelS.tokenSecret(ctx, a.store)
+	secret, err := a.intelS.tokenSecret(ctx, a.store, a.sealer)
 	if err != nil {
 		return "", err
 	}

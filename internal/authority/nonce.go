@@ -37,7 +37,7 @@ const (
 const nonceSecretName = "challenge-nonce"
 
 func (a *Authority) initNonces(ctx context.Context) error {
-	k, err := a.store.Secret(ctx, nonceSecretName, func() []byte { return randomBytes(32) })
+	k, err := a.sealer.Secret(ctx, a.store, nonceSecretName, func() []byte { return randomBytes(32) })
 	if err != nil {
 		return fmt.Errorf("challenge secret: %w", err)
 	}

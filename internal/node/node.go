@@ -125,6 +125,7 @@ type Node struct {
 	Population *population.Service
 	geo        *geoip.Resolver
 	cfg        Config
+	sealer     keyring.Sealer
 	feeds      feeds
 }
 
@@ -198,7 +199,14 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := authority.Deps{Store: st, Keys: keys, Policy: pol, Logger: cfg.Logger, Now: cfg.Now}
+	sealer := keyring.Sealer{KEK: kek}
+	// Secrets stored in clear before the store had a KEK are sealed now.
+	if n, err := sealer.SealStoredSecrets(ctx, st); err != nil {
+		return nil, fmt.Errorf("sealing the stored secrets: %w", err)
+	} else if n > 0 && cfg.Logger != nil {
+		cfg.Logger.Info("sealed secrets kept in clear with the key-encryption key", "count", n)
+	}
+	deps := authority.Deps{Store: st, Keys: keys, Policy: pol, Logger: cfg.Logger, Now: cfg.Now, Sealer: sealer}
 	if sl, ok := st.(store.StatusLists); ok {
 		deps.Status = sl
 	}
@@ -220,7 +228,7 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if is, ok := st.(authority.IntelStore); ok {
 		a.SetIntel(is)
 	}
-	n := &Node{Store: st, Keys: keys, Policy: pol, Authority: a, Population: deps.Population, geo: geo, cfg: cfg}
+	n := &Node{Store: st, Keys: keys, Policy: pol, Authority: a, Population: deps.Population, geo: geo, cfg: cfg, sealer: sealer}
 	if err := n.openConsole(cfg, st); err != nil {
 		geo.Close()
 		return nil, err

@@ -31,6 +31,7 @@ func (n *Node) runBackground(ctx context.Context) (wait func()) {
 	}
 	d := webhook.NewDispatcher(n.cfg.Webhooks, ops, nil, log, now)
 	d.Observe = n.Authority.ObserveWebhook
+	d.OpenSecret = func(aud string, v []byte) ([]byte, error) { return n.sealer.Open(store.RelyingPartyAAD(aud), v) }
 	wg.Go(func() { d.Run(ctx) })
 	wg.Go(func() { n.feedLoop(ctx) })
 	wg.Go(func() { retention.Loop(ctx, ops, n.cfg.Authority.Operations.Retention, now, log) })

@@ -123,6 +123,9 @@ type Dispatcher struct {
 	// Observe, when set, is told the outcome of every attempt
 	// ("delivered", "failed", "dead").
 	Observe func(outcome string)
+	// OpenSecret, when set, opens a relying party's stored signing secret
+	// (sealed with the key-encryption key) before it signs an event.
+	OpenSecret func(audience string, stored []byte) ([]byte, error)
 }
 
 // NewDispatcher makes a dispatcher; client nil means a client with the
@@ -215,7 +218,13 @@ func (d *Dispatcher) deliver(ctx context.Context, rp store.RelyingParty, ev stor
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "herd-webhook")
 	req.Header.Set("Herd-Event-Id", ev.EventID)
-	req.Header.Set(SignatureHeader, Sign(rp.Secret, d.now(), ev.Body))
+	secret := rp.Secret
+	if d.OpenSecret != nil {
+		if secret, err = d.OpenSecret(rp.Audience, rp.Secret); err != nil {
+			return fmt.Errorf("opening the signing secret of %s: %w", rp.Audience, err)
+		}
+	}
+	req.Header.Set(SignatureHeader, Sign(secret, d.now(), ev.Body))
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return err

@@ -43,3 +43,77 @@ func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// ResealSecrets implements store.SecretSealing. The rows are locked
+// (FOR UPDATE): a second node resealing at the same time waits, then
+// finds the values sealed.
+func (s *Store) ResealSecrets(ctx context.Context, names []string, reseal func(id string, v []byte) ([]byte, bool, error)) (int, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: reseal secrets: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	type row struct {
+		rp  bool
+		key string
+		id  string
+		v   []byte
+	}
+	var rows []row
+	secrets, err := tx.Query(ctx, `SELECT name, value FROM secrets WHERE name = ANY($1) ORDER BY name FOR UPDATE`, names)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: reseal secrets: %w", err)
+	}
+	for secrets.Next() {
+		var r row
+		if err := secrets.Scan(&r.key, &r.v); err != nil {
+			secrets.Close()
+			return 0, fmt.Errorf("postgres: reseal secrets: %w", err)
+		}
+		r.id = store.SecretAAD(r.key)
+		rows = append(rows, r)
+	}
+	secrets.Close()
+	if err := secrets.Err(); err != nil {
+		return 0, fmt.Errorf("postgres: reseal secrets: %w", err)
+	}
+	rps, err := tx.Query(ctx, `SELECT audience, secret FROM relying_parties ORDER BY audience FOR UPDATE`)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: reseal secrets: %w", err)
+	}
+	for rps.Next() {
+		r := row{rp: true}
+		if err := rps.Scan(&r.key, &r.v); err != nil {
+			rps.Close()
+			return 0, fmt.Errorf("postgres: reseal secrets: %w", err)
+		}
+		r.id = store.RelyingPartyAAD(r.key)
+		rows = append(rows, r)
+	}
+	rps.Close()
+	if err := rps.Err(); err != nil {
+		return 0, fmt.Errorf("postgres: reseal secrets: %w", err)
+	}
+	n := 0
+	for _, r := range rows {
+		nv, changed, err := reseal(r.id, r.v)
+		if err != nil {
+			return 0, fmt.Errorf("postgres: reseal %s: %w", r.id, err)
+		}
+		if !changed {
+			continue
+		}
+		q := `UPDATE secrets SET value = $1 WHERE name = $2`
+		if r.rp {
+			q = `UPDATE relying_parties SET secret = $1 WHERE audience = $2`
+		}
+		if _, err := tx.Exec(ctx, q, nv, r.key); err != nil {
+			return 0, fmt.Errorf("postgres: reseal %s: %w", r.id, err)
+		}
+		n++
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("postgres: reseal secrets: %w", err)
+	}
+	return n, nil
+}

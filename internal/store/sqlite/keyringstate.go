@@ -42,3 +42,68 @@ func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// ResealSecrets implements store.SecretSealing.
+func (s *Store) ResealSecrets(ctx context.Context, names []string, reseal func(id string, v []byte) ([]byte, bool, error)) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: reseal secrets: %w", err)
+	}
+	defer tx.Rollback()
+	type row struct {
+		table, key string
+		id         string
+		v          []byte
+	}
+	var rows []row
+	for _, name := range names {
+		var v []byte
+		err := tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: reseal secrets: %w", err)
+		}
+		rows = append(rows, row{"secrets", name, store.SecretAAD(name), v})
+	}
+	rps, err := tx.QueryContext(ctx, `SELECT audience, secret FROM relying_parties`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: reseal secrets: %w", err)
+	}
+	for rps.Next() {
+		var aud string
+		var v []byte
+		if err := rps.Scan(&aud, &v); err != nil {
+			rps.Close()
+			return 0, fmt.Errorf("sqlite: reseal secrets: %w", err)
+		}
+		rows = append(rows, row{"relying_parties", aud, store.RelyingPartyAAD(aud), v})
+	}
+	rps.Close()
+	if err := rps.Err(); err != nil {
+		return 0, fmt.Errorf("sqlite: reseal secrets: %w", err)
+	}
+	n := 0
+	for _, r := range rows {
+		nv, changed, err := reseal(r.id, r.v)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: reseal %s: %w", r.id, err)
+		}
+		if !changed {
+			continue
+		}
+		q := `UPDATE secrets SET value = ? WHERE name = ?`
+		if r.table == "relying_parties" {
+			q = `UPDATE relying_parties SET secret = ? WHERE audience = ?`
+		}
+		if _, err := tx.ExecContext(ctx, q, nv, r.key); err != nil {
+			return 0, fmt.Errorf("sqlite: reseal %s: %w", r.id, err)
+		}
+		n++
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: reseal secrets: %w", err)
+	}
+	return n, nil
+}
