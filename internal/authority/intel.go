@@ -18,9 +18,9 @@ import (
 	"github.com/herd-health/herd/healthcert"
 	"github.com/herd-health/herd/internal/guide"
 	"github.com/herd-health/herd/internal/indicators"
+	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/policy"
 	"github.com/herd-health/herd/internal/protocol"
-	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/store"
 )
 

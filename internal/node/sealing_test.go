@@ -21,8 +21,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/herd-health/herd/health"
-	"github.com/herd-health/herd/internal/apitoken"
 	"github.com/herd-health/herd/healthcert"
+	"github.com/herd-health/herd/internal/apitoken"
 	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/node"
