@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/console"
 	"github.com/herd-health/herd/internal/node"
+	"github.com/herd-health/herd/internal/policy"
 )
 
 func newLogger(w io.Writer, format string) *slog.Logger {
@@ -83,13 +85,45 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "herd serve: %s is not a loopback address; give --tls-cert and --tls-key (plain HTTP is for loopback and tests)\n", *addr)
 		return 2
 	}
+	// Everything the configuration says is checked before the store, the
+	// key-encryption key or the listener is touched.
+	if *logFormat != "text" && *logFormat != "json" {
+		fmt.Fprintf(stderr, "herd serve: log format %q must be text or json\n", *logFormat)
+		return 2
+	}
+	if *tlsCert != "" {
+		if _, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+			fmt.Fprintf(stderr, "herd serve: TLS certificate and key (%s, %s): %v\n", *tlsCert, *tlsKey, err)
+			return 2
+		}
+	}
+	if *policyFile != "" {
+		if _, err := policy.Load(*policyFile); err != nil {
+			fmt.Fprintf(stderr, "herd serve: policy: %v\n", err)
+			return 2
+		}
+	}
+	acfg := authority.Config{Issuer: *publicURL, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version,
+		Operations: file.OperationsConfig, TrustedProxies: file.TrustedProxies, AllowInsecureWebhooks: file.AllowInsecureWebhooks}
+	check := acfg
+	if check.Issuer == "" {
+		check.Issuer = "http://" + *addr // the listener's address, known once it listens
+	}
+	if err := check.Check(); err != nil {
+		fmt.Fprintf(stderr, "herd serve: config: %v\n", err)
+		return 2
+	}
 	log := newLogger(stderr, *logFormat)
+	if !isLoopback(*addr) && acfg.LoopbackTrusted() {
+		log.Warn("rate limits exempt loopback (trusted_networks) and no trusted_proxies are set: a reverse proxy on this host would exempt every client it forwards; list the proxy in trusted_proxies, or leave loopback out of trusted_networks",
+			"addr", *addr)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "herd serve: %v\n", err)
 		return 1
 	}
-	issuer := *publicURL
+	issuer := acfg.Issuer
 	if issuer == "" {
 		scheme := "http"
 		if *tlsCert != "" {
@@ -97,16 +131,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		issuer = scheme + "://" + ln.Addr().String()
 	}
+	acfg.Issuer = issuer
 	n, err := node.Open(ctx, node.Config{
 		DSN:        *db,
 		DataDir:    *dataDir,
 		PolicyFile: *policyFile,
 		Logger:     log,
 		KEKFile:    kekPath(*kekFile, *dataDir),
-		Authority: authority.Config{Issuer: issuer, CertificateLifetime: *lifetime, EnrollmentToken: os.Getenv("HERD_ENROLLMENT_TOKEN"), Build: "herd " + version,
-			Operations: file.OperationsConfig, TrustedProxies: file.TrustedProxies, AllowInsecureWebhooks: file.AllowInsecureWebhooks},
-		Webhooks: file.Webhooks,
-		Feeds:    file.Feeds, IndicatorExpiryDays: file.expiryDays(),
+		Authority:  acfg,
+		Webhooks:   file.Webhooks,
+		Feeds:      file.Feeds, IndicatorExpiryDays: file.expiryDays(),
 		GeoIPDatabase: *geoipDB,
 		MinCount:      file.MinCount,
 		Epsilon:       file.Epsilon,

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -106,6 +107,46 @@ func (c *Config) setDefaults() {
 	if c.StatusCacheTime == 0 {
 		c.StatusCacheTime = 5 * time.Second
 	}
+}
+
+// Check reports the first thing wrong with the configuration, its
+// defaults applied, before anything is built with it.
+func (c Config) Check() error {
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	ops := c.Operations
+	ops.setDefaults()
+	if err := ops.Validate(); err != nil {
+		return err
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			return fmt.Errorf("trusted proxy %q is not a CIDR", p)
+		}
+	}
+	return nil
+}
+
+// LoopbackTrusted reports whether the rate limits exempt loopback
+// (trusted_networks, loopback by default) while no trusted_proxies are
+// set: a reverse proxy on the same host would then exempt every client
+// it forwards.
+func (c Config) LoopbackTrusted() bool {
+	if len(c.TrustedProxies) > 0 || c.Operations.RateLimits.Off {
+		return false
+	}
+	nets := c.Operations.TrustedNetworks
+	if nets == nil {
+		return true
+	}
+	for _, n := range nets {
+		if _, ipn, err := net.ParseCIDR(n); err == nil && (ipn.Contains(net.IPv4(127, 0, 0, 1)) || ipn.Contains(net.IPv6loopback)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate reports the first thing wrong with the configuration.

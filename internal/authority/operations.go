@@ -94,12 +94,33 @@ func (c *OperationsConfig) Validate() error {
 			return fmt.Errorf("trusted network %q is not a CIDR", n)
 		}
 	}
-	for _, l := range []ratelimit.Limit{c.RateLimits.Enroll, c.RateLimits.Challenge, c.RateLimits.Checkin, c.RateLimits.CheckinPerDevice} {
-		if l.PerSecond < 0 || l.Burst < 0 {
-			return fmt.Errorf("rate limits must not be negative")
+	if !c.RateLimits.Off {
+		for _, l := range []struct {
+			name string
+			l    ratelimit.Limit
+		}{{"enroll", c.RateLimits.Enroll}, {"challenge", c.RateLimits.Challenge}, {"checkin", c.RateLimits.Checkin}, {"checkin_per_device", c.RateLimits.CheckinPerDevice}} {
+			if err := checkLimit(l.l); err != nil {
+				return fmt.Errorf("rate_limits.%s: %w", l.name, err)
+			}
 		}
 	}
 	return c.Retention.Validate()
+}
+
+// checkLimit refuses a limit that would not do what it seems to say: a
+// rate without a burst (1 request at a time, at most) and a burst with
+// no rate (blocked for good once it is spent). A limit left out (both
+// zero) takes its default.
+func checkLimit(l ratelimit.Limit) error {
+	switch {
+	case l.PerSecond < 0 || l.Burst < 0 || math.IsNaN(l.PerSecond):
+		return fmt.Errorf("per_second %v and burst %d must not be negative", l.PerSecond, l.Burst)
+	case l.PerSecond == 0:
+		return fmt.Errorf("per_second is 0, which would refuse every request once the burst of %d is spent; give a positive rate (rate_limits.off turns all limits off)", l.Burst)
+	case l.Burst < 1:
+		return fmt.Errorf("burst is missing or 0; give how many requests may come at once (at least 1) beside per_second %v", l.PerSecond)
+	}
+	return nil
 }
 
 // operations is the authority's operator state.
@@ -202,7 +223,7 @@ func (a *Authority) serveOperations(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if l, what := a.addressLimiter(r); l != nil {
 		if ip := clientIP(r); !a.trusted(ip) {
-			if ok, wait := l.Allow(ip, a.now()); !ok {
+			if ok, wait := l.Allow(addressKey(ip), a.now()); !ok {
 				a.ops.limited.WithLabelValues(what + "_per_address").Inc()
 				a.ops.rejects.WithLabelValues("rate_limited").Inc()
 				tooMany(w, wait, what)
@@ -216,6 +237,17 @@ func (a *Authority) serveOperations(w http.ResponseWriter, r *http.Request) {
 		route = "other"
 	}
 	a.ops.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+}
+
+// addressKey is the bucket of a client address: an IPv4 address on its
+// own, an IPv6 address by its /64 (one subscriber's prefix: a host picks
+// any address in it at will).
+func addressKey(ip string) string {
+	a := net.ParseIP(ip)
+	if a == nil || a.To4() != nil {
+		return ip
+	}
+	return a.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // limitDevice applies the per-device check-in limit.
