@@ -59,6 +59,19 @@ var _ store.Population = (*Store)(nil)
 // its schema up to date. Tables are created in the first schema of the
 // connection's search_path.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, false)
+}
+
+// ErrNoSchema: OpenExisting found no herd schema in the database.
+var ErrNoSchema = errors.New("the database holds no herd schema")
+
+// OpenExisting is Open for a database that `herd serve` has made: one
+// without herd's schema is ErrNoSchema, and nothing is created in it.
+func OpenExisting(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, true)
+}
+
+func open(ctx context.Context, dsn string, existing bool) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -80,6 +93,17 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s := &Store{pool: pool}
+	if existing {
+		var found bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&found); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres: connect: %w", err)
+		}
+		if !found {
+			pool.Close()
+			return nil, ErrNoSchema
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,13 +19,14 @@ import (
 // Options tune Open.
 type Options struct {
 	// Existing opens a store that is already there: a SQLite file that
-	// does not exist is an error (ErrNoDatabase) instead of a new, empty
-	// database. Every command but the server opens stores this way.
+	// does not exist, or a PostgreSQL database without herd's schema, is
+	// an error (ErrNoDatabase) instead of a new, empty database. Every
+	// command but the server opens stores this way.
 	Existing bool
 }
 
 // ErrNoDatabase: Options.Existing was set and the SQLite file is not
-// there.
+// there, or the PostgreSQL database holds no herd schema.
 var ErrNoDatabase = errors.New("no database")
 
 // Open opens the store named by dsn, creating a SQLite database that
@@ -37,7 +39,18 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 func OpenWith(ctx context.Context, dsn string, o Options) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return postgres.Open(ctx, dsn)
+		if !o.Existing {
+			return postgres.Open(ctx, dsn)
+		}
+		st, err := postgres.OpenExisting(ctx, dsn)
+		if errors.Is(err, postgres.ErrNoSchema) {
+			where := dsn
+			if u, perr := url.Parse(dsn); perr == nil {
+				where = u.Redacted()
+			}
+			return nil, fmt.Errorf("%w at %s (it holds no herd schema); start `herd serve` first or pass --db", ErrNoDatabase, where)
+		}
+		return st, err
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLite(ctx, strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"), o)
 	case dsn == "":
