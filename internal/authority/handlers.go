@@ -119,7 +119,12 @@ func (a *Authority) handleDiscovery(w http.ResponseWriter, r *http.Request) erro
 
 func (a *Authority) handleJWKS(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	writeJSON(w, http.StatusOK, a.keys.JWKS())
+	jwks, err := a.keys.CurrentJWKS(r.Context())
+	if err != nil {
+		// The keys held are still right unless a rotation is missed.
+		a.log.Warn("reading the keys version for the JWKS", "err", err)
+	}
+	writeJSON(w, http.StatusOK, jwks)
 	return nil
 }
 

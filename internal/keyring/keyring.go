@@ -305,6 +305,25 @@ func (k *Keyring) Signer() (crypto.Signer, string) {
 	return k.current.signer, k.current.kid
 }
 
+// CurrentJWKS returns the published keys as the store holds them now: it
+// asks the store's keys version (one small read) and, when it changed,
+// reads the keys again before answering, so a key rotated through any
+// node or the command line is published at once. When the version
+// cannot be read the keys held are returned with the error.
+func (k *Keyring) CurrentJWKS(ctx context.Context) (healthcert.JWKS, error) {
+	var err error
+	if k.state != nil {
+		k.mu.RLock()
+		held := k.version
+		k.mu.RUnlock()
+		var v int64
+		if v, err = k.state.KeysVersion(ctx); err == nil && v != held {
+			err = k.Reload(ctx)
+		}
+	}
+	return k.JWKS(), err
+}
+
 // JWKS returns the published keys.
 func (k *Keyring) JWKS() healthcert.JWKS {
 	k.maybeReload()
