@@ -345,3 +345,36 @@ func TestDiscoveryNamesEveryEndpoint(t *testing.T) {
 	}
 	r2.Body.Close()
 }
+
+// A statement larger than a check-in takes is a 413 that says the limit,
+// however large the authority's general body limit is, not a 400.
+func TestOversizeStatementIs413(t *testing.T) {
+	e := newEnv(t, authority.Config{})
+	d := e.enroll()
+	big := e.statement(d, e.nonce(), healthy)
+	big.Checks[0].Reason = strings.Repeat("r", 20<<10)
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"signed statement of 27 KB", sign(t, d, big)},
+		{"a body of 200 KB", bytes.Repeat([]byte("a"), 200<<10)},
+	} {
+		code, perr := e.post(protocol.PathCheckin, protocol.ContentTypeJOSE, tc.body, nil)
+		if code != http.StatusRequestEntityTooLarge || perr.Code != "too_large" || !strings.Contains(perr.Error, "16384") {
+			t.Errorf("%s: %d %+v, want 413 too_large naming 16384 bytes", tc.name, code, perr)
+		}
+	}
+	// Just within the limit, with line ends around it, the statement is
+	// read (and judged on what it says).
+	fits := e.statement(d, e.nonce(), healthy)
+	body := sign(t, d, fits)
+	fits.Checks[0].Reason = strings.Repeat("r", (healthcert.MaxTokenSize-len(body))*3/4-8)
+	body = append(append([]byte("\r\n"), sign(t, d, fits)...), '\n')
+	if code, perr := e.post(protocol.PathCheckin, protocol.ContentTypeJOSE, body, nil); code != 200 {
+		t.Errorf("a statement of %d bytes: %d %+v, want 200", len(body), code, perr)
+	}
+	if e.checkins() != 1 {
+		t.Errorf("%d check-ins stored, want 1", e.checkins())
+	}
+}

@@ -150,17 +150,27 @@ func (a *Authority) handleChallenge(w http.ResponseWriter, r *http.Request) erro
 // and the errors are io.ReadAll's.
 // A body that ends before its declared length is a 400.
 func (a *Authority) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := a.readBodyRaw(w, r)
+	return a.readBodyMax(w, r, a.cfg.MaxBodyBytes)
+}
+
+// maxStatementBytes bounds a check-in's body: a statement is a compact
+// JWS of at most healthcert.MaxTokenSize bytes, with room for the line
+// ends around it.
+const maxStatementBytes = healthcert.MaxTokenSize + 64
+
+// readBodyMax is readBody with its own limit.
+func (a *Authority) readBodyMax(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	b, err := a.readBodyRaw(w, r, limit)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, errorf(http.StatusBadRequest, "truncated_body", "the request body ended after %d of its %d bytes; send it whole", len(b), r.ContentLength)
 	}
 	return b, err
 }
 
-func (a *Authority) readBodyRaw(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+func (a *Authority) readBodyRaw(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	n := r.ContentLength
-	if n <= 0 || n > a.cfg.MaxBodyBytes {
+	if n <= 0 || n > limit {
 		return io.ReadAll(body)
 	}
 	b := make([]byte, 0, n+1)
@@ -258,11 +268,19 @@ func constantTimeEqual(a, b string) bool {
 }
 
 func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error {
-	body, err := a.readBody(w, r)
+	body, err := a.readBodyMax(w, r, min(a.cfg.MaxBodyBytes, maxStatementBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errorf(http.StatusRequestEntityTooLarge, "too_large", "the statement is larger than %d bytes, the most a check-in takes", healthcert.MaxTokenSize)
+	}
 	if err != nil {
 		return err
 	}
-	jws, err := healthcert.ParseCompact(strings.TrimSpace(string(body)))
+	token := strings.TrimSpace(string(body))
+	if len(token) > healthcert.MaxTokenSize {
+		return errorf(http.StatusRequestEntityTooLarge, "too_large", "the statement is %d bytes; a check-in takes at most %d", len(token), healthcert.MaxTokenSize)
+	}
+	jws, err := healthcert.ParseCompact(token)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "malformed_statement", "the body must be a compact JWS signed with the device key: %v", err)
 	}
