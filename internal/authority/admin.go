@@ -362,8 +362,8 @@ func NewRelyingPartyInsecure(audience, webhookURL string, now time.Time) (store.
 }
 
 func newRelyingParty(audience, webhookURL string, now time.Time, allowInsecure bool) (store.RelyingParty, error) {
-	if audience == "" {
-		return store.RelyingParty{}, errors.New("audience is required")
+	if err := ValidAudience(audience); err != nil {
+		return store.RelyingParty{}, err
 	}
 	if err := webhook.CheckURL(webhookURL, allowInsecure); err != nil {
 		return store.RelyingParty{}, err

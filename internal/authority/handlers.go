@@ -306,6 +306,11 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if err := st.Validate(); err != nil {
 		return errorf(http.StatusBadRequest, "bad_statement", "the statement is not valid: %v", err)
 	}
+	for _, aud := range st.Audiences {
+		if err := ValidAudience(aud); err != nil {
+			return errorf(http.StatusBadRequest, "bad_audience", "no certificate is issued for this audience: %v (remove it with herd-agent untrust)", err)
+		}
+	}
 	if st.DeviceID != dev.ID {
 		return errorf(http.StatusBadRequest, "bad_statement", "the statement names device %q but is signed by %q", st.DeviceID, dev.ID)
 	}
