@@ -26,12 +26,13 @@ package verify
 
 import (
 	"context"
-	"crypto"
+
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/herd-health/herd/health"
@@ -227,9 +228,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Result, error) {
 }
 
 func (v *Verifier) verifyFull(ctx context.Context, token string, now time.Time) (*Result, error) {
-	claims, err := healthcert.ParseWith(token, func(kid string) (crypto.PublicKey, error) {
-		return v.keys.key(ctx, kid)
-	})
+	claims, err := v.parse(ctx, token)
 	if err != nil {
 		if errors.Is(err, ErrMalformed) {
 			return nil, audienceError(token, err)
@@ -250,6 +249,33 @@ func (v *Verifier) verifyFull(ctx context.Context, token string, now time.Time) 
 	}
 	d := claims.Device()
 	return &Result{Claims: claims, Tier: d.Status, Findings: d.Findings}, nil
+}
+
+// parse checks token's form, its typ, its signature and its claims. The
+// authority signs status lists and notices with the same keys as
+// certificates; their typ (statuslist+jwt, herd-notice+jws) tells them
+// apart, so one is never taken for a certificate (RFC 8725, 3.11).
+func (v *Verifier) parse(ctx context.Context, token string) (*healthcert.Claims, error) {
+	c, err := healthcert.ParseCompact(token)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := v.keys.key(ctx, c.Header.Kid)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Verify(pub); err != nil {
+		return nil, err
+	}
+	// After the signature, so what is refused is what the key signed.
+	if !strings.EqualFold(c.Header.Typ, healthcert.TokenType) {
+		return nil, fmt.Errorf("%w: typ %q is not %s: this is not a health certificate", ErrMalformed, c.Header.Typ, healthcert.TokenType)
+	}
+	claims := new(healthcert.Claims)
+	if err := healthcert.DecodeClaims(c.Payload, claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
 }
 
 // audienceError turns err, a malformed-token error, into ErrAudience when

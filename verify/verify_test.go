@@ -213,6 +213,16 @@ func TestVerifyRejects(t *testing.T) {
 			m["submods"].(map[string]any)["device"].(map[string]any)["ear.status"] = "healthy"
 		}), edSign(authPriv)), verify.ErrMalformed},
 		{"exp as a string", craft(t, edHdr, withClaims(func(m map[string]any) { m["exp"] = "tomorrow" }), edSign(authPriv)), verify.ErrMalformed},
+		// The authority's key also signs status lists and notices: a token
+		// of another type, signed with it and carrying a certificate's
+		// claims, is still not a certificate.
+		{"status list typ", craft(t, map[string]any{"alg": "EdDSA", "kid": kid, "typ": "statuslist+jwt"}, claims, edSign(authPriv)), verify.ErrMalformed},
+		{"notice typ", craft(t, map[string]any{"alg": "EdDSA", "kid": kid, "typ": "herd-notice+jws"}, claims, edSign(authPriv)), verify.ErrMalformed},
+		{"statement typ", craft(t, map[string]any{"alg": "EdDSA", "kid": kid, "typ": "herd-statement+jws"}, claims, edSign(authPriv)), verify.ErrMalformed},
+		{"access token typ", craft(t, map[string]any{"alg": "EdDSA", "kid": kid, "typ": "at+jwt"}, claims, edSign(authPriv)), verify.ErrMalformed},
+		{"no typ", craft(t, map[string]any{"alg": "EdDSA", "kid": kid}, claims, edSign(authPriv)), verify.ErrMalformed},
+		{"typ JWT with a suffix", craft(t, map[string]any{"alg": "EdDSA", "kid": kid, "typ": "JWT "}, claims, edSign(authPriv)), verify.ErrMalformed},
+		{"a real status list token", statusListToken(t, authPriv, kid), verify.ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,7 +266,7 @@ func TestVerifyAcceptsES256AndOneElementAudienceArray(t *testing.T) {
 	a := verifytest.NewAuthority(t)
 	claims := payloadOf(t, a.Issue(aud, health.Warning))
 	claims["aud"] = []string{aud}
-	tok := craft(t, map[string]any{"alg": "ES256", "kid": "ec"}, claims, esSign(t, p256))
+	tok := craft(t, map[string]any{"alg": "ES256", "kid": "ec", "typ": "JWT"}, claims, esSign(t, p256))
 	v := newVerifier(t, verify.Options{Keys: healthcert.KeySet{"ec": &p256.PublicKey}})
 	res, err := v.Verify(context.Background(), tok)
 	if err != nil {
@@ -563,5 +573,23 @@ func TestKeySetFetchCancelled(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatalf("after a cancelled fetch: %v", err)
+	}
+}
+
+// statusListToken is a status list token as the authority signs one.
+func statusListToken(t *testing.T, priv ed25519.PrivateKey, kid string) string {
+	now := time.Now().Unix()
+	return craft(t, map[string]any{"alg": "EdDSA", "kid": kid, "typ": "statuslist+jwt"},
+		map[string]any{"sub": "https://authority.example/v1/status/1", "iss": "https://authority.example", "iat": now, "exp": now + 3600, "ttl": 60,
+			"status_list": map[string]any{"bits": 1, "lst": "eNrbuRgAAhcBXQ"}}, edSign(priv))
+}
+
+// The typ of a certificate is compared as a media type is: "jwt" is JWT.
+func TestVerifyTypCaseInsensitive(t *testing.T) {
+	a := verifytest.NewAuthority(t)
+	claims := payloadOf(t, a.Issue(aud, health.Affirming))
+	tok := craft(t, map[string]any{"alg": "EdDSA", "kid": a.KeyID(), "typ": "jwt"}, claims, edSign(a.Signer().(ed25519.PrivateKey)))
+	if _, err := newVerifier(t, verify.Options{Keys: a.Keys()}).Verify(context.Background(), tok); err != nil {
+		t.Errorf("typ jwt: %v", err)
 	}
 }
