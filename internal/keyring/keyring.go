@@ -134,8 +134,17 @@ func OpenWith(ctx context.Context, ks store.Keys, o Options) (*Keyring, error) {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
 	if len(list) == 0 {
-		if _, err := k.Rotate(ctx, healthcert.EdDSA); err != nil && !errors.Is(err, store.ErrConflict) {
+		sk, err := k.newKey(healthcert.EdDSA)
+		if err != nil {
 			return nil, err
+		}
+		if fk, ok := ks.(store.FirstKey); ok {
+			// Nodes starting at once over an empty store: one key.
+			if _, err := fk.AddFirstSigningKey(ctx, sk); err != nil {
+				return nil, fmt.Errorf("keyring: storing the first key: %w", err)
+			}
+		} else if err := ks.AddSigningKey(ctx, sk); err != nil && !errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("keyring: storing the first key: %w", err)
 		}
 	}
 	return k, k.Reload(ctx)
@@ -144,45 +153,51 @@ func OpenWith(ctx context.Context, ks store.Keys, o Options) (*Keyring, error) {
 // Rotate makes a new signing key with alg (EdDSA or ES256) and retires the
 // one signing now. It returns the new key's id.
 func (k *Keyring) Rotate(ctx context.Context, alg string) (string, error) {
+	sk, err := k.newKey(alg)
+	if err != nil {
+		return "", err
+	}
+	if err := k.keys.AddSigningKey(ctx, sk); err != nil {
+		return "", fmt.Errorf("keyring: storing the new key: %w", err)
+	}
+	return sk.KID, k.Reload(ctx)
+}
+
+// newKey makes a key with alg, sealed for the store.
+func (k *Keyring) newKey(alg string) (store.SigningKey, error) {
 	var signer crypto.Signer
 	switch alg {
 	case healthcert.EdDSA:
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
-			return "", err
+			return store.SigningKey{}, err
 		}
 		signer = priv
 	case healthcert.ES256:
 		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
-			return "", err
+			return store.SigningKey{}, err
 		}
 		signer = priv
 	default:
-		return "", fmt.Errorf("keyring: algorithm %q is not supported (EdDSA or ES256)", alg)
+		return store.SigningKey{}, fmt.Errorf("keyring: algorithm %q is not supported (EdDSA or ES256)", alg)
 	}
 	jwk, err := healthcert.NewJWK(signer.Public(), "")
 	if err != nil {
-		return "", err
+		return store.SigningKey{}, err
 	}
 	privDER, err := x509.MarshalPKCS8PrivateKey(signer)
 	if err != nil {
-		return "", err
+		return store.SigningKey{}, err
 	}
 	if privDER, err = k.local.seal(jwk.Kid, privDER); err != nil {
-		return "", fmt.Errorf("keyring: sealing the new key: %w", err)
+		return store.SigningKey{}, fmt.Errorf("keyring: sealing the new key: %w", err)
 	}
 	pubDER, err := x509.MarshalPKIXPublicKey(signer.Public())
 	if err != nil {
-		return "", err
+		return store.SigningKey{}, err
 	}
-	err = k.keys.AddSigningKey(ctx, store.SigningKey{
-		KID: jwk.Kid, Alg: alg, Private: privDER, Public: pubDER, CreatedAt: k.now().UTC(),
-	})
-	if err != nil {
-		return "", fmt.Errorf("keyring: storing the new key: %w", err)
-	}
-	return jwk.Kid, k.Reload(ctx)
+	return store.SigningKey{KID: jwk.Kid, Alg: alg, Private: privDER, Public: pubDER, CreatedAt: k.now().UTC()}, nil
 }
 
 // Reload reads the keys from the store again (another authority node may

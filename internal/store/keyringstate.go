@@ -20,3 +20,12 @@ type KeyringState interface {
 
 // KeyringLongestLifetime names the longest lifetime in the keyring state.
 const KeyringLongestLifetime = "longest_cert_lifetime_us"
+
+// FirstKey adds a store's first signing key without a race: nodes
+// starting at once over an empty store end with one key between them.
+type FirstKey interface {
+	// AddFirstSigningKey stores k only when the store holds no signing
+	// key, and reports whether it did. Of callers racing, exactly one
+	// adds its key.
+	AddFirstSigningKey(ctx context.Context, k SigningKey) (bool, error)
+}

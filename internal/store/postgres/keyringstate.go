@@ -117,3 +117,31 @@ func (s *Store) ResealSecrets(ctx context.Context, names []string, reseal func(i
 	}
 	return n, nil
 }
+
+var _ store.FirstKey = (*Store)(nil)
+
+// firstKeyLock is the advisory lock that serialises first-key creation.
+const firstKeyLock = 0x6865726b6579 // "herkey"
+
+// AddFirstSigningKey implements store.FirstKey: under an advisory lock,
+// so of nodes racing over an empty store only the first inserts.
+func (s *Store) AddFirstSigningKey(ctx context.Context, k store.SigningKey) (bool, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("postgres: add first signing key: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, firstKeyLock); err != nil {
+		return false, fmt.Errorf("postgres: add first signing key: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, alg, private_key, public_key, created_at, retired_at)
+		SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)`,
+		k.KID, k.Alg, nonNil(k.Private), nonNil(k.Public), k.CreatedAt, ts(k.RetiredAt))
+	if err != nil {
+		return false, fmt.Errorf("postgres: add first signing key: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("postgres: add first signing key: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -107,3 +107,21 @@ func (s *Store) ResealSecrets(ctx context.Context, names []string, reseal func(i
 	}
 	return n, nil
 }
+
+var _ store.FirstKey = (*Store)(nil)
+
+// AddFirstSigningKey implements store.FirstKey: one statement, atomic
+// under SQLite's write lock.
+func (s *Store) AddFirstSigningKey(ctx context.Context, k store.SigningKey) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO signing_keys (kid, alg, private_key, public_key, created_at, retired_at)
+		SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys)`,
+		k.KID, k.Alg, nonNil(k.Private), nonNil(k.Public), k.CreatedAt.UnixMicro(), micros(k.RetiredAt))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: add first signing key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: add first signing key: %w", err)
+	}
+	return n == 1, nil
+}
