@@ -227,8 +227,24 @@ func (a *Authority) handleIndicators(w http.ResponseWriter, r *http.Request) err
 	w.Header().Set(protocol.HeaderSignature, sig)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	// A full bundle is megabytes: a device on a slow link gets the time
+	// it needs, where every other route keeps the server's tight write
+	// timeout. The server without deadlines (a test's) is left as it is.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(bundleWriteTime(len(body))))
 	w.Write(body)
 	return nil
+}
+
+// bundleSlowestRate is the slowest link a bundle download is given time
+// for, in bytes a second (128 kbit/s).
+const bundleSlowestRate = 16 << 10
+
+// bundleWriteTime is how long writing a bundle of n bytes may take: half
+// a minute, and the time n bytes take at bundleSlowestRate (24 MB: 26
+// minutes), at most an hour.
+func bundleWriteTime(n int) time.Duration {
+	return min(30*time.Second+time.Duration(n)*time.Second/bundleSlowestRate, time.Hour)
 }
 
 // signDetached signs body and returns the JWS with its payload part empty.

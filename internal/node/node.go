@@ -4,6 +4,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,6 +82,10 @@ type Config struct {
 	FeedMaxBytes        int64
 	FeedRetry           time.Duration
 	FeedRetryMax        time.Duration
+	// WriteTimeout bounds writing one answer (default 30 seconds); the
+	// indicator bundle download sets its own, longer deadline from its
+	// size.
+	WriteTimeout time.Duration
 }
 
 // DefaultDataDir is where `herd serve` keeps its database by default.
@@ -269,7 +274,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey strin
 		Handler:           n.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      cmp.Or(n.cfg.WriteTimeout, 30*time.Second),
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
