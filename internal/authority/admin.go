@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herd-health/herd/health"
+	"github.com/herd-health/herd/healthcert"
 	"github.com/herd-health/herd/internal/apitoken"
 	"github.com/herd-health/herd/internal/store"
 	"github.com/herd-health/herd/internal/webhook"
@@ -34,6 +35,8 @@ var adminRoutes = []AdminRoute{
 	{"GET", "/v1/admin/devices", "device.list", (*Authority).adminListDevices},
 	{"GET", "/v1/admin/devices/{id}", "device.show", (*Authority).adminShowDevice},
 	{"DELETE", "/v1/admin/devices/{id}", "device.delete", (*Authority).adminDeleteDevice},
+	{"POST", "/v1/admin/devices/{id}/revoke", "device.revoke", (*Authority).adminRevokeDevice},
+	{"POST", "/v1/admin/keys/rotate", "key.rotate", (*Authority).adminRotateKey},
 	{"GET", "/v1/admin/policy", "policy.show", (*Authority).adminPolicy},
 	{"GET", "/v1/admin/retention", "retention.show", (*Authority).adminRetention},
 	{"GET", "/v1/admin/audit", "audit.list", (*Authority).adminAudit},
@@ -56,6 +59,7 @@ var bodyTargets = map[string]string{
 	"admin_token.create":      "name",
 	"enrollment_token.create": "name",
 	"relying_party.add":       "audience",
+	"key.rotate":              "alg",
 }
 
 // auditTarget is what the audit record of a call to rt names: the path's
@@ -291,6 +295,71 @@ func (a *Authority) adminDeleteDevice(w http.ResponseWriter, r *http.Request, ac
 	}
 	a.log.Info("device deleted", "device", id, "actor", actor)
 	writeJSON(w, http.StatusOK, map[string]string{"deleted": id})
+	return nil
+}
+
+// adminRevokeDevice revokes a device's live certificates and keeps the
+// device: its next check-in gets fresh ones.
+func (a *Authority) adminRevokeDevice(w http.ResponseWriter, r *http.Request, actor string) error {
+	id := r.PathValue("id")
+	if a.status == nil {
+		return errorf(http.StatusNotFound, "not_found", "this authority issues certificates without status lists: there is nothing to revoke")
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if body, err := a.readBody(w, r); err != nil {
+		return err
+	} else if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			return err
+		}
+	}
+	if len(req.Reason) > 256 {
+		return errorf(http.StatusBadRequest, "bad_reason", "reason is %d bytes; at most 256", len(req.Reason))
+	}
+	if _, err := a.store.Device(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, "unknown_device", "no device %q (a deleted device's certificates were revoked when it was deleted)", id)
+	} else if err != nil {
+		return err
+	}
+	reason := req.Reason
+	if reason == "" {
+		reason = "revoked by an operator"
+	}
+	n, err := a.Revoke(r.Context(), id, reason+" ("+actor+")")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"device": id, "revoked": n})
+	return nil
+}
+
+// adminRotateKey adds a new signing key (EdDSA unless the body names
+// ES256); the old one stays published until its certificates expire.
+func (a *Authority) adminRotateKey(w http.ResponseWriter, r *http.Request, _ string) error {
+	var req struct {
+		Alg string `json:"alg"`
+	}
+	if body, err := a.readBody(w, r); err != nil {
+		return err
+	} else if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			return err
+		}
+	}
+	if req.Alg == "" {
+		req.Alg = healthcert.EdDSA
+	}
+	if req.Alg != healthcert.EdDSA && req.Alg != healthcert.ES256 {
+		return errorf(http.StatusBadRequest, "bad_alg", "alg %q must be EdDSA or ES256", req.Alg)
+	}
+	kid, err := a.keys.Rotate(r.Context(), req.Alg)
+	if err != nil {
+		return fmt.Errorf("rotating the signing key: %w", err)
+	}
+	a.log.Info("signing key rotated", "kid", kid, "alg", req.Alg)
+	writeJSON(w, http.StatusCreated, map[string]string{"kid": kid, "alg": req.Alg})
 	return nil
 }
 

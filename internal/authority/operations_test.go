@@ -54,7 +54,7 @@ func newOpsEnv(t *testing.T, cfg authority.Config) *opsEnv {
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	cfg.Issuer = e.srv.URL
-	e.auth, err = authority.New(ctx, cfg, authority.Deps{Store: st, Keys: keys, Policy: policy.Default(), Now: clk.Now, Operations: st})
+	e.auth, err = authority.New(ctx, cfg, authority.Deps{Store: st, Keys: keys, Policy: policy.Default(), Now: clk.Now, Operations: st, Status: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +113,11 @@ func TestEveryAdminRouteIsAudited(t *testing.T) {
 		"relying_party.add":       map[string]string{"audience": "https://new.example", "webhook_url": "https://new.example/hook"},
 		"admin_token.create":      map[string]string{"name": "carol"},
 		"enrollment_token.create": map[string]any{"name": "lab", "single_use": true, "ttl": "24h"},
+		"key.rotate":              map[string]string{"alg": "ES256"},
+		"device.revoke":           map[string]string{"reason": "stolen laptop"},
 	}
 	targets := map[string]string{
-		"device.show": d.id, "device.delete": d.id,
+		"device.show": d.id, "device.delete": d.id, "device.revoke": d.id, "key.rotate": "ES256",
 		"relying_party.remove": "https://gone.example",
 		"admin_token.revoke":   "bob", "enrollment_token.revoke": "fleet",
 		// Creates name what they made, never its secret.
@@ -150,6 +152,11 @@ func TestEveryAdminRouteIsAudited(t *testing.T) {
 			{"3 MB body", "", huge, 413, ""},
 		},
 		"enrollment_token.revoke": {{"unknown", "/v1/admin/enrollment-tokens/nope", nil, 404, "nope"}},
+		"device.revoke": {
+			{"unknown", "/v1/admin/devices/nope/revoke", nil, 404, "nope"},
+			{"bad body", "", []string{"x"}, 400, d.id},
+		},
+		"key.rotate": {{"bad alg", "", map[string]string{"alg": "RS256"}, 400, "RS256"}},
 	}
 	routes := authority.AdminRoutes()
 	if len(routes) < 16 {
