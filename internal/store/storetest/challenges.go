@@ -134,7 +134,7 @@ func testCheckinNonceConcurrent(t *testing.T, s store.Store) {
 func testCheckinCertificates(t *testing.T, s store.Store) {
 	sl, ok := s.(store.StatusLists)
 	if !ok {
-		t.Skip("the store keeps no status lists")
+		t.Fatalf("%T keeps no status lists: both stores must", s)
 	}
 	mustCreate(t, s, newDevice("dev-cert"))
 	list, first, err := sl.ReserveStatusIndices(ctx(t), 2, 64)
@@ -171,7 +171,7 @@ func testCheckinCertificates(t *testing.T, s store.Store) {
 func testUsedNonceExpire(t *testing.T, s store.Store) {
 	r, ok := s.(store.Retention)
 	if !ok {
-		t.Skip("the store has no retention")
+		t.Fatalf("%T has no retention: both stores must", s)
 	}
 	if err := s.UseNonce(ctx(t), []byte("old"), base); err != nil {
 		t.Fatal(err)
