@@ -2,6 +2,7 @@ package loadgen_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/loadgen"
 	"github.com/herd-health/herd/internal/policy"
+	"github.com/herd-health/herd/internal/store"
 	"github.com/herd-health/herd/internal/store/sqlite"
 )
 
@@ -73,24 +76,36 @@ func TestRunClosedLoop(t *testing.T) {
 	}
 	// Every acknowledged check-in is in its device's history, with a
 	// statement of ten results.
-	for id, dev := range ids {
-		hist, err := st.Checkins(context.Background(), dev, 1000)
+	stored := map[int64]store.Checkin{}
+	devices := map[string]bool{}
+	for _, dev := range ids {
+		devices[dev] = true
+	}
+	for dev := range devices {
+		hist, err := st.Checkins(context.Background(), dev, 1_000_000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		found := false
 		for _, c := range hist {
-			if c.ID == id {
-				found = true
-				if !strings.Contains(string(c.Statement), ".") || c.OS != "linux" {
-					t.Errorf("check-in %d: %+v", id, c)
-				}
+			stored[c.ID] = c
+		}
+	}
+	for id, dev := range ids {
+		c, ok := stored[id]
+		if !ok || c.DeviceID != dev {
+			t.Errorf("acknowledged check-in %d of %s is not stored", id, dev)
+			continue
+		}
+		parts := strings.Split(string(c.Statement), ".")
+		var stmt health.Statement
+		if len(parts) == 3 {
+			if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
+				json.Unmarshal(b, &stmt)
 			}
 		}
-		if !found {
-			t.Errorf("acknowledged check-in %d of %s is not stored", id, dev)
+		if len(stmt.Checks) != 10 || stmt.DeviceID != dev || c.OS != "linux" {
+			t.Errorf("check-in %d: %d results for %q, os %q", id, len(stmt.Checks), stmt.DeviceID, c.OS)
 		}
-		break
 	}
 }
 
