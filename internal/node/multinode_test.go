@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,8 +25,10 @@ import (
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/healthcert"
 	"github.com/herd-health/herd/internal/authority"
+	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/protocol"
+	"github.com/herd-health/herd/verify"
 )
 
 func pgSchemaDSN(t *testing.T) string {
@@ -107,10 +110,20 @@ func (p peer) nonce() string {
 	return c.Nonce
 }
 
-// statusBit decodes the list served at path (the token's payload, not
-// its signature: both nodes sign with the same keys, checked elsewhere)
-// and returns the bit at idx.
+// statusBit is the bit at idx of the list served at path.
 func (p peer) statusBit(path string, idx int) int {
+	p.t.Helper()
+	raw := p.statusList(path)
+	if idx/8 >= len(raw) {
+		p.t.Fatalf("index %d is past the list's %d bytes", idx, len(raw))
+	}
+	return int(raw[idx/8]>>(idx%8)) & 1
+}
+
+// statusList decodes the whole list served at path (the token's payload,
+// not its signature: both nodes sign with the same keys, checked
+// elsewhere).
+func (p peer) statusList(path string) []byte {
 	p.t.Helper()
 	tok := string(p.get(path))
 	parts := strings.Split(tok, ".")
@@ -129,11 +142,11 @@ func (p peer) statusBit(path string, idx int) int {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	raw, _ := io.ReadAll(zr)
-	if idx/8 >= len(raw) {
-		p.t.Fatalf("index %d is past the list's %d bytes", idx, len(raw))
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		p.t.Fatal(err)
 	}
-	return int(raw[idx/8]>>(idx%8)) & 1
+	return raw
 }
 
 func statement(id string, priv ed25519.PrivateKey, nonce string, malware health.Status) []byte {
@@ -232,19 +245,66 @@ func TestPostgresTwoNodesOneAuthority(t *testing.T) {
 	if a.statusBit(u.Path, idx) != 1 {
 		t.Fatal("A's status list does not show the revocation made through B")
 	}
-	// Both serve the same list.
-	sa, sb := a.statusBit(u.Path, idx), b.statusBit(u.Path, idx)
-	if sa != sb {
-		t.Fatal("the nodes serve different status lists")
+	// Both serve the same list, whole.
+	if la, lb := a.statusList(u.Path), b.statusList(u.Path); !bytes.Equal(la, lb) || len(la) != 125_000 {
+		t.Fatalf("the nodes serve different status lists (%d and %d bytes)", len(la), len(lb))
 	}
 
-	// A key rotated through A is published by B after B reloads.
+	// A relying party that fetched the list from A verifies, with
+	// status, a certificate B issued afterwards from a block of indices
+	// A's copy was fetched before.
+	toNode := func(p peer) *http.Client {
+		addr := strings.TrimPrefix(p.srv.URL, "http://")
+		return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}}
+	}
+	opts := verify.Options{Audience: "https://bank.example", Issuer: "http://authority.example", JWKSURL: "http://authority.example" + protocol.PathJWKS, HTTPClient: toNode(a)}
+	sc, err := verify.NewStatusChecker(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Status = sc
+	rp, err := verify.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.post(protocol.PathCheckin, statement(dev, priv, a.nonce(), health.Pass), 200, &resp)
+	if _, err := rp.Verify(ctx, resp.Certificates[0].Token); err != nil {
+		t.Fatalf("certificate from A: %v", err)
+	}
+	firstIdx := statusIndex(t, resp.Certificates[0].Token)
+	var fromB protocol.CheckinResponse
+	for range 300 {
+		b.post(protocol.PathCheckin, statement(dev, priv, b.nonce(), health.Pass), 200, &fromB)
+	}
+	if idx := statusIndex(t, fromB.Certificates[0].Token); idx < firstIdx+256 {
+		t.Fatalf("B's index %d is within A's block from %d", idx, firstIdx)
+	}
+	if _, err := rp.Verify(ctx, fromB.Certificates[0].Token); err != nil {
+		t.Fatalf("certificate B issued after the relying party fetched the list: %v", err)
+	}
+
+	// A key rotated through A signs B's certificates within the
+	// keys-version interval, and B publishes it, with no reload asked
+	// for.
 	kid, err := a.n.Keys.Rotate(ctx, "EdDSA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.n.Keys.Reload(ctx); err != nil {
-		t.Fatal(err)
+	signedBy := ""
+	for deadline := time.Now().Add(3 * keyring.VersionInterval); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		b.post(protocol.PathCheckin, statement(dev, priv, b.nonce(), health.Pass), 200, &fromB)
+		c, err := healthcert.ParseCompact(fromB.Certificates[0].Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if signedBy = c.Header.Kid; signedBy == kid {
+			break
+		}
+	}
+	if signedBy != kid {
+		t.Fatalf("B still signs with %s, not the key %s rotated through A", signedBy, kid)
 	}
 	var jwks healthcert.JWKS
 	json.Unmarshal(b.get(protocol.PathJWKS), &jwks)
@@ -258,4 +318,28 @@ func TestPostgresTwoNodesOneAuthority(t *testing.T) {
 	if ja, jb := a.get(protocol.PathJWKS), b.get(protocol.PathJWKS); !bytes.Equal(ja, jb) {
 		t.Fatalf("JWKS differ after rotation:\nA %s\nB %s", ja, jb)
 	}
+	// A relying party that meets the new key fetches the JWKS (its own
+	// refetch is rate-limited: one that fetched it within 30 s waits).
+	opts.Status = nil
+	later, err := verify.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := later.Verify(ctx, fromB.Certificates[0].Token); err != nil {
+		t.Errorf("a relying party refuses B's certificate from the new key: %v", err)
+	}
+}
+
+// statusIndex reads a certificate's status list index without verifying it.
+func statusIndex(t *testing.T, tok string) int {
+	t.Helper()
+	c, err := healthcert.ParseCompact(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims healthcert.Claims
+	if err := json.Unmarshal(c.Payload, &claims); err != nil || claims.Status == nil {
+		t.Fatalf("no status claim: %v", err)
+	}
+	return claims.Status.StatusList.Index
 }
