@@ -162,8 +162,18 @@ func TestWebhookSurvivesKill(t *testing.T) {
 	waitServeHealthy(t, base)
 
 	d := enrollTestDevice(t, base)
-	if r := d.checkin(t, health.Pass, "https://bank.example"); r.Verdict == health.Contraindicated {
-		t.Fatalf("first verdict %s", r.Verdict)
+	first := d.checkin(t, health.Pass, "https://bank.example")
+	if first.Verdict == health.Contraindicated || len(first.Certificates) != 1 {
+		t.Fatalf("first check-in %+v", first)
+	}
+	// The pairwise subject the bank knows the device by.
+	cert, err := healthcert.ParseCompact(first.Certificates[0].Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims healthcert.Claims
+	if err := json.Unmarshal(cert.Payload, &claims); err != nil || claims.Subject == "" {
+		t.Fatalf("certificate claims: %s %v", cert.Payload, err)
 	}
 	if r := d.checkin(t, health.Fail, "https://bank.example"); r.Verdict != health.Contraindicated {
 		t.Fatalf("second verdict %s", r.Verdict)
@@ -219,6 +229,9 @@ func TestWebhookSurvivesKill(t *testing.T) {
 		}
 		if ev.Type != "device.contraindicated" || ev.Audience != "https://bank.example" || ev.Subject == "" || ev.Subject == d.id || len(ev.Findings) == 0 {
 			t.Errorf("event = %s", body)
+		}
+		if ev.Subject != claims.Subject {
+			t.Errorf("event sub %q is not the sub %q of the device's certificate for the bank", ev.Subject, claims.Subject)
 		}
 		if strings.Contains(string(body), d.id) || strings.Contains(string(body), "127.0.0.1") {
 			t.Errorf("event leaks the device id or address: %s", body)
