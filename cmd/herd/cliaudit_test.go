@@ -79,6 +79,8 @@ var cliAuditCases = map[string]cliAuditCase{
 		bad: []string{"--audience", "https://shop.example", "--webhook", "ftp://x"}, badTgt: "https://shop.example"},
 	"rp remove": {setup: withCLI("rp", "add", "--audience", "https://bank.example", "--webhook", "https://bank.example/hook"),
 		ok: []string{"--audience", "https://bank.example"}, target: "https://bank.example", bad: []string{"--audience", "https://none.example"}, badTgt: "https://none.example"},
+	"policy set": {ok: []string{"testdata/policy-bank.json"}, target: "bank-strict@2",
+		bad: []string{"testdata/policy-bank-edited.json"}, badTgt: "bank-strict@2"}, // other rules under a stored version
 	"retention run": {ok: []string{"--history-days", "400"}, target: "source_address_days=30 history_days=400"},
 	"partners add":  {ok: []string{"--name", "CERT-X"}, target: "CERT-X", bad: []string{"--name", "CERT-X"}, badTgt: "CERT-X"},
 	"intel import": {ok: []string{"../../internal/intel/testdata/feodo-ipblocklist.csv"}, target: "../../internal/intel/testdata/feodo-ipblocklist.csv",
@@ -221,7 +223,7 @@ func TestCLIActionsNeedTheirAuditRecord(t *testing.T) {
 				var b strings.Builder
 				for _, q := range []string{`SELECT COUNT(*) FROM signing_keys`, `SELECT COUNT(*) FROM admin_tokens`, `SELECT COUNT(*) FROM admin_tokens WHERE revoked_at IS NOT NULL`,
 					`SELECT COUNT(*) FROM enrollment_tokens`, `SELECT COUNT(*) FROM enrollment_tokens WHERE revoked_at IS NOT NULL`, `SELECT COUNT(*) FROM relying_parties`,
-					`SELECT COUNT(*) FROM devices`, `SELECT COUNT(*) FROM console_users`, `SELECT COUNT(*) FROM partners`, `SELECT COUNT(*) FROM indicators`, `SELECT COUNT(*) FROM sightings`} {
+					`SELECT COUNT(*) FROM devices`, `SELECT COUNT(*) FROM console_users`, `SELECT COUNT(*) FROM partners`, `SELECT COUNT(*) FROM indicators`, `SELECT COUNT(*) FROM sightings`, `SELECT COUNT(*) FROM policy_activations`} {
 					var n int
 					if err := db.QueryRow(q).Scan(&n); err != nil {
 						t.Fatalf("%s: %v", q, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/healthcert"
 	"github.com/herd-health/herd/internal/apitoken"
+	"github.com/herd-health/herd/internal/policy"
 	"github.com/herd-health/herd/internal/store"
 	"github.com/herd-health/herd/internal/webhook"
 )
@@ -38,6 +39,7 @@ var adminRoutes = []AdminRoute{
 	{"POST", "/v1/admin/devices/{id}/revoke", "device.revoke", (*Authority).adminRevokeDevice},
 	{"POST", "/v1/admin/keys/rotate", "key.rotate", (*Authority).adminRotateKey},
 	{"GET", "/v1/admin/policy", "policy.show", (*Authority).adminPolicy},
+	{"PUT", "/v1/admin/policy", "policy.set", (*Authority).adminSetPolicy},
 	{"GET", "/v1/admin/retention", "retention.show", (*Authority).adminRetention},
 	{"GET", "/v1/admin/audit", "audit.list", (*Authority).adminAudit},
 	{"GET", "/v1/admin/relying-parties", "relying_party.list", (*Authority).adminListRPs},
@@ -52,14 +54,32 @@ var adminRoutes = []AdminRoute{
 	{"DELETE", "/v1/admin/enrollment-tokens/{name}", "enrollment_token.revoke", (*Authority).adminRevokeEnrollmentToken},
 }
 
-// bodyTargets names, for the actions whose target is in the request's
-// JSON body rather than its path or query, the member that holds it (a
-// name or an audience, never a secret).
-var bodyTargets = map[string]string{
-	"admin_token.create":      "name",
-	"enrollment_token.create": "name",
-	"relying_party.add":       "audience",
-	"key.rotate":              "alg",
+// bodyTargets reads, for the actions whose target is in the request's
+// JSON body rather than its path or query, the target from the body's
+// members (a name, an audience, a policy's id@version; never a secret).
+var bodyTargets = map[string]func(m map[string]json.RawMessage) string{
+	"admin_token.create":      member("name"),
+	"enrollment_token.create": member("name"),
+	"relying_party.add":       member("audience"),
+	"key.rotate":              member("alg"),
+	"policy.set": func(m map[string]json.RawMessage) string {
+		var v int
+		if id := member("id")(m); id != "" && json.Unmarshal(m["version"], &v) == nil {
+			return id + "@" + strconv.Itoa(v)
+		}
+		return ""
+	},
+}
+
+// member reads one string member.
+func member(name string) func(m map[string]json.RawMessage) string {
+	return func(m map[string]json.RawMessage) string {
+		var s string
+		if json.Unmarshal(m[name], &s) != nil {
+			return ""
+		}
+		return s
+	}
 }
 
 // auditTarget is what the audit record of a call to rt names: the path's
@@ -68,7 +88,7 @@ var bodyTargets = map[string]string{
 // that cannot be read is the handler's error to answer.
 func (a *Authority) auditTarget(rt AdminRoute, w http.ResponseWriter, r *http.Request) (string, error) {
 	target := r.PathValue("id") + r.PathValue("name") + r.URL.Query().Get("audience")
-	member, ok := bodyTargets[rt.Action]
+	read, ok := bodyTargets[rt.Action]
 	if !ok {
 		return target, nil
 	}
@@ -78,9 +98,8 @@ func (a *Authority) auditTarget(rt AdminRoute, w http.ResponseWriter, r *http.Re
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var m map[string]json.RawMessage
-	var s string
-	if json.Unmarshal(body, &m) == nil && json.Unmarshal(m[member], &s) == nil {
-		target = s
+	if json.Unmarshal(body, &m) == nil {
+		target = read(m)
 	}
 	return target, nil
 }
@@ -363,8 +382,48 @@ func (a *Authority) adminRotateKey(w http.ResponseWriter, r *http.Request, _ str
 	return nil
 }
 
+// PolicyInfo is the active policy as the admin API shows it.
+type PolicyInfo struct {
+	ID     string      `json:"id"` // id@version, the certificates' ear.appraisal-policy-id
+	Policy policy.File `json:"policy"`
+	// Source is "store" for a policy activated in the store, "start" for
+	// the one the node started with when none was ever activated.
+	Source      string     `json:"source"`
+	ActivatedAt *time.Time `json:"activated_at,omitempty"`
+	ActivatedBy string     `json:"activated_by,omitempty"`
+	Changed     *bool      `json:"changed,omitempty"` // PUT: false when it was active already
+}
+
 func (a *Authority) adminPolicy(w http.ResponseWriter, r *http.Request, _ string) error {
-	writeJSON(w, http.StatusOK, map[string]any{"id": a.policy.ID(), "policy": a.policy.File()})
+	p := a.currentPolicy()
+	out := PolicyInfo{ID: p.ID(), Policy: p.File(), Source: "start"}
+	if a.pol.store != nil {
+		_, act, err := a.pol.store.ActivePolicy(r.Context())
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case act.ID+"@"+strconv.Itoa(act.Version) == p.ID():
+			out.Source, out.ActivatedAt, out.ActivatedBy = "store", &act.ActivatedAt, act.Actor
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// adminSetPolicy validates the policy in the body and makes it the
+// active policy of every node.
+func (a *Authority) adminSetPolicy(w http.ResponseWriter, r *http.Request, actor string) error {
+	body, err := a.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	act, changed, err := a.setPolicy(r.Context(), body, actor)
+	if err != nil {
+		return err
+	}
+	p := a.currentPolicy()
+	writeJSON(w, http.StatusOK, PolicyInfo{ID: p.ID(), Policy: p.File(), Source: "store", ActivatedAt: &act.ActivatedAt, ActivatedBy: act.Actor, Changed: &changed})
 	return nil
 }
 

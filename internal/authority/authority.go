@@ -186,6 +186,10 @@ type Deps struct {
 	// TAXII serves the population export to sharing partners at
 	// /taxii2/; nil turns it off.
 	TAXII *taxii.Population
+	// Policies keeps policy versions: every node appraises with the one
+	// activated last (Policy until one is), and learns of a new one
+	// within PolicyCheckInterval. Nil: Policy, always.
+	Policies store.Policies
 	// Sealer seals the secrets the authority keeps in the store (pairwise
 	// subjects, nonce and indicator-token MAC keys, webhook signing
 	// secrets) with the key-encryption key; the zero Sealer keeps them
@@ -198,7 +202,7 @@ type Authority struct {
 	cfg      Config
 	store    store.Store
 	keys     *keyring.Keyring
-	policy   *policy.Policy
+	pol      policyState // policystore.go
 	log      *slog.Logger
 	sealer   keyring.Sealer
 	now      func() time.Time
@@ -232,7 +236,10 @@ func New(ctx context.Context, cfg Config, d Deps) (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authority: pairwise secret: %w", err)
 	}
-	a := &Authority{cfg: cfg, store: d.Store, keys: d.Keys, policy: d.Policy, log: d.Logger, now: d.Now, pairwise: secret, sealer: d.Sealer}
+	a := &Authority{cfg: cfg, store: d.Store, keys: d.Keys, log: d.Logger, now: d.Now, pairwise: secret, sealer: d.Sealer}
+	if err := a.initPolicy(ctx, d.Policy, d.Policies); err != nil {
+		return nil, fmt.Errorf("authority: %w", err)
+	}
 	if err := a.initNonces(ctx); err != nil {
 		return nil, fmt.Errorf("authority: %w", err)
 	}
@@ -274,7 +281,7 @@ func (a *Authority) Discovery() protocol.Discovery {
 		CheckinEndpoint:            a.cfg.Issuer + protocol.PathCheckin,
 		IndicatorsURI:              a.indicatorsURI(),
 		StatusListURI:              a.currentStatusURI(),
-		PolicyID:                   a.policy.ID(),
+		PolicyID:                   a.currentPolicy().ID(),
 		CertificateLifetimeSeconds: int64(a.cfg.CertificateLifetime / time.Second),
 	}
 }

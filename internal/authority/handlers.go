@@ -353,7 +353,7 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	ap, err := a.policy.Evaluate(&st, now)
+	ap, err := a.currentPolicy().Evaluate(&st, now)
 	if err != nil {
 		return fmt.Errorf("evaluating policy: %w", err)
 	}

@@ -54,7 +54,7 @@ func newOpsEnv(t *testing.T, cfg authority.Config) *opsEnv {
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	cfg.Issuer = e.srv.URL
-	e.auth, err = authority.New(ctx, cfg, authority.Deps{Store: st, Keys: keys, Policy: policy.Default(), Now: clk.Now, Operations: st, Status: st})
+	e.auth, err = authority.New(ctx, cfg, authority.Deps{Store: st, Keys: keys, Policy: policy.Default(), Now: clk.Now, Operations: st, Status: st, Policies: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +115,10 @@ func TestEveryAdminRouteIsAudited(t *testing.T) {
 		"enrollment_token.create": map[string]any{"name": "lab", "single_use": true, "ttl": "24h"},
 		"key.rotate":              map[string]string{"alg": "ES256"},
 		"device.revoke":           map[string]string{"reason": "stolen laptop"},
+		"policy.set":              policyVersion(t, 2, ""),
 	}
 	targets := map[string]string{
-		"device.show": d.id, "device.delete": d.id, "device.revoke": d.id, "key.rotate": "ES256",
+		"device.show": d.id, "device.delete": d.id, "device.revoke": d.id, "key.rotate": "ES256", "policy.set": "herd-default@2",
 		"relying_party.remove": "https://gone.example",
 		"admin_token.revoke":   "bob", "enrollment_token.revoke": "fleet",
 		// Creates name what they made, never its secret.
@@ -157,6 +158,10 @@ func TestEveryAdminRouteIsAudited(t *testing.T) {
 			{"bad body", "", []string{"x"}, 400, d.id},
 		},
 		"key.rotate": {{"bad alg", "", map[string]string{"alg": "RS256"}, 400, "RS256"}},
+		"policy.set": {
+			{"CEL error", "", policyVersion(t, 3, "checks.exists(c, c.id == )"), 400, "herd-default@3"},
+			{"other rules under a stored version", "", policyVersion(t, 2, "false"), 409, "herd-default@2"},
+		},
 	}
 	routes := authority.AdminRoutes()
 	if len(routes) < 16 {
@@ -545,4 +550,23 @@ func TestMetrics(t *testing.T) {
 	if code, _, _ := o.admin("GET", "/metrics", "", nil); code != 200 {
 		t.Errorf("metrics from loopback when allowed: %d", code)
 	}
+}
+
+// policyVersion is the default policy as version v, its contraindicated
+// rule replaced by when unless when is empty.
+func policyVersion(t *testing.T, v int, when string) map[string]any {
+	t.Helper()
+	var f map[string]any
+	if err := json.Unmarshal(policy.DefaultJSON(), &f); err != nil {
+		t.Fatal(err)
+	}
+	f["version"] = v
+	if when != "" {
+		for _, r := range f["tiers"].([]any) {
+			if m := r.(map[string]any); m["tier"] == "contraindicated" {
+				m["when"] = when
+			}
+		}
+	}
+	return f
 }

@@ -118,8 +118,10 @@ func (c Config) StoreDSN() (string, error) {
 
 // Node is a running authority node (without its listener).
 type Node struct {
-	Store     store.Store
-	Keys      *keyring.Keyring
+	Store store.Store
+	Keys  *keyring.Keyring
+	// Policy is the policy the node appraised with when it opened; the
+	// one in use now is Authority.Policy().
 	Policy    *policy.Policy
 	Authority *authority.Authority
 	// Console serves /console, /learn and /population (nil when the store
@@ -212,6 +214,27 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 		cfg.Logger.Info("sealed secrets kept in clear with the key-encryption key", "count", n)
 	}
 	deps := authority.Deps{Store: st, Keys: keys, Policy: pol, Logger: cfg.Logger, Now: cfg.Now, Sealer: sealer}
+	if ps, ok := st.(store.Policies); ok {
+		deps.Policies = ps
+		if cfg.PolicyFile != "" {
+			// The file given at start becomes the active policy of every
+			// node, as a new version when it differs from the active one.
+			now := time.Now
+			if cfg.Now != nil {
+				now = cfg.Now
+			}
+			act, changed, err := authority.ActivatePolicy(ctx, ps, pol, "serve --policy", now())
+			if errors.Is(err, store.ErrConflict) {
+				return nil, fmt.Errorf("policy %s: %w; give the changed policy a higher version", cfg.PolicyFile, err)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("policy %s: %w", cfg.PolicyFile, err)
+			}
+			if changed && cfg.Logger != nil {
+				cfg.Logger.Info("policy activated from the start file", "policy", pol.ID(), "seq", act.Seq)
+			}
+		}
+	}
 	if sl, ok := st.(store.StatusLists); ok {
 		deps.Status = sl
 	}
@@ -233,7 +256,7 @@ func open(ctx context.Context, cfg Config, st store.Store) (*Node, error) {
 	if is, ok := st.(authority.IntelStore); ok {
 		a.SetIntel(is)
 	}
-	n := &Node{Store: st, Keys: keys, Policy: pol, Authority: a, Population: deps.Population, geo: geo, cfg: cfg, sealer: sealer}
+	n := &Node{Store: st, Keys: keys, Policy: a.Policy(), Authority: a, Population: deps.Population, geo: geo, cfg: cfg, sealer: sealer}
 	if err := n.openConsole(cfg, st); err != nil {
 		geo.Close()
 		return nil, err

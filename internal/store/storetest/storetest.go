@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("FeedReports", func(t *testing.T) { FeedReports(t, open) })
 	t.Run("SightingsActivity", func(t *testing.T) { SightingsActivity(t, open) })
 	t.Run("SightingHolds", func(t *testing.T) { SightingHolds(t, open) })
+	t.Run("Policies", func(t *testing.T) { Policies(t, open) })
 }
 
 // base is a fixed instant with sub-microsecond digits and a non-UTC zone,
