@@ -14,6 +14,7 @@ import (
 
 	"github.com/herd-health/herd/internal/authority"
 	"github.com/herd-health/herd/internal/console"
+	"github.com/herd-health/herd/internal/keyring"
 	"github.com/herd-health/herd/internal/node"
 	"github.com/herd-health/herd/internal/policy"
 )
@@ -96,6 +97,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "herd serve: TLS certificate and key (%s, %s): %v\n", *tlsCert, *tlsKey, err)
 			return 2
 		}
+	}
+	if _, _, err := keyring.LoadKEK(kekPath(*kekFile, *dataDir), false); err != nil {
+		fmt.Fprintf(stderr, "herd serve: %v\n", err)
+		return 2
 	}
 	if *policyFile != "" {
 		if _, err := policy.Load(*policyFile); err != nil {

@@ -57,6 +57,7 @@ func TestServeChecksConfigBeforeTheStore(t *testing.T) {
 		{"rate limit rate", []string{"--config", write("rate.json", `{"rate_limits": {"enroll": {"per_second": 0, "burst": 10}}}`)}, "rate_limits.enroll: per_second is 0"},
 		{"trusted proxy", []string{"--config", write("proxy.json", `{"trusted_proxies": ["10.0.0.1"]}`)}, `trusted proxy "10.0.0.1"`},
 		{"enrollment mode", []string{"--config", write("mode.json", `{"enrollment_mode": "closed"}`)}, "enrollment mode"},
+		{"key-encryption key not base64", []string{"--kek-file", write("kek", "not a key")}, "key-encryption key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := t.TempDir()
