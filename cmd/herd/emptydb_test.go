@@ -25,14 +25,18 @@ func TestPostgresCommandsRefuseAnEmptyDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close(ctx)
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "herd_empty_" + hex.EncodeToString(b)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)") })
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping the scratch database %s: %v", name, err)
+		}
+		admin.Close(context.Background())
+	})
 	u, _ := url.Parse(dsn)
 	u.Path = "/" + name
 	empty := u.String()
