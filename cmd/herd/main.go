@@ -43,7 +43,7 @@ var commands = []command{
 	{name: "revoke", usage: "revoke a device's live certificates", run: runRevoke, audits: map[string]string{"": "device.revoke"}},
 	{name: "policy", usage: "show, validate, set and list the versions of the appraisal policy", run: runPolicy, audits: map[string]string{"set": "policy.set"}},
 	{name: "export", usage: "export private population aggregates (json, csv, stix21)", run: runExport, audits: map[string]string{"": "population.export"}},
-	{name: "outbreaks", usage: "list stored outbreak alerts, or run detection now (outbreaks detect)", run: runOutbreaks, audits: map[string]string{"detect": "outbreak.detect"}},
+	{name: "outbreaks", usage: "list stored outbreak alerts, or run detection now (outbreaks detect)", run: runOutbreaks, audits: map[string]string{"detect": "population.outbreaks.detect"}},
 	{name: "admin", usage: "create, list and revoke admin API tokens and enrollment tokens", run: runAdmin, audits: map[string]string{
 		"token create": "admin_token.create", "token revoke": "admin_token.revoke",
 		"enrollment-token create": "enrollment_token.create", "enrollment-token revoke": "enrollment_token.revoke",
