@@ -151,6 +151,10 @@ func TestValidAudience(t *testing.T) {
 		{"shop\x07.example", false},
 		{"shop .example", false},
 		{"urn:", false},
+		// The authority's rule: plain http only to loopback.
+		{"http://bank.example", false},
+		{"http://127.0.0.1:8080", true},
+		{"https://bank.example#frag", false},
 	} {
 		t.Run(c.aud[:min(len(c.aud), 40)], func(t *testing.T) {
 			if err := ValidAudience(c.aud); (err == nil) != c.ok {

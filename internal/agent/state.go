@@ -13,14 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/herd-health/herd/internal/checks"
 	"github.com/herd-health/herd/internal/protocol"
@@ -115,48 +112,12 @@ func (s *State) Untrust(aud string) bool {
 }
 
 // MaxAudience is the longest audience the authority accepts.
-const MaxAudience = 256
+const MaxAudience = protocol.MaxAudience
 
-// ValidAudience checks an audience before it is kept: 1 to MaxAudience
-// printable characters, and either an http(s) URL with a host or an
-// identifier with a scheme such as urn: or tag:, or a plain name like
-// shop.example. Schemes that run code or carry data (javascript:,
-// data:, file:, …) are refused.
-func ValidAudience(aud string) error {
-	if aud == "" {
-		return errors.New("the audience is empty")
-	}
-	if n := len(aud); n > MaxAudience {
-		return fmt.Errorf("the audience is %d bytes long; at most %d are accepted", n, MaxAudience)
-	}
-	for _, r := range aud {
-		if r < 0x21 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
-			return fmt.Errorf("the audience %q holds a space or control character", aud)
-		}
-	}
-	scheme, rest, hasScheme := strings.Cut(aud, ":")
-	if !hasScheme || strings.ContainsAny(scheme, "/?#") {
-		// A plain name such as shop.example.
-		if strings.ContainsAny(aud, "<>\"'`\\") {
-			return fmt.Errorf("the audience %q holds characters a name does not need", aud)
-		}
-		return nil
-	}
-	switch strings.ToLower(scheme) {
-	case "https", "http":
-		u, err := url.Parse(aud)
-		if err != nil || u.Host == "" || u.User != nil {
-			return fmt.Errorf("the audience %q is not a URL like https://bank.example", aud)
-		}
-		return nil
-	case "urn", "tag":
-		if rest == "" {
-			return fmt.Errorf("the audience %q names no identifier after %s:", aud, scheme)
-		}
-		return nil
-	}
-	return fmt.Errorf("the audience %q is neither an http(s) URL nor an identifier like urn:… or tag:…", aud)
-}
+// ValidAudience checks an audience before it is kept, by the rule the
+// authority issues certificates by (protocol.ValidAudience), so that no
+// audience the agent keeps makes every check-in fail.
+func ValidAudience(aud string) error { return protocol.ValidAudience(aud) }
 
 // CheckinError is the last failed check-in, kept until one succeeds.
 type CheckinError struct {

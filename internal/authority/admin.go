@@ -16,6 +16,7 @@ import (
 	"github.com/herd-health/herd/healthcert"
 	"github.com/herd-health/herd/internal/apitoken"
 	"github.com/herd-health/herd/internal/policy"
+	"github.com/herd-health/herd/internal/protocol"
 	"github.com/herd-health/herd/internal/store"
 	"github.com/herd-health/herd/internal/webhook"
 )
@@ -490,7 +491,7 @@ func NewRelyingPartyInsecure(audience, webhookURL string, now time.Time) (store.
 }
 
 func newRelyingParty(audience, webhookURL string, now time.Time, allowInsecure bool) (store.RelyingParty, error) {
-	if err := ValidAudience(audience); err != nil {
+	if err := protocol.ValidAudience(audience); err != nil {
 		return store.RelyingParty{}, err
 	}
 	if err := webhook.CheckURL(webhookURL, allowInsecure); err != nil {

@@ -58,10 +58,10 @@ func TestCheckinRefusesHostileAudiences(t *testing.T) {
 }
 
 func TestValidAudienceLength(t *testing.T) {
-	if err := authority.ValidAudience(strings.Repeat("a", 256)); err != nil {
+	if err := protocol.ValidAudience(strings.Repeat("a", 256)); err != nil {
 		t.Errorf("256 bytes: %v", err)
 	}
-	if err := authority.ValidAudience(strings.Repeat("a", 257)); err == nil {
+	if err := protocol.ValidAudience(strings.Repeat("a", 257)); err == nil {
 		t.Error("257 bytes accepted")
 	}
 }

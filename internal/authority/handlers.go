@@ -307,7 +307,7 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 		return errorf(http.StatusBadRequest, "bad_statement", "the statement is not valid: %v", err)
 	}
 	for _, aud := range st.Audiences {
-		if err := ValidAudience(aud); err != nil {
+		if err := protocol.ValidAudience(aud); err != nil {
 			return errorf(http.StatusBadRequest, "bad_audience", "no certificate is issued for this audience: %v (remove it with herd-agent untrust)", err)
 		}
 	}

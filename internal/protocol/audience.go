@@ -1,4 +1,4 @@
-package authority
+package protocol
 
 import (
 	"errors"
@@ -10,11 +10,13 @@ import (
 	"unicode/utf8"
 )
 
-// maxAudience is the longest audience a certificate is issued for.
-const maxAudience = 256
+// MaxAudience is the longest audience a certificate is issued for.
+const MaxAudience = 256
 
 // ValidAudience checks an audience a certificate would be issued for (a
-// relying party's identity, shown to people and compared by browsers):
+// relying party's identity, shown to people and compared by browsers).
+// The authority refuses a check-in asking for any other, and the agent
+// refuses to keep one, by this one rule:
 // 1 to 256 printable characters, and either an https URL with a host
 // (http only to a loopback host, for tests and local relays), an
 // identifier urn:… or tag:…, or a plain name such as shop.example.
@@ -25,8 +27,8 @@ func ValidAudience(aud string) error {
 	if aud == "" {
 		return errors.New("the audience is empty")
 	}
-	if n := len(aud); n > maxAudience {
-		return fmt.Errorf("the audience is %d bytes long; at most %d are accepted", n, maxAudience)
+	if n := len(aud); n > MaxAudience {
+		return fmt.Errorf("the audience is %d bytes long; at most %d are accepted", n, MaxAudience)
 	}
 	if !utf8.ValidString(aud) {
 		return fmt.Errorf("the audience %q is not UTF-8", aud)
