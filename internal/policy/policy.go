@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,9 @@ type Policy struct {
 	// reqCache maps a deviceKey to its requiredSet (requiredFor).
 	reqCache  sync.Map
 	reqCached atomic.Int64
+	// tierCache maps a tierKey to the tier the rules chose (tierFor).
+	tierCache  sync.Map
+	tierCached atomic.Int64
 }
 
 type compiledTier struct {
@@ -176,14 +180,7 @@ func (p *Policy) File() File { return p.file }
 // statement collected more than a day before now is appraised as none.
 func (p *Policy) Evaluate(s *health.Statement, now time.Time) (Appraisal, error) {
 	a := Appraisal{PolicyID: p.ID()}
-	device := map[string]any{
-		"os":                 s.OS,
-		"os_version":         s.OSVersion,
-		"agent_version":      s.AgentVersion,
-		"indicators_version": s.IndicatorsVersion,
-	}
-	vars := map[string]any{"device": device}
-	req, err := p.requiredFor(s, vars)
+	req, err := p.requiredFor(s)
 	if err != nil {
 		return a, fmt.Errorf("policy %s: %w", a.PolicyID, err)
 	}
@@ -195,7 +192,36 @@ func (p *Policy) Evaluate(s *health.Statement, now time.Time) (Appraisal, error)
 		return a, nil
 	}
 
-	list := make([]any, 0, len(s.Checks))
+	for _, r := range s.Checks {
+		if r.Status == health.Fail || (r.Status == health.Unknown && required[r.ID]) {
+			a.Findings = append(a.Findings, health.Finding{ID: r.ID, Status: r.Status, Trust: r.Evidence.Trust})
+		}
+	}
+	// A required check the device did not report at all is unknown.
+	for _, id := range a.Required {
+		if !reported(s, id) {
+			a.Findings = append(a.Findings, health.Finding{ID: id, Status: health.Unknown})
+		}
+	}
+	tier, err := p.tierFor(s, required, a.Required)
+	if err != nil {
+		return a, fmt.Errorf("policy %s: %w", a.PolicyID, err)
+	}
+	a.Tier = tier
+	return a, nil
+}
+
+// tierFor runs the tier rules over `device` and `checks`, or returns
+// their remembered outcome. The rules read nothing else, and CEL has no
+// clock or randomness, so the tier is a function of the statement's
+// device and of each check's id, status, trust, source and whether it
+// is required: that is the key, and the cache keeps Evaluate pure.
+func (p *Policy) tierFor(s *health.Statement, required map[health.CheckID]bool, requiredIDs []health.CheckID) (health.Tier, error) {
+	key := tierKey(s, required, requiredIDs)
+	if v, ok := p.tierCache.Load(key); ok {
+		return v.(health.Tier), nil
+	}
+	list := make([]any, 0, len(s.Checks)+len(requiredIDs))
 	for _, r := range s.Checks {
 		list = append(list, map[string]any{
 			"id":       string(r.ID),
@@ -204,30 +230,79 @@ func (p *Policy) Evaluate(s *health.Statement, now time.Time) (Appraisal, error)
 			"source":   r.Evidence.Source,
 			"required": required[r.ID],
 		})
-		if r.Status == health.Fail || (r.Status == health.Unknown && required[r.ID]) {
-			a.Findings = append(a.Findings, health.Finding{ID: r.ID, Status: r.Status, Trust: r.Evidence.Trust})
-		}
 	}
-	// A required check the device did not report at all is unknown.
-	for _, id := range a.Required {
+	for _, id := range requiredIDs {
 		if !reported(s, id) {
 			list = append(list, map[string]any{"id": string(id), "status": string(health.Unknown), "trust": "", "source": "", "required": true})
-			a.Findings = append(a.Findings, health.Finding{ID: id, Status: health.Unknown})
 		}
 	}
+	vars := deviceVars(s)
 	vars["checks"] = list
+	tier := health.None
 	for _, t := range p.tiers {
 		out, _, err := t.prg.Eval(vars)
 		if err != nil {
-			return a, fmt.Errorf("policy %s: tier %s: %w", a.PolicyID, t.tier, err)
+			return "", fmt.Errorf("tier %s: %w", t.tier, err)
 		}
 		if out.Value() == true {
-			a.Tier = t.tier
-			return a, nil
+			tier = t.tier
+			break
 		}
 	}
-	a.Tier = health.None
-	return a, nil
+	if p.tierCached.Load() < maxTierCache {
+		if _, loaded := p.tierCache.LoadOrStore(key, tier); !loaded {
+			p.tierCached.Add(1)
+		}
+	}
+	return tier, nil
+}
+
+// maxTierCache bounds the remembered inputs of the tier rules; past it,
+// they are evaluated each time.
+const maxTierCache = 16384
+
+// tierKey writes down everything the tier rules can read, each string
+// prefixed by its length so that no two inputs share a key.
+func tierKey(s *health.Statement, required map[health.CheckID]bool, requiredIDs []health.CheckID) string {
+	b := make([]byte, 0, 64+32*len(s.Checks))
+	str := func(v string) {
+		b = strconv.AppendInt(b, int64(len(v)), 10)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	str(s.OS)
+	str(s.OSVersion)
+	str(s.AgentVersion)
+	b = strconv.AppendInt(b, s.IndicatorsVersion, 10)
+	b = append(b, ';')
+	for _, r := range s.Checks {
+		str(string(r.ID))
+		str(string(r.Status))
+		str(string(r.Evidence.Trust))
+		str(r.Evidence.Source)
+		if required[r.ID] {
+			b = append(b, 'R')
+		} else {
+			b = append(b, '-')
+		}
+	}
+	b = append(b, ';')
+	for _, id := range requiredIDs {
+		if !reported(s, id) {
+			str(string(id))
+		}
+	}
+	return string(b)
+}
+
+// deviceVars are the CEL variables with `device` set from s.
+func deviceVars(s *health.Statement) map[string]any {
+	return map[string]any{"device": map[string]any{
+		"os":                 s.OS,
+		"os_version":         s.OSVersion,
+		"agent_version":      s.AgentVersion,
+		"indicators_version": s.IndicatorsVersion,
+	}}
 }
 
 // requiredSet is the outcome of the `required` rules for one device.
@@ -249,11 +324,12 @@ const maxRequiredCache = 4096
 // requiredFor evaluates the `required` rules for s's device, or returns
 // their remembered outcome: they read only `device`, so the outcome is a
 // function of its four fields, and the cache keeps Evaluate pure.
-func (p *Policy) requiredFor(s *health.Statement, vars map[string]any) (requiredSet, error) {
+func (p *Policy) requiredFor(s *health.Statement) (requiredSet, error) {
 	k := deviceKey{s.OS, s.OSVersion, s.AgentVersion, s.IndicatorsVersion}
 	if v, ok := p.reqCache.Load(k); ok {
 		return v.(requiredSet), nil
 	}
+	vars := deviceVars(s)
 	r := requiredSet{set: map[health.CheckID]bool{}}
 	for id, prg := range p.required {
 		out, _, err := prg.Eval(vars)
