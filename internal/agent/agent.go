@@ -130,9 +130,16 @@ func (a *Agent) Discover(ctx context.Context, authority string) (protocol.Discov
 	return d, nil
 }
 
-func (a *Agent) challenge(ctx context.Context, d protocol.Discovery) (string, error) {
+// challenge asks for a nonce: for this device alone when deviceID is set
+// (check-ins), for anyone otherwise (enrollment, before the device has an
+// id).
+func (a *Agent) challenge(ctx context.Context, d protocol.Discovery, deviceID string) (string, error) {
 	var c protocol.Challenge
-	if err := a.do(ctx, http.MethodPost, d.ChallengeEndpoint, "", nil, &c); err != nil {
+	u := d.ChallengeEndpoint
+	if deviceID != "" {
+		u += "?device=" + url.QueryEscape(deviceID)
+	}
+	if err := a.do(ctx, http.MethodPost, u, "", nil, &c); err != nil {
 		return "", fmt.Errorf("asking for a challenge: %w", err)
 	}
 	return c.Nonce, nil
@@ -149,7 +156,7 @@ func (a *Agent) Enroll(ctx context.Context, authority, token string) (*State, er
 	if err != nil {
 		return nil, err
 	}
-	nonce, err := a.challenge(ctx, d)
+	nonce, err := a.challenge(ctx, d, "")
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +235,7 @@ func (a *Agent) checkIn(ctx context.Context, run func() []checks.Outcome) (*Last
 }
 
 func (a *Agent) send(ctx context.Context, st *State, key ed25519.PrivateKey, outcomes []checks.Outcome) (*Last, error) {
-	nonce, err := a.challenge(ctx, st.Discovery)
+	nonce, err := a.challenge(ctx, st.Discovery, st.DeviceID)
 	if err != nil {
 		return nil, err
 	}

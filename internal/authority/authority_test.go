@@ -378,3 +378,74 @@ func TestOversizeStatementIs413(t *testing.T) {
 		t.Errorf("%d check-ins stored, want 1", e.checkins())
 	}
 }
+
+func (e *env) deviceNonce(d device) string {
+	e.t.Helper()
+	var c protocol.Challenge
+	if code, perr := e.post(protocol.PathChallenge+"?device="+d.id, "", nil, &c); code != 200 {
+		e.t.Fatalf("challenge for %s: %d %v", d.id, code, perr)
+	}
+	return c.Nonce
+}
+
+// TestDeviceNonces: a nonce asked for by a device answers that device's
+// check-ins alone, once; a nonce issued earlier than the one the device
+// last used is refused; nothing refused is stored or acted on.
+func TestDeviceNonces(t *testing.T) {
+	e := newEnv(t, authority.Config{})
+	d := e.enroll()
+	other := e.enroll()
+	early := e.deviceNonce(d)
+	e.clock.Add(time.Second)
+	first := e.deviceNonce(d)
+	if code, perr := e.post(protocol.PathCheckin, protocol.ContentTypeJOSE, sign(t, d, e.statement(d, first, healthy)), nil); code != 200 {
+		t.Fatalf("check-in with a device nonce: %d %v", code, perr)
+	}
+	before := e.checkins()
+	infected := map[health.CheckID]health.Status{health.Malware: health.Fail}
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"the same nonce again", sign(t, d, e.statement(d, first, healthy))},
+		{"the same nonce again, infected", sign(t, d, e.statement(d, first, infected))},
+		{"a nonce issued before the last one used", sign(t, d, e.statement(d, early, healthy))},
+		{"another device's nonce", sign(t, d, e.statement(d, e.deviceNonce(other), healthy))},
+	} {
+		code, perr := e.post(protocol.PathCheckin, protocol.ContentTypeJOSE, tc.body, nil)
+		if code != 400 || perr.Code != "nonce_invalid" {
+			t.Errorf("%s: got %d %q (%s), want 400 nonce_invalid", tc.name, code, perr.Code, perr.Error)
+		}
+	}
+	if n := e.checkins(); n != before {
+		t.Errorf("refused check-ins were stored: %d, want %d", n, before)
+	}
+	if dev, err := e.store.Device(context.Background(), d.id); err != nil || dev.LastVerdict != health.Affirming {
+		t.Errorf("device after refused replays = %+v, %v; want affirming", dev, err)
+	}
+	// The other device's own nonce, and d's next one, are good. (Nonces
+	// issued in the same microsecond order by their random bytes: the
+	// test clock moves on first.)
+	e.clock.Add(time.Millisecond)
+	if code, perr := e.post(protocol.PathCheckin, protocol.ContentTypeJOSE, sign(t, other, e.statement(other, e.deviceNonce(other), healthy)), nil); code != 200 {
+		t.Errorf("other device's check-in: %d %v", code, perr)
+	}
+	if code, perr := e.post(protocol.PathCheckin, protocol.ContentTypeJOSE, sign(t, d, e.statement(d, e.deviceNonce(d), healthy)), nil); code != 200 {
+		t.Errorf("next check-in: %d %v", code, perr)
+	}
+	// A device's nonce does not enroll anything.
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pk := base64.RawURLEncoding.EncodeToString(pub)
+	n := e.deviceNonce(d)
+	req, _ := json.Marshal(protocol.EnrollRequest{PublicKey: pk, OS: "linux", Nonce: n,
+		Signature: base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, protocol.EnrollProof(n, pk)))})
+	if code, perr := e.post(protocol.PathEnroll, "application/json", req, nil); code != 400 || perr.Code != "nonce_invalid" {
+		t.Errorf("enrollment with a device's nonce: %d %q, want 400 nonce_invalid", code, perr.Code)
+	}
+	// A challenge naming something that is no device id is refused.
+	for _, bad := range []string{"a%20b", strings.Repeat("x", 65), "%C3%A9"} {
+		if code, perr := e.post(protocol.PathChallenge+"?device="+bad, "", nil, nil); code != 400 || perr.Code != "bad_device" {
+			t.Errorf("challenge for %q: %d %q, want 400 bad_device", bad, code, perr.Code)
+		}
+	}
+}

@@ -138,8 +138,14 @@ func (a *Authority) handleHealth(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Authority) handleChallenge(w http.ResponseWriter, r *http.Request) error {
 	now := a.now()
+	device := r.URL.Query().Get("device")
+	if len(device) > maxNonceDeviceLen || strings.ContainsFunc(device, func(c rune) bool {
+		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_')
+	}) {
+		return errorf(http.StatusBadRequest, "bad_device", "device must be a device id (up to %d letters, digits, '-' and '_')", maxNonceDeviceLen)
+	}
 	// Nothing is stored: the nonce carries its own time and MAC (nonce.go).
-	c := protocol.Challenge{Nonce: a.newNonce(now), ExpiresAt: now.Add(a.cfg.NonceLifetime).UTC()}
+	c := protocol.Challenge{Nonce: a.newNonce(now, device), ExpiresAt: now.Add(a.cfg.NonceLifetime).UTC()}
 	writeJSON(w, http.StatusOK, c)
 	return nil
 }
@@ -321,7 +327,7 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	// The nonce's MAC and age are checked now; it is used up in the
 	// check-in's own transaction (RecordCheckin), so a replay is refused
 	// there and leaves nothing behind.
-	nonceKey, nonceExp, err := a.checkNonce(st.Nonce, now)
+	nonce, err := a.checkNonce(st.Nonce, now, dev.ID)
 	if err != nil {
 		return err
 	}
@@ -337,7 +343,14 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 			return nil
 		}
 		prechecked = true
-		if used, err := a.store.NonceUsed(r.Context(), nonceKey); err != nil {
+		var used bool
+		var err error
+		if nonce.device != nil {
+			used, err = a.store.DeviceNonceUsed(r.Context(), dev.ID, *nonce.device)
+		} else {
+			used, err = a.store.NonceUsed(r.Context(), nonce.key)
+		}
+		if err != nil {
 			return fmt.Errorf("checking the nonce: %w", err)
 		} else if used {
 			return nonceUseError(store.ErrNonceUnknown)
@@ -404,8 +417,9 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 		// changes: nothing is lost between the two.
 		Events:         events,
 		EventsOnChange: true,
-		NonceKey:       nonceKey,
-		NonceExpires:   nonceExp,
+		NonceKey:       nonce.key,
+		NonceExpires:   nonce.expires,
+		DeviceNonce:    nonce.device,
 		Certificates:   certs,
 	})
 	if errors.Is(err, store.ErrNonceUnknown) {

@@ -284,7 +284,7 @@ func (r *runner) enroll(ctx context.Context) (*device, error) {
 	if err != nil {
 		return nil, err
 	}
-	nonce, err := r.challenge(ctx)
+	nonce, err := r.challenge(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -303,9 +303,15 @@ func (r *runner) enroll(ctx context.Context) (*device, error) {
 	return &device{id: resp.DeviceID, priv: priv}, nil
 }
 
-func (r *runner) challenge(ctx context.Context) (string, error) {
+// challenge asks for a nonce, issued to deviceID alone when it is set, as
+// an agent asks for its check-ins.
+func (r *runner) challenge(ctx context.Context, deviceID string) (string, error) {
 	var c protocol.Challenge
-	if err := r.post(ctx, protocol.PathChallenge, "", nil, http.StatusOK, &c); err != nil {
+	path := protocol.PathChallenge
+	if deviceID != "" {
+		path += "?device=" + url.QueryEscape(deviceID)
+	}
+	if err := r.post(ctx, path, "", nil, http.StatusOK, &c); err != nil {
 		return "", err
 	}
 	if c.Nonce == "" {
@@ -429,7 +435,7 @@ type checkinAnswer struct {
 func (r *runner) checkin(ctx context.Context, d *device) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	nonce, err := r.challenge(ctx)
+	nonce, err := r.challenge(ctx, d.id)
 	if err != nil {
 		return err
 	}

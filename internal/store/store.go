@@ -67,6 +67,13 @@ type Checkin struct {
 	// ErrNonceUnknown, recording nothing, when it was used before.
 	NonceKey     []byte
 	NonceExpires time.Time
+	// DeviceNonce, when set, is a challenge nonce issued to this device
+	// alone (DeviceNonce says how it orders); it is used up in the
+	// check-in's own transaction by becoming the device's latest, and
+	// RecordCheckin fails with ErrNonceUnknown, recording nothing, unless
+	// it is later than the device's latest. A check-in gives NonceKey or
+	// DeviceNonce, not both.
+	DeviceNonce *DeviceNonce
 	// Certificates are the certificates issued for the check-in, recorded
 	// (as StatusLists.RecordCertificates does) in its transaction.
 	Certificates []IssuedCertificate

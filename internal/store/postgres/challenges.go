@@ -33,6 +33,23 @@ func (s *Store) UseNonce(ctx context.Context, key []byte, expires time.Time) err
 	return nil
 }
 
+// DeviceNonceUsed reports whether the device has used n or a later
+// nonce.
+func (s *Store) DeviceNonceUsed(ctx context.Context, deviceID string, n store.DeviceNonce) (bool, error) {
+	var (
+		at     int64
+		random []byte
+	)
+	err := s.pool.QueryRow(ctx, `SELECT nonce_at, nonce_random FROM devices WHERE id = $1`, deviceID).Scan(&at, &random)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("postgres: device nonce used: %w", err)
+	}
+	return !n.After(at, random), nil
+}
+
 // NonceUsed reports whether key was used.
 func (s *Store) NonceUsed(ctx context.Context, key []byte) (bool, error) {
 	var one int
@@ -88,18 +105,26 @@ func (s *Store) recordCheckin(ctx context.Context, c store.Checkin, findings str
 			return 0, fmt.Errorf("nonce: %w", store.ErrNonceUnknown)
 		}
 	}
-	prev, devOS, err := scanPop(br.QueryRow(), c.DeviceID)
+	dev, err := scanPop(br.QueryRow(), c.DeviceID)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("postgres: record check-in: %w", cerr)
 	}
 	if err != nil {
 		return 0, err
 	}
+	prev, devOS := dev.pop, dev.os
+	nonceAt, nonceRandom := dev.nonceAt, dev.nonceRandom
+	if n := c.DeviceNonce; n != nil {
+		if !n.After(nonceAt, nonceRandom) {
+			return 0, fmt.Errorf("nonce: %w", store.ErrNonceUnknown)
+		}
+		nonceAt, nonceRandom = n.IssuedAt, n.Random
+	}
 
 	b = &pgx.Batch{}
 	b.Queue(recordCheckinSQL,
 		c.DeviceID, c.ReceivedAt, string(c.Verdict), c.PolicyID, findings,
-		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP)
+		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP, nonceAt, nonNil(nonceRandom))
 	npop := queuePopulation(b, c, prev, devOS)
 	ncert := queueCertificates(b, c.Certificates)
 	nev := queueCheckinEvents(b, c, prev.Verdict)

@@ -18,32 +18,42 @@ import (
 var _ store.PopulationStats = (*Store)(nil)
 
 // popSelect reads, and locks for the check-in's transaction, the device
-// state the population aggregates hold and the device's enrolled OS.
-const popSelect = `SELECT pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, os, pop_infected_day
+// state the population aggregates hold, the device's enrolled OS and the
+// latest nonce it used.
+const popSelect = `SELECT pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, os, pop_infected_day,
+	nonce_at, nonce_random
 	FROM devices WHERE id = $1 FOR UPDATE`
 
+// devRow is popSelect's row.
+type devRow struct {
+	pop         sqldb.PopState
+	os          string
+	nonceAt     int64
+	nonceRandom []byte
+}
+
 // scanPop reads popSelect's row.
-func scanPop(row pgx.Row, deviceID string) (sqldb.PopState, string, error) {
+func scanPop(row pgx.Row, deviceID string) (devRow, error) {
 	var (
-		prev    sqldb.PopState
+		d       devRow
 		at      pgtype.Timestamptz
 		verdict string
 		mask    int32
-		devOS   string
 	)
 	err := row.Scan(&at, &verdict,
-		&prev.Segment.OS, &prev.Segment.OSVersion, &prev.Segment.Agent, &prev.Segment.Country, &mask, &devOS, &prev.InfectedDay)
+		&d.pop.Segment.OS, &d.pop.Segment.OSVersion, &d.pop.Segment.Agent, &d.pop.Segment.Country, &mask, &d.os, &d.pop.InfectedDay,
+		&d.nonceAt, &d.nonceRandom)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return prev, "", fmt.Errorf("device %s: %w", deviceID, store.ErrNotFound)
+		return d, fmt.Errorf("device %s: %w", deviceID, store.ErrNotFound)
 	}
 	if err != nil {
-		return prev, "", fmt.Errorf("postgres: population: %w", err)
+		return d, fmt.Errorf("postgres: population: %w", err)
 	}
 	if at.Valid {
-		prev.At = at.Time.UnixMicro()
+		d.pop.At = at.Time.UnixMicro()
 	}
-	prev.Verdict, prev.Mask = health.Tier(verdict), store.FailMask(mask)
-	return prev, devOS, nil
+	d.pop.Verdict, d.pop.Mask = health.Tier(verdict), store.FailMask(mask)
+	return d, nil
 }
 
 // upMask adds $2 to the count of failing set $1.

@@ -296,7 +296,7 @@ const recordCheckinSQL = `
 WITH prev AS (
 	SELECT id, last_verdict, os FROM devices WHERE id = $1 FOR UPDATE
 ), upd AS (
-	UPDATE devices AS d SET last_seen = $2, last_verdict = $3, last_policy = $4
+	UPDATE devices AS d SET last_seen = $2, last_verdict = $3, last_policy = $4, nonce_at = $11, nonce_random = $12
 	FROM prev WHERE d.id = prev.id
 	RETURNING prev.last_verdict AS prev_verdict, prev.os AS device_os
 ), ins AS (

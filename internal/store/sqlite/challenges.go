@@ -17,7 +17,10 @@ type ckStmts struct {
 	useNonce *sql.Stmt // a used challenge nonce
 	sel      *sql.Stmt // the device row: latest verdict, OS and population state
 	upd      *sql.Stmt // the device row's latest and population state
-	insCert  *sql.Stmt // an issued certificate
+	// updLatest sets the device row's latest state only (no population
+	// step).
+	updLatest *sql.Stmt
+	insCert   *sql.Stmt // an issued certificate
 }
 
 func (s *Store) prepareCheckin(ctx context.Context) error {
@@ -26,9 +29,11 @@ func (s *Store) prepareCheckin(ctx context.Context) error {
 		sql string
 	}{
 		{&s.ck.useNonce, `INSERT INTO used_nonces (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`},
-		{&s.ck.sel, `SELECT last_verdict, os, pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, pop_infected_day FROM devices WHERE id = ?`},
+		{&s.ck.sel, `SELECT last_verdict, os, pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, pop_infected_day, nonce_at, nonce_random FROM devices WHERE id = ?`},
 		{&s.ck.upd, `UPDATE devices SET last_seen = ?, last_verdict = ?, last_policy = ?,
-			pop_at = ?, pop_verdict = ?, pop_os = ?, pop_os_version = ?, pop_agent = ?, pop_country = ?, fail_mask = ?, pop_infected_day = ? WHERE id = ?`},
+			pop_at = ?, pop_verdict = ?, pop_os = ?, pop_os_version = ?, pop_agent = ?, pop_country = ?, fail_mask = ?, pop_infected_day = ?,
+			nonce_at = ?, nonce_random = ? WHERE id = ?`},
+		{&s.ck.updLatest, `UPDATE devices SET last_seen = ?, last_verdict = ?, last_policy = ?, nonce_at = ?, nonce_random = ? WHERE id = ?`},
 		{&s.ck.insCert, `INSERT INTO issued_certificates (jti, device_id, audience, list_id, idx, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
@@ -48,6 +53,23 @@ func (s *Store) UseNonce(ctx context.Context, key []byte, expires time.Time) err
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return s.useNonceTx(ctx, tx, key, expires)
 	})
+}
+
+// DeviceNonceUsed reports whether the device has used n or a later
+// nonce, from the read pool.
+func (s *Store) DeviceNonceUsed(ctx context.Context, deviceID string, n store.DeviceNonce) (bool, error) {
+	var (
+		at     int64
+		random []byte
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT nonce_at, nonce_random FROM devices WHERE id = ?`, deviceID).Scan(&at, &random)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sqlite: device nonce used: %w", err)
+	}
+	return !n.After(at, random), nil
 }
 
 // NonceUsed reports whether key was used, from the read pool.

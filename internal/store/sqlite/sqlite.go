@@ -36,7 +36,6 @@ type Store struct {
 	selDevice   *sql.Stmt // latest verdict and OS, for RecordCheckin
 	insNonce    *sql.Stmt
 	delNonce    *sql.Stmt
-	updDevice   *sql.Stmt
 	insCheckin  *sql.Stmt
 	upsDaily    *sql.Stmt
 	upsCounters *sql.Stmt
@@ -113,7 +112,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.selDevice, `SELECT last_verdict, os FROM devices WHERE id = ?`},
 		{&s.insNonce, `INSERT INTO nonces (value, expires_at) VALUES (?, ?) ON CONFLICT (value) DO NOTHING`},
 		{&s.delNonce, `DELETE FROM nonces WHERE value = ? RETURNING expires_at`},
-		{&s.updDevice, `UPDATE devices SET last_seen = ?, last_verdict = ?, last_policy = ? WHERE id = ?`},
 		{&s.insCheckin, `INSERT INTO checkins (device_id, received_at, verdict, policy_id, findings, os, os_version, agent, statement, source_ip)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
 		{&s.upsDaily, `INSERT INTO checkin_daily (day, verdict, os, n) VALUES (?, ?, ?, 1)
@@ -193,7 +191,7 @@ func (s *Store) Close() error {
 		s.gc.close()
 	}
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insNonce, s.delNonce, s.selDevice, s.updDevice, s.insCheckin, s.upsDaily, s.upsCounters, s.ck.useNonce, s.ck.sel, s.ck.upd, s.ck.insCert} {
+	for _, st := range []*sql.Stmt{s.insNonce, s.delNonce, s.selDevice, s.insCheckin, s.upsDaily, s.upsCounters, s.ck.useNonce, s.ck.sel, s.ck.upd, s.ck.updLatest, s.ck.insCert} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -371,29 +369,41 @@ func (s *Store) recordCheckin(ctx context.Context, tx *sql.Tx, c store.Checkin, 
 		return 0, err
 	}
 	// One read of the device row: the verdict this check-in replaces, its
-	// OS, and the state the population aggregates hold for it.
+	// OS, the state the population aggregates hold for it and the latest
+	// nonce it used.
 	var (
 		prev, devOS string
 		pop         sqldb.PopState
 		popAt       sql.NullInt64
 		popVerdict  string
 		mask        int64
+		nonceAt     int64
+		nonceRandom []byte
 	)
 	err := tx.StmtContext(ctx, s.ck.sel).QueryRowContext(ctx, c.DeviceID).Scan(&prev, &devOS,
-		&popAt, &popVerdict, &pop.Segment.OS, &pop.Segment.OSVersion, &pop.Segment.Agent, &pop.Segment.Country, &mask, &pop.InfectedDay)
+		&popAt, &popVerdict, &pop.Segment.OS, &pop.Segment.OSVersion, &pop.Segment.Agent, &pop.Segment.Country, &mask, &pop.InfectedDay,
+		&nonceAt, &nonceRandom)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: record check-in: %w", err)
 	}
+	if n := c.DeviceNonce; n != nil {
+		if !n.After(nonceAt, nonceRandom) {
+			return 0, fmt.Errorf("nonce: %w", store.ErrNonceUnknown)
+		}
+		nonceAt, nonceRandom = n.IssuedAt, n.Random
+	}
+	nonceRandom = nonNil(nonceRandom)
 	pop.At, pop.Verdict, pop.Mask = popAt.Int64, health.Tier(popVerdict), store.FailMask(mask)
 	next, deltas, popOK := sqldb.PopStep(pop, c, devOS)
 	if popOK {
 		_, err = tx.StmtContext(ctx, s.ck.upd).ExecContext(ctx, at, string(c.Verdict), c.PolicyID,
-			next.At, string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int64(next.Mask), next.InfectedDay, c.DeviceID)
+			next.At, string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int64(next.Mask), next.InfectedDay,
+			nonceAt, nonceRandom, c.DeviceID)
 	} else {
-		_, err = tx.StmtContext(ctx, s.updDevice).ExecContext(ctx, at, string(c.Verdict), c.PolicyID, c.DeviceID)
+		_, err = tx.StmtContext(ctx, s.ck.updLatest).ExecContext(ctx, at, string(c.Verdict), c.PolicyID, nonceAt, nonceRandom, c.DeviceID)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: record check-in: %w", err)

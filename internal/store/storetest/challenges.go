@@ -22,6 +22,8 @@ func UsedNonces(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CheckinUsesNonce", testCheckinUsesNonce},
 		{"CheckinNonceConcurrent", testCheckinNonceConcurrent},
 		{"CheckinCertificates", testCheckinCertificates},
+		{"DeviceNonce", testDeviceNonce},
+		{"DeviceNonceConcurrent", testDeviceNonceConcurrent},
 		{"Expire", testUsedNonceExpire},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,5 +191,116 @@ func testUsedNonceExpire(t *testing.T, s store.Store) {
 	}
 	if err := s.UseNonce(ctx(t), []byte("live"), base.Add(time.Hour)); !errors.Is(err, store.ErrNonceUnknown) {
 		t.Errorf("UseNonce of a live used nonce after retention = %v, want ErrNonceUnknown", err)
+	}
+}
+
+func withDeviceNonce(c store.Checkin, at int64, random string) store.Checkin {
+	c.DeviceNonce = &store.DeviceNonce{IssuedAt: at, Random: []byte(random)}
+	return c
+}
+
+func deviceNonceUsed(t *testing.T, s store.Store, dev string, at int64, random string) bool {
+	t.Helper()
+	used, err := s.DeviceNonceUsed(ctx(t), dev, store.DeviceNonce{IssuedAt: at, Random: []byte(random)})
+	if err != nil {
+		t.Fatalf("DeviceNonceUsed: %v", err)
+	}
+	return used
+}
+
+// testDeviceNonce: a device's nonce is used once, by becoming the
+// device's latest; an earlier one is refused; a refused check-in records
+// nothing and a check-in refused for another reason uses nothing up.
+func testDeviceNonce(t *testing.T, s store.Store) {
+	mustCreate(t, s, newDevice("dev-dn"))
+	mustCreate(t, s, newDevice("dev-dn2"))
+	t0 := base.UnixMicro()
+	if deviceNonceUsed(t, s, "dev-dn", t0, "b") {
+		t.Fatal("a fresh device reports its first nonce used")
+	}
+	if _, err := s.RecordCheckin(ctx(t), withDeviceNonce(newCheckin("dev-dn", base, health.Affirming), t0, "b")); err != nil {
+		t.Fatalf("RecordCheckin with a fresh device nonce: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		at     int64
+		random string
+	}{
+		{"the same nonce", t0, "b"},
+		{"an earlier nonce", t0 - 1, "z"},
+		{"the same time, smaller random bytes", t0, "a"},
+	} {
+		if !deviceNonceUsed(t, s, "dev-dn", tc.at, tc.random) {
+			t.Errorf("%s: DeviceNonceUsed = false, want true", tc.name)
+		}
+		_, err := s.RecordCheckin(ctx(t), withDeviceNonce(newCheckin("dev-dn", base.Add(time.Second), health.Contraindicated), tc.at, tc.random))
+		if !errors.Is(err, store.ErrNonceUnknown) {
+			t.Errorf("%s: RecordCheckin = %v, want ErrNonceUnknown", tc.name, err)
+		}
+	}
+	if n := checkinCount(t, s); n != 1 {
+		t.Errorf("check-ins after refused replays = %d, want 1", n)
+	}
+	if d, err := s.Device(ctx(t), "dev-dn"); err != nil || d.LastVerdict != health.Affirming {
+		t.Errorf("device after refused replays = %+v, %v; want verdict affirming", d, err)
+	}
+	// Another device's nonces are its own.
+	if deviceNonceUsed(t, s, "dev-dn2", t0, "b") {
+		t.Error("one device's latest nonce counts as used by another")
+	}
+	if _, err := s.RecordCheckin(ctx(t), withDeviceNonce(newCheckin("dev-dn2", base, health.Affirming), t0, "b")); err != nil {
+		t.Errorf("another device's check-in with an equal nonce: %v", err)
+	}
+	// Later nonces go on being accepted, by time and then random bytes.
+	if _, err := s.RecordCheckin(ctx(t), withDeviceNonce(newCheckin("dev-dn", base.Add(2*time.Second), health.Warning), t0, "c")); err != nil {
+		t.Errorf("RecordCheckin with larger random bytes at the same time: %v", err)
+	}
+	if _, err := s.RecordCheckin(ctx(t), withDeviceNonce(newCheckin("dev-dn", base.Add(3*time.Second), health.Affirming), t0+1, "a")); err != nil {
+		t.Errorf("RecordCheckin with a later nonce: %v", err)
+	}
+	if n := checkinCount(t, s); n != 4 {
+		t.Errorf("check-ins = %d, want 4", n)
+	}
+	// A check-in refused for another reason (its device is not enrolled)
+	// uses nothing up.
+	c := withDeviceNonce(newCheckin("dev-dn", base.Add(4*time.Second), health.Affirming), t0+5, "a")
+	if _, err := s.RecordCheckin(ctx(t), withDeviceNonce(newCheckin("no-such-device", base, health.Affirming), t0+5, "a")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RecordCheckin of an unknown device = %v, want ErrNotFound", err)
+	}
+	if deviceNonceUsed(t, s, "dev-dn", t0+5, "a") {
+		t.Error("a nonce reported used before any check-in used it")
+	}
+	if _, err := s.RecordCheckin(ctx(t), c); err != nil {
+		t.Errorf("RecordCheckin: %v", err)
+	}
+}
+
+// testDeviceNonceConcurrent: copies of one check-in sent at once, as by
+// an attacker replaying it through several nodes: exactly one counts.
+func testDeviceNonceConcurrent(t *testing.T, s store.Store) {
+	mustCreate(t, s, newDevice("dev-dnc"))
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = s.RecordCheckin(context.Background(), withDeviceNonce(newCheckin("dev-dnc", base, health.Affirming), base.UnixMicro(), "r"))
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, store.ErrNonceUnknown):
+			t.Errorf("RecordCheckin = %v, want nil or ErrNonceUnknown", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d check-ins used one device nonce, want exactly 1", ok)
+	}
+	if c := checkinCount(t, s); c != 1 {
+		t.Errorf("check-ins = %d, want 1", c)
 	}
 }
