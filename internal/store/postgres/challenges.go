@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/herd-health/herd/internal/store"
+	"github.com/herd-health/herd/internal/store/sqldb"
 )
 
 var _ store.UsedNonces = (*Store)(nil)
@@ -112,7 +113,6 @@ func (s *Store) recordCheckin(ctx context.Context, c store.Checkin, findings str
 	if err != nil {
 		return 0, err
 	}
-	prev, devOS := dev.pop, dev.os
 	nonceAt, nonceRandom := dev.nonceAt, dev.nonceRandom
 	if n := c.DeviceNonce; n != nil {
 		if !n.After(nonceAt, nonceRandom) {
@@ -121,13 +121,43 @@ func (s *Store) recordCheckin(ctx context.Context, c store.Checkin, findings str
 		nonceAt, nonceRandom = n.IssuedAt, n.Random
 	}
 
+	// The device row is written once: its latest state and nonce, and
+	// the population state (unchanged when the check-in takes no step).
+	next, deltas, popOK := sqldb.PopStep(dev.pop, c, dev.os)
+	if !popOK {
+		next, deltas = dev.pop, nil
+	}
+	var popAt *time.Time
+	if next.At != 0 {
+		t := time.UnixMicro(next.At).UTC()
+		popAt = &t
+	}
 	b = &pgx.Batch{}
-	b.Queue(recordCheckinSQL,
-		c.DeviceID, c.ReceivedAt, string(c.Verdict), c.PolicyID, findings,
-		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP, nonceAt, nonNil(nonceRandom))
-	npop := queuePopulation(b, c, prev, devOS)
+	b.Queue(updateDeviceSQL, c.DeviceID, c.ReceivedAt, string(c.Verdict), c.PolicyID, nonceAt, nonNil(nonceRandom),
+		popAt, string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int32(next.Mask), next.InfectedDay)
+	b.Queue(insertCheckinSQL, c.DeviceID, c.ReceivedAt, string(c.Verdict), c.PolicyID, findings,
+		c.OS, c.OSVersion, c.Agent, nonNil(c.Statement), c.SourceIP)
+	segOS := c.OS
+	if segOS == "" {
+		segOS = dev.os
+	}
+	b.Queue(dailySQL, c.ReceivedAt, string(c.Verdict), segOS)
+	b.Queue(countersSQL, sqldb.CheckinsCounter, 1)
+	ncount := 1
+	if dev.lastVerdict != c.Verdict {
+		b.Queue(countersSQL, sqldb.VerdictCounter(c.Verdict), 1)
+		ncount++
+		if dev.lastVerdict != "" {
+			b.Queue(countersSQL, sqldb.VerdictCounter(dev.lastVerdict), -1)
+			ncount++
+		}
+	}
+	npop := 0
+	if popOK {
+		npop = queuePopulation(b, dev.pop, next, deltas)
+	}
 	ncert := queueCertificates(b, c.Certificates)
-	nev := queueCheckinEvents(b, c, prev.Verdict)
+	nev := queueCheckinEvents(b, c, dev.lastVerdict)
 	b.Queue("COMMIT")
 	br = conn.SendBatch(ctx, b)
 	defer func() {
@@ -135,10 +165,18 @@ func (s *Store) recordCheckin(ctx context.Context, c store.Checkin, findings str
 			err = fmt.Errorf("postgres: record check-in: %w", cerr)
 		}
 	}()
-	if err := br.QueryRow().Scan(&id); errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
-	} else if err != nil {
+	if tag, err := br.Exec(); err != nil {
 		return 0, fmt.Errorf("postgres: record check-in: %w", err)
+	} else if tag.RowsAffected() != 1 {
+		return 0, fmt.Errorf("device %s: %w", c.DeviceID, store.ErrNotFound)
+	}
+	if err := br.QueryRow().Scan(&id); err != nil {
+		return 0, fmt.Errorf("postgres: record check-in: %w", err)
+	}
+	for range 1 + ncount {
+		if _, err := br.Exec(); err != nil {
+			return 0, fmt.Errorf("postgres: record check-in: %w", err)
+		}
 	}
 	for range npop {
 		if _, err := br.Exec(); err != nil {

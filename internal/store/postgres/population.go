@@ -21,7 +21,7 @@ var _ store.PopulationStats = (*Store)(nil)
 // state the population aggregates hold, the device's enrolled OS and the
 // latest nonce it used.
 const popSelect = `SELECT pop_at, pop_verdict, pop_os, pop_os_version, pop_agent, pop_country, fail_mask, os, pop_infected_day,
-	nonce_at, nonce_random
+	nonce_at, nonce_random, last_verdict
 	FROM devices WHERE id = $1 FOR UPDATE`
 
 // devRow is popSelect's row.
@@ -30,6 +30,7 @@ type devRow struct {
 	os          string
 	nonceAt     int64
 	nonceRandom []byte
+	lastVerdict health.Tier
 }
 
 // scanPop reads popSelect's row.
@@ -42,7 +43,7 @@ func scanPop(row pgx.Row, deviceID string) (devRow, error) {
 	)
 	err := row.Scan(&at, &verdict,
 		&d.pop.Segment.OS, &d.pop.Segment.OSVersion, &d.pop.Segment.Agent, &d.pop.Segment.Country, &mask, &d.os, &d.pop.InfectedDay,
-		&d.nonceAt, &d.nonceRandom)
+		&d.nonceAt, &d.nonceRandom, (*string)(&d.lastVerdict))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, fmt.Errorf("device %s: %w", deviceID, store.ErrNotFound)
 	}
@@ -61,16 +62,12 @@ const upMask = `INSERT INTO pop_masks (mask, shard, n) VALUES ($1, ` + shardExpr
 	ON CONFLICT (mask, shard) DO UPDATE SET n = pop_masks.n + excluded.n`
 
 // queuePopulation queues the check-in's changes to the aggregates in b
-// and says how many statements it queued. Deltas that cancel out (a
-// device counted again today in the same state) write nothing.
-func queuePopulation(b *pgx.Batch, c store.Checkin, prev sqldb.PopState, deviceOS string) int {
-	next, deltas, ok := sqldb.PopStep(prev, c, deviceOS)
-	if !ok {
-		return 0
-	}
+// (next and deltas from sqldb.PopStep; the device row's population state
+// is written with the rest of the row) and says how many statements it
+// queued. Deltas that cancel out (a device counted again today in the
+// same state) write nothing.
+func queuePopulation(b *pgx.Batch, prev, next sqldb.PopState, deltas []sqldb.PopDelta) int {
 	n := b.Len()
-	b.Queue(`UPDATE devices SET pop_at = $1, pop_verdict = $2, pop_os = $3, pop_os_version = $4, pop_agent = $5, pop_country = $6, fail_mask = $7, pop_infected_day = $9 WHERE id = $8`,
-		time.UnixMicro(next.At).UTC(), string(next.Verdict), next.Segment.OS, next.Segment.OSVersion, next.Segment.Agent, next.Segment.Country, int32(next.Mask), c.DeviceID, next.InfectedDay)
 	deltas = sqldb.NetDeltas(deltas)
 	for _, d := range deltas {
 		b.Queue(`INSERT INTO pop_daily (kind, day, os, os_version, agent, country, key, shard, n)

@@ -292,33 +292,21 @@ func (s *Store) Device(ctx context.Context, id string) (store.Device, error) {
 // device row, so the previous verdict it reads is the one this check-in
 // replaces even when check-ins of one device race. When the device does
 // not exist prev is empty and so is every insert that selects from it.
-const recordCheckinSQL = `
-WITH prev AS (
-	SELECT id, last_verdict, os FROM devices WHERE id = $1 FOR UPDATE
-), upd AS (
-	UPDATE devices AS d SET last_seen = $2, last_verdict = $3, last_policy = $4, nonce_at = $11, nonce_random = $12
-	FROM prev WHERE d.id = prev.id
-	RETURNING prev.last_verdict AS prev_verdict, prev.os AS device_os
-), ins AS (
-	INSERT INTO checkins (device_id, received_at, verdict, policy_id, findings, os, os_version, agent, statement, source_ip)
-	SELECT $1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10 FROM upd
-	RETURNING id
-), daily AS (
-	INSERT INTO checkin_daily (day, verdict, os, shard, n)
-	SELECT ($2::timestamptz AT TIME ZONE 'UTC')::date, $3, COALESCE(NULLIF($6::text, ''), upd.device_os), ` + shardExpr + `, 1 FROM upd
-	ON CONFLICT (day, verdict, os, shard) DO UPDATE SET n = checkin_daily.n + 1
-), cnt AS (
-	INSERT INTO counters (name, shard, n)
-	SELECT x.name, ` + shardExpr + `, x.delta
-	FROM upd CROSS JOIN LATERAL (VALUES
-		('checkins', 1, true),
-		('verdict:' || $3::text, 1, upd.prev_verdict <> $3::text),
-		('verdict:' || upd.prev_verdict, -1, upd.prev_verdict <> $3::text AND upd.prev_verdict <> '')
-	) AS x (name, delta, apply)
-	WHERE x.apply
-	ON CONFLICT (name, shard) DO UPDATE SET n = counters.n + excluded.n
+// The check-in's writes to the device row (its latest state, latest
+// nonce and population state), the history, the daily cells and the
+// counters; recordCheckin has locked and read the row first.
+const (
+	updateDeviceSQL = `UPDATE devices SET last_seen = $2, last_verdict = $3, last_policy = $4, nonce_at = $5, nonce_random = $6,
+		pop_at = $7, pop_verdict = $8, pop_os = $9, pop_os_version = $10, pop_agent = $11, pop_country = $12, fail_mask = $13, pop_infected_day = $14
+		WHERE id = $1`
+	insertCheckinSQL = `INSERT INTO checkins (device_id, received_at, verdict, policy_id, findings, os, os_version, agent, statement, source_ip)
+		VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10) RETURNING id`
+	dailySQL = `INSERT INTO checkin_daily (day, verdict, os, shard, n)
+		VALUES (($1::timestamptz AT TIME ZONE 'UTC')::date, $2, $3, ` + shardExpr + `, 1)
+		ON CONFLICT (day, verdict, os, shard) DO UPDATE SET n = checkin_daily.n + 1`
+	countersSQL = `INSERT INTO counters (name, shard, n) VALUES ($1, ` + shardExpr + `, $2)
+		ON CONFLICT (name, shard) DO UPDATE SET n = counters.n + excluded.n`
 )
-SELECT id FROM ins`
 
 // RecordCheckin appends c, uses its nonce, records its certificates and
 // events and updates the device's latest state, the daily aggregates and
