@@ -266,6 +266,17 @@ func randomBytes(n int) []byte {
 
 func randomID(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
 
+// certificateID is a certificate's jti: its issue time in milliseconds
+// as 12 hex digits, then 80 random bits in base64url. Stores index
+// certificates by jti, and ids that sort by time are appended to that
+// index instead of landing on a random page at every check-in; the time
+// they show is no finer than what iat says.
+func certificateID(now time.Time) string {
+	b := make([]byte, 0, 12+14)
+	b = fmt.Appendf(b, "%012x", uint64(now.UnixMilli())&(1<<48-1))
+	return string(base64.RawURLEncoding.AppendEncode(b, randomBytes(10)))
+}
+
 // ServeHTTP makes the authority an http.Handler.
 func (a *Authority) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.serveOperations(w, a.forwarded(r))
@@ -308,7 +319,7 @@ func (a *Authority) issue(deviceID, aud string, ap policy.Appraisal, now time.Ti
 		Subject:    a.PairwiseSubject(deviceID, aud),
 		IssuedAt:   now.Unix(),
 		Expiry:     exp.Unix(),
-		ID:         randomID(16),
+		ID:         certificateID(now),
 		Profile:    healthcert.Profile,
 		VerifierID: healthcert.VerifierID{Build: a.cfg.Build, Developer: "https://github.com/herd-health/herd"},
 		Submods: map[string]healthcert.Appraisal{healthcert.SubmodDevice: {
