@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -67,8 +68,13 @@ func CreateUser(ctx context.Context, st store.ConsoleUsers, name, password strin
 }
 
 // dummyHash is compared against when the user does not exist, so a
-// missing account takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("herd console dummy password"), 12)
+// missing account takes as long to refuse as a wrong password. It is
+// made at the first sign-in that needs it: a bcrypt hash costs a quarter
+// of a second, which no herd command but the console should pay.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("herd console dummy password"), 12)
+	return h
+})
 
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -276,7 +282,7 @@ func (c *Console) authenticate(ctx context.Context, name, secret string) (creden
 	}
 	u, err := c.d.Store.ConsoleUser(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(secret))
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(secret))
 		return credential{}, errBadLogin
 	}
 	if err != nil {
