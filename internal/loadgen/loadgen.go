@@ -492,8 +492,15 @@ func (r *runner) openLoop(ctx context.Context, devs []*device) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	inflight := make(chan struct{}, maxInFlight)
+	// The run ends at the context's deadline: no check-in is due at or
+	// after it, whenever the deadline's own timer gets to fire on a
+	// busy machine, so the schedule is exactly rate × duration.
+	end, bounded := ctx.Deadline()
 	for i := int64(0); ; i++ {
 		due := start.Add(time.Duration(i) * interval)
+		if bounded && !due.Before(end) {
+			break
+		}
 		if w := time.Until(due); w > 0 {
 			t := time.NewTimer(w)
 			select {

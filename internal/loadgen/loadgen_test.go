@@ -115,9 +115,10 @@ func TestRunOpenLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 40/s for half a second schedules 20 check-ins (the last few may be
-	// cut short by the end of the run).
-	if res.Sent < 15 || res.Sent > 21 || res.Errors != 0 {
+	// 40/s for half a second schedules 20 check-ins, none due at or after
+	// the end however late its timer fires (the last few may be cut short
+	// by the end of the run).
+	if res.Sent < 15 || res.Sent > 20 || res.Errors != 0 {
 		t.Fatalf("result = %+v", res)
 	}
 }
