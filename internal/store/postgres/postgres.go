@@ -4,10 +4,9 @@
 // pgxpool is used directly rather than database/sql: it speaks the binary
 // protocol, caches a prepared statement per connection for every query
 // text (so the hot statements are parsed and planned once per
-// connection), and avoids database/sql's extra layer. RecordCheckin is a
-// single statement — data-modifying common table expressions append the
-// history row, update the device, and add to the aggregates — so a
-// check-in costs one round trip and one commit.
+// connection), and avoids database/sql's extra layer. Check-ins that
+// arrive together are written in one transaction of two round trips
+// (groupcommit.go).
 package postgres
 
 import (
@@ -48,7 +47,8 @@ const migrationLock int64 = 0x68657264_6d696772 // "herdmigr"
 
 // Store is a store.Store kept in PostgreSQL.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	batch *batcher // groupcommit.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -108,6 +108,7 @@ func open(ctx context.Context, dsn string, existing bool) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.batch = newBatcher(s)
 	return s, nil
 }
 
@@ -167,6 +168,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes every connection.
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	s.pool.Close()
 	return nil
 }
@@ -319,7 +323,10 @@ func (s *Store) RecordCheckin(ctx context.Context, c store.Checkin) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	return s.recordCheckin(ctx, c, findings)
+	if len(c.NonceKey) > 0 {
+		return s.recordCheckin(ctx, c, findings)
+	}
+	return s.batch.record(ctx, c, findings)
 }
 
 // Checkins returns a device's history, newest first, at most limit.

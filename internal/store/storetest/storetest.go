@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CheckinHistory", testCheckinHistory},
 		{"CheckinUnknownDevice", testCheckinUnknownDevice},
 		{"CheckinConcurrent", testCheckinConcurrent},
+		{"BatchedCheckins", testBatchedCheckins},
 		{"Keys", testKeys},
 		{"KeyConflict", testKeyConflict},
 		{"Secret", testSecret},
