@@ -66,10 +66,10 @@ type batcher struct {
 	// shared counts the transactions that held more than one check-in.
 	shared atomic.Int64
 	s      *Store
-	jobs chan *checkinJob
-	quit chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
+	jobs   chan *checkinJob
+	quit   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
 }
 
 func newBatcher(s *Store) *batcher {
