@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // CheckID names one device check. The set is fixed by herd's design.
@@ -217,12 +219,20 @@ func (s *Statement) Validate() error {
 		return fmt.Errorf("issued_at is missing")
 	case s.OS == "":
 		return fmt.Errorf("os is missing")
+	case s.OS != "linux" && s.OS != "windows" && s.OS != "darwin":
+		return fmt.Errorf("os %.40q is not one of linux, windows, darwin", s.OS)
 	case len(s.Audiences) > 32:
 		return fmt.Errorf("too many audiences (%d, at most 32)", len(s.Audiences))
 	case len(s.Checks) > 64:
 		return fmt.Errorf("too many checks (%d)", len(s.Checks))
 	case len(s.Sightings) > 64:
 		return fmt.Errorf("too many sighting answers (%d)", len(s.Sightings))
+	}
+	if err := label("os_version", s.OSVersion); err != nil {
+		return err
+	}
+	if err := label("agent_version", s.AgentVersion); err != nil {
+		return err
 	}
 	seen := map[CheckID]bool{}
 	for _, r := range s.Checks {
@@ -237,6 +247,28 @@ func (s *Statement) Validate() error {
 	for _, a := range s.Audiences {
 		if a == "" || len(a) > 256 {
 			return fmt.Errorf("audience must be 1 to 256 characters")
+		}
+	}
+	return nil
+}
+
+// maxLabel is the longest os_version or agent_version a statement may
+// carry.
+const maxLabel = 64
+
+// label checks a short descriptive field: at most maxLabel bytes of
+// printable UTF-8 on one line. (The authority still never shares it as
+// it is: it maps it onto its own vocabulary of releases and versions.)
+func label(name, v string) error {
+	if len(v) > maxLabel {
+		return fmt.Errorf("%s is longer than %d bytes", name, maxLabel)
+	}
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s is not valid UTF-8", name)
+	}
+	for _, r := range v {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%s holds a control or non-printing character (%U)", name, r)
 		}
 	}
 	return nil
