@@ -84,6 +84,17 @@ type Intel interface {
 	IndicatorChanges(ctx context.Context, from int64, types []string) (IndicatorDelta, error)
 }
 
+// IndicatorFamilies tells which malware family the authority's own
+// threat intelligence gives one indicator, so a new infection is counted
+// under that family and never under a name the device sent.
+type IndicatorFamilies interface {
+	// IndicatorFamily returns the family stored with the indicator
+	// (type, value, port) — live or removed, since a device may still hold
+	// an older bundle; "" when no feed named one. ErrNotFound when no such
+	// indicator is stored.
+	IndicatorFamily(ctx context.Context, typ, value string, port int) (string, error)
+}
+
 // Sighting is an outside report that an address talked to a botnet.
 type Sighting struct {
 	ID     int64

@@ -14,6 +14,7 @@ import (
 
 var _ store.Intel = (*Store)(nil)
 var _ store.Sightings = (*Store)(nil)
+var _ store.IndicatorFamilies = (*Store)(nil)
 
 type querier struct {
 	pool *pgxpool.Pool
@@ -120,6 +121,11 @@ func (s *Store) IndicatorChanges(ctx context.Context, from int64, types []string
 // ImportSightings implements store.Sightings.
 func (s *Store) ImportSightings(ctx context.Context, now time.Time, window time.Duration, feed func(add func(store.Sighting) error) error) (store.SightingImport, error) {
 	return s.intel().ImportSightings(ctx, now, window, feed)
+}
+
+// IndicatorFamily implements store.IndicatorFamilies.
+func (s *Store) IndicatorFamily(ctx context.Context, typ, value string, port int) (string, error) {
+	return s.intel().IndicatorFamily(ctx, typ, value, port)
 }
 
 // AddSighting implements store.Sightings.

@@ -329,6 +329,19 @@ func (s *IntelStore) IndicatorsVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
+// IndicatorFamily implements store.IndicatorFamilies.
+func (s *IntelStore) IndicatorFamily(ctx context.Context, typ, value string, port int) (string, error) {
+	var fam string
+	err := s.R.QueryRow(ctx, `SELECT family FROM indicators WHERE type = $1 AND value = $2 AND port = $3`, typ, value, port).Scan(&fam)
+	if errors.Is(err, ErrNoRows) {
+		return "", store.ErrNotFound
+	}
+	if err != nil {
+		return "", s.errf("indicator family", err)
+	}
+	return fam, nil
+}
+
 const indicatorCols = `type, value, port, sources, family, confidence, first_seen, last_seen, refreshed_at, added_version, valid_until`
 
 func scanIndicator(r Row) (store.Indicator, error) {

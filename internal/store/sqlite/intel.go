@@ -13,6 +13,7 @@ import (
 
 var _ store.Intel = (*Store)(nil)
 var _ store.Sightings = (*Store)(nil)
+var _ store.IndicatorFamilies = (*Store)(nil)
 
 // sqlite numbers parameters ?1, ?2, …; the shared SQL says $1, $2, ….
 func rewrite(q string) string { return strings.ReplaceAll(q, "$", "?") }
@@ -111,6 +112,11 @@ func (s *Store) IndicatorChanges(ctx context.Context, from int64, types []string
 // ImportSightings implements store.Sightings.
 func (s *Store) ImportSightings(ctx context.Context, now time.Time, window time.Duration, feed func(add func(store.Sighting) error) error) (store.SightingImport, error) {
 	return s.intel().ImportSightings(ctx, now, window, feed)
+}
+
+// IndicatorFamily implements store.IndicatorFamilies.
+func (s *Store) IndicatorFamily(ctx context.Context, typ, value string, port int) (string, error) {
+	return s.intel().IndicatorFamily(ctx, typ, value, port)
 }
 
 // AddSighting implements store.Sightings.

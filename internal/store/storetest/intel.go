@@ -31,6 +31,7 @@ func runIntel(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IndicatorsWithdrawn", testIndicatorsWithdrawn},
 		{"SightingsBehindNAT", testSightingsBehindNAT},
 		{"SightingsImport", testSightingsImport},
+		{"IndicatorFamily", testIndicatorFamily},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -398,5 +399,44 @@ func testSightingsImport(t *testing.T, s intelStore) {
 	}
 	if qa[0].SightingID != id1 {
 		t.Errorf("AddSighting gave sighting %d, want the stored %d", id1, qa[0].SightingID)
+	}
+}
+
+// testIndicatorFamily: the family of one stored indicator, by its exact
+// (type, value, port), live or removed; ErrNotFound for any other.
+func testIndicatorFamily(t *testing.T, s intelStore) {
+	fs, ok := s.(store.IndicatorFamilies)
+	if !ok {
+		t.Fatalf("%T does not implement store.IndicatorFamilies", s)
+	}
+	importList(t, s, base,
+		store.Indicator{Type: "ipv4", Value: "192.0.2.10", Port: 443, Sources: []string{"feodotracker"}, Family: "QakBot"},
+		store.Indicator{Type: "ipv4", Value: "192.0.2.10", Port: 0, Sources: []string{"feodotracker"}, Family: "Emotet"},
+		store.Indicator{Type: "sha256", Value: fmt.Sprintf("%064d", 7), Sources: []string{"malwarebazaar"}},
+		store.Indicator{Type: "domain", Value: "gone.example", Sources: []string{"urlhaus"}, Family: "Mirai"})
+	// gone.example is no longer listed: removed, but still known.
+	if _, _, err := s.ExpireIndicators(ctx(t), base.Add(48*time.Hour), base.Add(time.Hour), base.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	importList(t, s, base.Add(48*time.Hour),
+		store.Indicator{Type: "ipv4", Value: "192.0.2.10", Port: 443, Sources: []string{"feodotracker"}, Family: "QakBot"})
+	for _, tc := range []struct {
+		typ, value string
+		port       int
+		want       string
+		err        error
+	}{
+		{"ipv4", "192.0.2.10", 443, "QakBot", nil},
+		{"ipv4", "192.0.2.10", 0, "Emotet", nil},
+		{"sha256", fmt.Sprintf("%064d", 7), 0, "", nil},
+		{"domain", "gone.example", 0, "Mirai", nil},
+		{"ipv4", "192.0.2.10", 8080, "", store.ErrNotFound},
+		{"ipv4", "192.0.2.11", 0, "", store.ErrNotFound},
+		{"domain", "192.0.2.10", 0, "", store.ErrNotFound},
+	} {
+		got, err := fs.IndicatorFamily(ctx(t), tc.typ, tc.value, tc.port)
+		if got != tc.want || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("IndicatorFamily(%s, %s, %d) = %q, %v; want %q, %v", tc.typ, tc.value, tc.port, got, err, tc.want, tc.err)
+		}
 	}
 }
