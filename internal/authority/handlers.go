@@ -400,19 +400,24 @@ func (a *Authority) handleCheckin(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return fmt.Errorf("preparing webhook events: %w", err)
 	}
+	family, err := a.infectionFamily(r.Context(), st.Checks, intel)
+	if err != nil {
+		return err
+	}
+	seg := a.segmentLabels(r, &st)
 	id, err := a.store.RecordCheckin(r.Context(), store.Checkin{
 		DeviceID:   dev.ID,
 		ReceivedAt: now.UTC(),
 		Verdict:    ap.Tier,
 		PolicyID:   ap.PolicyID,
 		Findings:   ap.Findings,
-		OS:         st.OS,
-		OSVersion:  st.OSVersion,
-		Agent:      st.AgentVersion,
+		OS:         seg.OS,
+		OSVersion:  seg.OSVersion,
+		Agent:      seg.Agent,
 		Statement:  body,
 		SourceIP:   clientIP(r),
-		Country:    a.country(r),
-		Family:     malwareFamily(st.Checks),
+		Country:    seg.Country,
+		Family:     family,
 		// Queued in the check-in's transaction, only when the verdict
 		// changes: nothing is lost between the two.
 		Events:         events,

@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/apitoken"
+	"github.com/herd-health/herd/internal/intel"
 	"github.com/herd-health/herd/internal/population"
 	"github.com/herd-health/herd/internal/store"
 	"github.com/herd-health/herd/internal/taxii"
@@ -183,16 +185,84 @@ func (a *Authority) country(r *http.Request) string {
 	return a.pop.geo.Country(ip)
 }
 
-// malwareFamily is the family a failing malware result names (the
-// agent's match, or a confirmed sighting put in by intelBeforePolicy).
-func malwareFamily(checks []health.Result) string {
-	for _, c := range checks {
-		if c.ID != health.Malware || c.Status != health.Fail {
-			continue
-		}
-		if f, ok := c.Evidence.Facts["family"].(string); ok && strings.TrimSpace(f) != "" {
-			return strings.TrimSpace(f)
+// segmentLabels are the labels a check-in is counted under in the
+// population aggregates: never text the device chose, only the
+// authority's own vocabulary (population.SegmentLabels: an OS family, a
+// release the os_support table lists, a version-shaped agent build, the
+// GeoIP country), each with an "other".
+func (a *Authority) segmentLabels(r *http.Request, st *health.Statement) population.Labels {
+	return population.SegmentLabels(st.OS, st.OSVersion, st.AgentVersion, a.country(r))
+}
+
+// infectionFamily is the malware family a new infection is counted under,
+// from the authority's own threat intelligence only (a device's word is
+// never a label): the family of the outside sighting the operator
+// imported, when the failing malware result is the one intelBeforePolicy
+// put in for a confirmed sighting; otherwise the family the store gives
+// the indicator the device reports it matched (its indicator_type and
+// indicator facts); "" (counted as unknown) when there is no failing
+// malware result, no intel, or the store does not know the indicator.
+func (a *Authority) infectionFamily(ctx context.Context, checks []health.Result, ic *intelCheckin) (string, error) {
+	var res *health.Result
+	for i := range checks {
+		if checks[i].ID == health.Malware && checks[i].Status == health.Fail {
+			res = &checks[i]
 		}
 	}
-	return ""
+	if res == nil {
+		return "", nil
+	}
+	if ic != nil && ic.sighting != nil {
+		return population.FamilyLabel(ic.sighting.Family), nil
+	}
+	if a.intelS == nil {
+		return "", nil
+	}
+	fs, ok := a.intelS.store.(store.IndicatorFamilies)
+	if !ok {
+		return "", nil
+	}
+	typ, _ := res.Evidence.Facts["indicator_type"].(string)
+	val, _ := res.Evidence.Facts["indicator"].(string)
+	typ, val, port, ok := matchedIndicator(typ, val)
+	if !ok {
+		return "", nil
+	}
+	fam, err := fs.IndicatorFamily(ctx, typ, val, port)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the family of a matched indicator: %w", err)
+	}
+	if fam == "" {
+		return "", nil
+	}
+	return population.FamilyLabel(fam), nil
+}
+
+// matchedIndicator turns the indicator a device reports it matched into
+// the store's key (type, canonical value, port): an address, an
+// address:port or a network for ipv4 and ipv6, a domain, a hash, a process
+// name. ok is false when it is none of these.
+func matchedIndicator(typ, value string) (string, string, int, bool) {
+	value = strings.TrimSpace(value)
+	if value == "" || len(value) > 512 {
+		return "", "", 0, false
+	}
+	switch typ {
+	case string(intel.IPv4), string(intel.IPv6):
+		if ap, err := netip.ParseAddrPort(value); err == nil {
+			t, v, err := intel.NormalizeAddr(ap.Addr().String())
+			return string(t), v, int(ap.Port()), err == nil && string(t) == typ
+		}
+		t, v, err := intel.NormalizeAddr(value)
+		return string(t), v, 0, err == nil && string(t) == typ
+	case string(intel.Domain), string(intel.SHA256), string(intel.SHA1), string(intel.MD5):
+		t, v, err := intel.Normalize(intel.Type(typ), value)
+		return string(t), v, 0, err == nil
+	case "process":
+		return typ, strings.ToLower(value), 0, true
+	}
+	return "", "", 0, false
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -36,6 +37,7 @@ type popEnv struct {
 	clk     *clock
 	admin   string
 	partner string
+	c2      map[string]string // family → C2 address in the intel
 }
 
 func newPopEnv(t *testing.T, proxies []string) *popEnv {
@@ -66,6 +68,7 @@ func newPopEnv(t *testing.T, proxies []string) *popEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.SetIntel(st)
 	mux.Handle("/", a)
 	var hash []byte
 	e.admin, hash = apitoken.New(apitoken.AdminPrefix)
@@ -98,6 +101,13 @@ func (e *popEnv) do(method, path string, body []byte, hdr map[string]string) (in
 // loopback peer); family names a malware infection.
 func (e *popEnv) checkin(xff, family string) string {
 	e.t.Helper()
+	return e.checkinWith(xff, family, 200, nil)
+}
+
+// checkinWith is checkin with edit applied to the statement, expecting
+// HTTP status code.
+func (e *popEnv) checkinWith(xff, family string, code int, edit func(*health.Statement)) string {
+	e.t.Helper()
 	h := map[string]string{"X-Forwarded-For": xff}
 	nonce := func() string {
 		_, b, _ := e.do("POST", protocol.PathChallenge, nil, h)
@@ -109,22 +119,48 @@ func (e *popEnv) checkin(xff, family string) string {
 	n, pk := nonce(), base64.RawURLEncoding.EncodeToString(pub)
 	req, _ := json.Marshal(protocol.EnrollRequest{PublicKey: pk, OS: "linux", Nonce: n,
 		Signature: base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, protocol.EnrollProof(n, pk)))})
-	code, b, _ := e.do("POST", protocol.PathEnroll, req, h)
+	ec, b, _ := e.do("POST", protocol.PathEnroll, req, h)
 	var er protocol.EnrollResponse
-	if json.Unmarshal(b, &er); code != http.StatusCreated {
+	if json.Unmarshal(b, &er); ec != http.StatusCreated {
 		e.t.Fatalf("enroll: %d %s", code, b)
 	}
 	d := device{id: er.DeviceID, priv: priv}
 	s := health.Statement{Version: 1, DeviceID: d.id, Nonce: nonce(), IssuedAt: e.clk.Now(), CollectedAt: e.clk.Now(), OS: "linux", OSVersion: "12", AgentVersion: "1.0"}
 	s.Checks = append(s.Checks, health.Result{ID: health.Firewall, Status: health.Pass, Reason: "test", Evidence: health.Evidence{Source: "test", Trust: health.OSReported}})
 	if family != "" {
+		// The device matched the authority's indicator for family; what
+		// it says the family is does not count.
 		s.Checks = append(s.Checks, health.Result{ID: health.Malware, Status: health.Fail, Reason: "test",
-			Evidence: health.Evidence{Source: "test", Trust: health.ProductReported, Facts: map[string]any{"family": family}}})
+			Evidence: health.Evidence{Source: "test", Trust: health.ProductReported, Facts: map[string]any{
+				"indicator_type": "ipv4", "indicator": e.indicator(family) + ":443", "family": "bob@example.org 10.1.2.3"}}})
 	}
-	if code, b, _ := e.do("POST", protocol.PathCheckin, sign(e.t, d, s), h); code != 200 {
-		e.t.Fatalf("checkin: %d %s", code, b)
+	if edit != nil {
+		edit(&s)
+	}
+	if got, b, _ := e.do("POST", protocol.PathCheckin, sign(e.t, d, s), h); got != code {
+		e.t.Fatalf("checkin: %d %s, want %d", got, b, code)
 	}
 	return d.id
+}
+
+// indicator is the address of the C2 the authority's intel names for
+// family (stored on first use).
+func (e *popEnv) indicator(family string) string {
+	e.t.Helper()
+	if e.c2 == nil {
+		e.c2 = map[string]string{}
+	}
+	if ip, ok := e.c2[family]; ok {
+		return ip
+	}
+	ip := fmt.Sprintf("198.18.0.%d", len(e.c2)+1)
+	if _, err := e.st.ImportIndicators(context.Background(), e.clk.Now(), func(add func(store.Indicator) error) error {
+		return add(store.Indicator{Type: "ipv4", Value: ip, Port: 443, Sources: []string{"feodotracker"}, Family: family})
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.c2[family] = ip
+	return ip
 }
 
 func (e *popEnv) counts(kind store.AggregateKind, dim store.Dimension) map[string]int64 {
@@ -191,5 +227,63 @@ func TestPopulationAPIUsesAdminTokensAndAudits(t *testing.T) {
 	}
 	if len(as) != 1 || as[0].Actor != "alice" || as[0].Action != "population.read" || as[0].Target != "overview" {
 		t.Fatalf("audit = %+v, want one population.read by alice", as)
+	}
+}
+
+// A device's statement never becomes a label: its release, agent version
+// and the family it names are mapped onto the authority's vocabulary, an
+// OS outside linux, windows and darwin is refused, and the family of an
+// infection is the one the authority's intel gives the matched indicator.
+func TestCheckinLabelsAreNotDeviceText(t *testing.T) {
+	e := newPopEnv(t, []string{"127.0.0.0/8"})
+	hostile := []string{"alice@example.com", "bob@example.org", "10.1.2.3", "Alice"}
+	e.checkinWith("192.0.2.10", "", 200, func(s *health.Statement) {
+		s.OSVersion, s.AgentVersion = "alice@example.com", "bob@example.org 10.1.2.3"
+	})
+	e.checkinWith("192.0.2.11", "QakBot", 200, func(s *health.Statement) { s.OSVersion, s.AgentVersion = "debian 12", "1.4.2" })
+	// A match on an indicator the authority does not know: unknown.
+	e.checkinWith("192.0.2.12", "", 200, func(s *health.Statement) {
+		s.Checks = append(s.Checks, health.Result{ID: health.Malware, Status: health.Fail, Reason: "test",
+			Evidence: health.Evidence{Source: "test", Trust: health.ProductReported, Facts: map[string]any{
+				"indicator_type": "ipv4", "indicator": "203.0.113.200:443", "family": "Alice"}}})
+	})
+	// A feed that names a family with an address in it: unknown too.
+	e.checkinWith("192.0.2.13", "bob@example.org 10.1.2.3", 200, nil)
+	// An OS outside the three is refused with a reason, and counts nowhere.
+	e.checkinWith("192.0.2.14", "", 400, func(s *health.Statement) { s.OS = "alice@example.com" })
+
+	cells := map[string]int64{}
+	for _, kind := range []store.AggregateKind{store.AggVerdict, store.AggFailing, store.AggInfection} {
+		cs, err := e.st.Aggregate(context.Background(), kind, store.DimAll, e.clk.Now(), e.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			cells[fmt.Sprintf("%s %s|%s|%s|%s %s", kind, c.Segment.OS, c.Segment.OSVersion, c.Segment.Agent, c.Segment.Country, c.Key)] += c.Count
+		}
+	}
+	want := map[string]int64{
+		"verdict linux|linux other|other|NL warning":       1,
+		"verdict linux|debian 12|1.4.2|NL contraindicated": 1,
+		"verdict linux|linux other|1.0|NL contraindicated": 2,
+		"infection linux|debian 12|1.4.2|NL QakBot":        1,
+		"infection linux|linux other|1.0|NL unknown":       2,
+		"failing linux|debian 12|1.4.2|NL malware":         1,
+		"failing linux|linux other|1.0|NL malware":         2,
+	}
+	for k, n := range want {
+		if cells[k] != n {
+			t.Errorf("%s = %d, want %d", k, cells[k], n)
+		}
+	}
+	if len(cells) != len(want) {
+		t.Errorf("cells %v, want exactly %v", cells, want)
+	}
+	for k := range cells {
+		for _, h := range hostile {
+			if strings.Contains(k, h) {
+				t.Errorf("cell %q carries device text %q", k, h)
+			}
+		}
 	}
 }
