@@ -2,16 +2,10 @@ package population
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"sort"
 	"time"
 
-	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/store"
 )
 
@@ -19,35 +13,40 @@ import (
 //
 // An export holds aggregate counts only: three tables (devices by verdict,
 // devices by failing check, new infections by malware family), each a
-// grid per day of segment (one dimension: OS family by default) × key.
-// Never a device id, an address, a user name or a pairwise subject.
+// grid per day of segment (one dimension per export: OS family by
+// default, OS release, agent version, country, or the whole population)
+// × key. Never a device id, an address, a user name or a pairwise
+// subject, and no label a device chose (see labels.go).
 //
-// Disclosure control, decided on true counts:
-//   - primary suppression: every cell whose true count is between 1 and
-//     K−1 is withheld ("count": null, "suppressed": true); zero cells are
-//     not listed (absence is not about anyone);
-//   - margins: each day's row totals (per segment) and column totals
-//     (per key) are published from true counts only for lines that hold
-//     no withheld cell (see grid.suppress); no grand total. No published
-//     number then involves a withheld cell, so nothing narrows a withheld
-//     cell beyond the [1, K−1] that its being withheld reveals (the
-//     tests audit this by computing, for every withheld cell, the least
-//     and greatest value consistent with everything published);
-//   - one dimension per export: publishing the same counts split by two
-//     linked dimensions (OS family and OS release) would let a withheld
-//     cell be recovered across tables.
+// Every number comes from the day releases (Releaser), which protect all
+// tables and all dimensions of a complete day together (release.go), so
+// exports of different dimensions, the TAXII collection and the public
+// page can be laid side by side without a withheld count coming out:
+//   - every count from 1 to K−1 is withheld ("count": null,
+//     "suppressed": true); zero counts are not listed;
+//   - a withheld count keeps every value from its floor (1, unless its
+//     listed parts say more) to K−1 whatever else is published;
+//   - a row (segment) total is published only for a row with no withheld
+//     count; a column total is the day's whole-population count for the
+//     key, published only when no dimension withholds a count of it;
+//     there is no grand total;
+//   - only complete days (UTC): no "today so far".
 //
-// Differential privacy (optional, ε > 0): Laplace noise of scale Δ/ε is
-// added to every published cell after suppression, rounded and clamped
-// at 0; margins are then not published (they would spend more budget).
-// Δ, the sensitivity, assumes a device contributes to one cell per
-// table-day in the verdict table (true: the store counts it once per day
-// with its latest verdict) and in the infection table (true: the store
-// counts a device's new infection at most once per day), and to at most 10 cells
-// (the ten checks) per day in the failing-check table, so Δ = 1, 1 and 10.
-// Each table-day release is ε-differentially private; over D days and
-// the three tables a device's total budget is 3·D·ε by sequential
-// composition, and the export records it.
+// Noise (optional, ε > 0): Laplace noise of scale Δ/ε is added to every
+// published count after suppression, rounded and clamped at 0, and row
+// totals are then not published. Δ is the sensitivity of a table-day of
+// the joint release (every dimension and the whole population): a device
+// changes one count per dimension in the verdict and infection tables (Δ
+// = 5) and at most one per check per dimension in the failing table (Δ =
+// 50). The noise of a count is drawn once, from a seed the authority keeps
+// for its day, so every export and every channel publishes the same noisy
+// value for it, and a day keeps the ε of its first release. Which counts
+// are withheld is decided on true counts, so the release is not strictly
+// ε-differentially private: the published values are ε-DP per table-day
+// (3·D·ε over D days by sequential composition, recorded in the export),
+// the pattern of withheld counts is not (it tells which counts are under
+// K, or protect one that is); what protects a small count is its
+// suppression, and the noise only blurs the published ones.
 
 // ErrInvalidOption is wrapped by BuildExport's errors about its options
 // (as opposed to errors reading the store).
@@ -55,13 +54,16 @@ var ErrInvalidOption = errors.New("invalid export option")
 
 // ExportOptions control an export.
 type ExportOptions struct {
-	// Since and Until bound the days (UTC, inclusive); zero Until means
-	// today, zero Since means 30 days before Until.
+	// Since and Until bound the days (UTC, inclusive). Zero Until means
+	// the last complete day (yesterday); a later Until is an error. Zero
+	// Since means 30 days before Until.
 	Since, Until time.Time
-	// MinCount is K: cells with a true count under it are withheld
-	// (default 10; at least 2).
+	// MinCount is K: counts under it are withheld (default 10; at least
+	// 2). For a day released before, the K of its first release holds.
 	MinCount int64
-	// Epsilon > 0 adds Laplace noise (see above).
+	// Epsilon > 0 adds Laplace noise (see above); 0 or at least
+	// MinEpsilon. For a day released before, the ε of its first release
+	// holds.
 	Epsilon float64
 	// Dimension is the segment dimension (default store.DimOS; the zero
 	// value cannot ask for the whole population, WholePopulation does).
@@ -71,9 +73,9 @@ type ExportOptions struct {
 	WholePopulation bool
 	// Issuer names the authority in the export (and its STIX identity).
 	Issuer string
-	// Rand is the noise source; nil means a generator seeded from
-	// crypto/rand. Tests pass a seeded one.
-	Rand *rand.Rand
+	// Records keeps each released day's parameters and noise seed
+	// (normally the store); required with Epsilon > 0.
+	Records store.Secrets
 	// Now gives the time; nil means time.Now.
 	Now func() time.Time
 }
@@ -87,8 +89,8 @@ type Cell struct {
 	Suppressed bool   `json:"suppressed,omitempty"`
 }
 
-// Total is a published margin: the true total of a row (segment) or a
-// column (key) of one day, including withheld cells.
+// Total is a margin: the total of a row (segment) or a column (key) of
+// one day. Count is nil when withheld.
 type Total struct {
 	Day        string `json:"day"`
 	Segment    string `json:"segment,omitempty"`
@@ -104,11 +106,19 @@ type Table struct {
 	Sensitivity int     `json:"sensitivity"`
 	NoiseScale  float64 `json:"noise_scale,omitempty"`
 	Cells       []Cell  `json:"cells"`
-	// RowTotals are per (day, segment), ColumnTotals per (day, key);
-	// absent when margins are not published for the table.
+	// RowTotals are per (day, segment), ColumnTotals per (day, key).
 	RowTotals    []Total `json:"row_totals,omitempty"`
 	ColumnTotals []Total `json:"column_totals,omitempty"`
-	Margins      bool    `json:"margins_published"`
+	// Margins reports whether row totals are published (not with noise).
+	Margins bool `json:"margins_published"`
+}
+
+// DayParams are the parameters a day was first released with, when they
+// differ from the ones the export asked for.
+type DayParams struct {
+	Day      string  `json:"day"`
+	MinCount int64   `json:"min_count"`
+	Epsilon  float64 `json:"epsilon,omitempty"`
 }
 
 // Privacy records the disclosure control applied.
@@ -116,12 +126,18 @@ type Privacy struct {
 	MinCount  int64   `json:"min_count"`
 	Mechanism string  `json:"mechanism"` // "suppression" or "suppression+laplace"
 	Epsilon   float64 `json:"epsilon,omitempty"`
-	// EpsilonPerTableDay is ε for each table-day release;
-	// TotalEpsilon the sequential composition over tables and days.
+	// EpsilonPerTableDay is ε for each table-day release (when every day
+	// has the same); TotalEpsilon the sequential composition over tables
+	// and days.
 	EpsilonPerTableDay float64 `json:"epsilon_per_table_day,omitempty"`
 	TotalEpsilon       float64 `json:"total_epsilon,omitempty"`
 	Composition        string  `json:"composition,omitempty"`
 	Assumption         string  `json:"assumption,omitempty"`
+	// Protection says what the disclosure control guarantees.
+	Protection string `json:"protection"`
+	// Earlier lists the days first released with other parameters than
+	// asked for: they are exported as they were released then.
+	Earlier []DayParams `json:"earlier_releases,omitempty"`
 }
 
 // Export is the whole export.
@@ -134,16 +150,15 @@ type Export struct {
 	Tables    []Table   `json:"tables"`
 }
 
-var tableKinds = []struct {
-	kind        store.AggregateKind
-	sensitivity int
-}{
-	{store.AggVerdict, 1},
-	{store.AggFailing, len(health.CheckIDs)},
-	{store.AggInfection, 1},
-}
+const (
+	protectionText = "every count under K is withheld; no published count, total or combination of this export with any other export, TAXII answer or public page of the same days narrows a withheld count below K-1 or above the least its listed parts imply; only complete days (UTC)"
+	noiseText      = "Laplace noise of scale sensitivity/epsilon, drawn once per day and count from a seed the authority keeps, is added to published counts after suppression; suppression is decided on true counts, so the release is not strictly epsilon-differentially private: the published values are, the pattern of withheld counts is not"
+	assumptionText = "a device adds to one count per dimension per day in the verdict and infection tables and to at most one count per check per dimension in the failing table; sensitivity counts the whole population and the four dimensions released together"
+)
 
-// BuildExport reads the aggregates and applies disclosure control.
+var tableKinds = []store.AggregateKind{store.AggVerdict, store.AggFailing, store.AggInfection}
+
+// BuildExport reads the day releases and lays out one dimension of them.
 func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions) (*Export, error) {
 	now := time.Now
 	if o.Now != nil {
@@ -155,8 +170,8 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 	if o.MinCount < 2 {
 		return nil, fmt.Errorf("%w: min count (K) must be at least 2, got %d", ErrInvalidOption, o.MinCount)
 	}
-	if o.Epsilon < 0 || math.IsNaN(o.Epsilon) || math.IsInf(o.Epsilon, 0) {
-		return nil, fmt.Errorf("%w: epsilon must be 0 (no noise) or a positive number, got %g", ErrInvalidOption, o.Epsilon)
+	if err := CheckEpsilon(o.Epsilon); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	switch {
 	case o.WholePopulation:
@@ -169,194 +184,98 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 	default:
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, ErrBadDimension)
 	}
+	last := lastCompleteDay(now())
 	until := o.Until
 	if until.IsZero() {
-		until = now()
+		until = last
 	}
-	until = until.UTC().Truncate(24 * time.Hour)
+	until = dayOf(until)
+	if until.After(last) {
+		return nil, fmt.Errorf("%w: %s is not over; the last complete day is %s", ErrInvalidOption, until.Format(time.DateOnly), last.Format(time.DateOnly))
+	}
 	since := o.Since
 	if since.IsZero() {
 		since = until.AddDate(0, 0, -30)
 	}
-	since = since.UTC().Truncate(24 * time.Hour)
+	since = dayOf(since)
 	if since.After(until) {
-		return nil, fmt.Errorf("%w: since is after until", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: since (%s) is after the last complete day (%s)", ErrInvalidOption, since.Format(time.DateOnly), until.Format(time.DateOnly))
 	}
-	r := o.Rand
-	if r == nil {
-		var seed [16]byte
-		crand.Read(seed[:])
-		r = rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	if n := until.Sub(since) / (24 * time.Hour); n > 3660 {
+		return nil, fmt.Errorf("%w: at most 3660 days at once, asked for %d", ErrInvalidOption, n+1)
 	}
-	days := int(until.Sub(since)/(24*time.Hour)) + 1
-	ex := &Export{Issuer: o.Issuer, Generated: now().UTC().Truncate(time.Second), From: since.Format(time.DateOnly), To: until.Format(time.DateOnly),
-		Privacy: Privacy{MinCount: o.MinCount, Mechanism: "suppression"}}
-	if o.Epsilon > 0 {
-		ex.Privacy = Privacy{MinCount: o.MinCount, Mechanism: "suppression+laplace", Epsilon: o.Epsilon,
-			EpsilonPerTableDay: o.Epsilon, TotalEpsilon: o.Epsilon * float64(len(tableKinds)*days),
-			Composition: fmt.Sprintf("sequential over %d tables × %d days", len(tableKinds), days),
-			Assumption:  "a device adds to one cell per day in the verdict and infection tables and to at most one cell per check in the failing table; noise scale = sensitivity/epsilon"}
+	rl := &Releaser{Stats: st, Records: o.Records, MinCount: o.MinCount, Epsilon: o.Epsilon, Now: now}
+	days, err := rl.Days(ctx, since, until)
+	if err != nil {
+		return nil, err
 	}
-	for _, tk := range tableKinds {
-		cells, err := st.Aggregate(ctx, tk.kind, o.Dimension, since, until)
-		if err != nil {
-			return nil, fmt.Errorf("reading the %s aggregates: %w", tk.kind, err)
+	return layout(days, o.Dimension, o.Issuer, since, until, o.MinCount, o.Epsilon, now()), nil
+}
+
+// layout lays out one dimension of the day releases as an Export.
+func layout(days []*DayRelease, dim store.Dimension, issuer string, since, until time.Time, k int64, eps float64, now time.Time) *Export {
+	ex := &Export{Issuer: issuer, Generated: now.UTC().Truncate(time.Second), From: since.Format(time.DateOnly), To: until.Format(time.DateOnly)}
+	p := Privacy{MinCount: k, Mechanism: "suppression", Protection: protectionText}
+	var total float64
+	noise, same := false, true
+	for _, d := range days {
+		if len(d.Tables) == 0 {
+			continue
 		}
-		t := Table{Name: string(tk.kind), Dimension: string(o.Dimension), Sensitivity: tk.sensitivity, Cells: []Cell{}, Margins: o.Epsilon == 0}
-		if o.Epsilon > 0 {
-			t.NoiseScale = float64(tk.sensitivity) / o.Epsilon
+		if d.MinCount != k || d.Epsilon != eps {
+			p.Earlier = append(p.Earlier, DayParams{Day: d.Day, MinCount: d.MinCount, Epsilon: d.Epsilon})
 		}
-		byDay := map[string][]store.AggregateCount{}
-		var dayKeys []string
-		for _, c := range cells {
-			d := c.Day.Format(time.DateOnly)
-			if byDay[d] == nil {
-				dayKeys = append(dayKeys, d)
+		if d.Epsilon > 0 {
+			noise = true
+			total += float64(len(tableKinds)) * d.Epsilon
+		}
+		if d.Epsilon != eps {
+			same = false
+		}
+	}
+	if noise || eps > 0 {
+		p.Mechanism = "suppression+laplace"
+		p.Epsilon = eps
+		if same {
+			p.EpsilonPerTableDay = eps
+		}
+		p.TotalEpsilon = total
+		p.Composition = fmt.Sprintf("sequential over %d tables × %d days; each count's noise is drawn once", len(tableKinds), len(days))
+		p.Assumption = assumptionText
+		p.Protection = protectionText + "; " + noiseText
+	}
+	ex.Privacy = p
+	for _, kind := range tableKinds {
+		t := Table{Name: string(kind), Dimension: string(dim), Sensitivity: Sensitivity(kind), Cells: []Cell{}, Margins: !noise}
+		for _, d := range days {
+			dt := d.Table(kind)
+			if dt == nil {
+				continue
 			}
-			byDay[d] = append(byDay[d], c)
+			t.NoiseScale = max(t.NoiseScale, dt.NoiseScale)
+			for _, c := range dt.Counts {
+				if c.Dimension == store.DimNone {
+					t.ColumnTotals = append(t.ColumnTotals, Total{Day: d.Day, Key: c.Key, Count: c.Value, Suppressed: c.Value == nil})
+				}
+				if c.Dimension != dim {
+					continue
+				}
+				t.Cells = append(t.Cells, Cell{Day: d.Day, Segment: c.Segment, Key: c.Key, Count: c.Value, Suppressed: c.Value == nil})
+			}
+			if dim == store.DimNone {
+				continue
+			}
+			for _, c := range dt.RowTotals {
+				if c.Dimension == dim {
+					t.RowTotals = append(t.RowTotals, Total{Day: d.Day, Segment: c.Segment, Count: c.Value, Suppressed: c.Value == nil})
+				}
+			}
 		}
-		sort.Strings(dayKeys)
-		var grids []*grid
-		for _, d := range dayKeys {
-			g := newGrid(d, o.Dimension, byDay[d])
-			g.suppress(o.MinCount, o.Epsilon == 0)
-			grids = append(grids, g)
-		}
-		for _, g := range grids {
-			g.publish(&t, r, t.Margins)
+		if dim == store.DimNone {
+			// The cells are the column totals.
+			t.ColumnTotals = nil
 		}
 		ex.Tables = append(ex.Tables, t)
 	}
-	return ex, nil
-}
-
-// grid is one table-day: rows are segments, columns keys.
-type grid struct {
-	day        string
-	rows, cols []string
-	n          [][]int64 // true counts; 0 = no cell
-	sup        [][]bool
-	rowSup     []bool // margin withheld
-	colSup     []bool
-	margins    bool
-}
-
-func newGrid(day string, dim store.Dimension, cells []store.AggregateCount) *grid {
-	g := &grid{day: day}
-	ri, ci := map[string]int{}, map[string]int{}
-	for _, c := range cells {
-		s := segValue(dim, c.Segment)
-		if _, ok := ri[s]; !ok {
-			ri[s] = len(g.rows)
-			g.rows = append(g.rows, s)
-		}
-		if _, ok := ci[c.Key]; !ok {
-			ci[c.Key] = len(g.cols)
-			g.cols = append(g.cols, c.Key)
-		}
-	}
-	g.n = make([][]int64, len(g.rows))
-	g.sup = make([][]bool, len(g.rows))
-	for i := range g.n {
-		g.n[i] = make([]int64, len(g.cols))
-		g.sup[i] = make([]bool, len(g.cols))
-	}
-	for _, c := range cells {
-		g.n[ri[segValue(dim, c.Segment)]][ci[c.Key]] += c.Count
-	}
-	g.rowSup = make([]bool, len(g.rows))
-	g.colSup = make([]bool, len(g.cols))
-	return g
-}
-
-func (g *grid) rowTotal(i int) (s int64) {
-	for j := range g.cols {
-		s += g.n[i][j]
-	}
-	return
-}
-
-func (g *grid) colTotal(j int) (s int64) {
-	for i := range g.rows {
-		s += g.n[i][j]
-	}
-	return
-}
-
-// suppress applies primary suppression and decides which margins are
-// published; with margins false, only primary suppression.
-//
-// A line total (row or column) is published only when the line holds no
-// withheld cell. Then every published total is a sum of published cells
-// alone, so no published number involves a withheld cell: all that the
-// export says about a withheld cell is that it is listed and withheld,
-// i.e. its true count is in [1, K−1], and no combination of published
-// cells, totals and those bounds narrows that interval (a total over two
-// withheld cells could: two cells in [1, 4] summing to 8 are both 4).
-// No grand total is published.
-func (g *grid) suppress(k int64, margins bool) {
-	for i := range g.rows {
-		for j := range g.cols {
-			if g.n[i][j] > 0 && g.n[i][j] < k {
-				g.sup[i][j] = true
-				g.rowSup[i] = true
-				g.colSup[j] = true
-			}
-		}
-	}
-	g.margins = margins
-}
-
-// laplace draws from Laplace(0, b).
-func laplace(r *rand.Rand, b float64) float64 {
-	u := r.Float64() - 0.5
-	if u == -0.5 {
-		u = 0
-	}
-	sign := 1.0
-	if u < 0 {
-		sign = -1
-	}
-	return -b * sign * math.Log(1-2*math.Abs(u))
-}
-
-func (g *grid) publish(t *Table, r *rand.Rand, margins bool) {
-	for i, seg := range g.rows {
-		for j, key := range g.cols {
-			n := g.n[i][j]
-			if n == 0 {
-				continue
-			}
-			c := Cell{Day: g.day, Segment: seg, Key: key}
-			if g.sup[i][j] {
-				c.Suppressed = true
-			} else {
-				v := n
-				if t.NoiseScale > 0 {
-					v = max(0, int64(math.Round(float64(n)+laplace(r, t.NoiseScale))))
-				}
-				c.Count = &v
-			}
-			t.Cells = append(t.Cells, c)
-		}
-	}
-	if !margins {
-		return
-	}
-	for i, seg := range g.rows {
-		m := Total{Day: g.day, Segment: seg, Suppressed: g.rowSup[i]}
-		if !g.rowSup[i] {
-			v := g.rowTotal(i)
-			m.Count = &v
-		}
-		t.RowTotals = append(t.RowTotals, m)
-	}
-	for j, key := range g.cols {
-		m := Total{Day: g.day, Key: key, Suppressed: g.colSup[j]}
-		if !g.colSup[j] {
-			v := g.colTotal(j)
-			m.Count = &v
-		}
-		t.ColumnTotals = append(t.ColumnTotals, m)
-	}
+	return ex
 }

@@ -3,9 +3,9 @@ package population
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
-	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,420 +17,410 @@ import (
 	"github.com/herd-health/herd/internal/store/sqlite"
 )
 
-// auditIntervals is the disclosure oracle: for every withheld cell of
-// one day of t, it finds the least and greatest true count consistent
-// with everything published that day (published cells, row and column
-// totals, listed-but-withheld meaning a count in [1, K−1], unlisted
-// meaning 0), by enumerating every assignment of the withheld cells.
-// It reads only the published table, never the suppression internals.
-// ok is false when the table is too large to enumerate.
-func auditIntervals(t Table, day string, k int64) (lo, hi map[[2]string]int64, ok bool) {
-	type ref struct{ seg, key string }
-	var unknown []ref
-	known := map[ref]int64{}
-	for _, c := range t.Cells {
-		if c.Day != day {
-			continue
-		}
-		if c.Count == nil {
-			unknown = append(unknown, ref{c.Segment, c.Key})
-		} else {
-			known[ref{c.Segment, c.Key}] = *c.Count
-		}
-	}
-	type cons struct {
-		idx  []int
-		rest int64 // published total minus published cells of the line
-	}
-	var cs []cons
-	line := func(match func(ref) bool, total int64) {
-		c := cons{rest: total}
-		for r, v := range known {
-			if match(r) {
-				c.rest -= v
-			}
-		}
-		for x, u := range unknown {
-			if match(u) {
-				c.idx = append(c.idx, x)
-			}
-		}
-		cs = append(cs, c)
-	}
-	for _, m := range t.RowTotals {
-		if m.Day == day && m.Count != nil {
-			line(func(r ref) bool { return r.seg == m.Segment }, *m.Count)
-		}
-	}
-	for _, m := range t.ColumnTotals {
-		if m.Day == day && m.Count != nil {
-			line(func(r ref) bool { return r.key == m.Key }, *m.Count)
-		}
-	}
-	n := len(unknown)
-	if math.Pow(float64(k-1), float64(n)) > 2e6 {
-		return nil, nil, false
-	}
-	lo, hi = map[[2]string]int64{}, map[[2]string]int64{}
-	v := make([]int64, n)
-	for i := range v {
-		v[i] = 1
-	}
-	for {
-		good := true
-		for _, c := range cs {
-			var s int64
-			for _, x := range c.idx {
-				s += v[x]
-			}
-			if s != c.rest {
-				good = false
-				break
-			}
-		}
-		if good {
-			for x, u := range unknown {
-				key := [2]string{u.seg, u.key}
-				if l, seen := lo[key]; !seen || v[x] < l {
-					lo[key] = v[x]
-				}
-				if v[x] > hi[key] {
-					hi[key] = v[x]
-				}
-			}
-		}
-		i := 0
-		for ; i < n; i++ {
-			if v[i] < k-1 {
-				v[i]++
-				break
-			}
-			v[i] = 1
-		}
-		if i == n {
-			break
-		}
-	}
-	return lo, hi, true
-}
-
-// exportOf publishes one day's grid of true counts (rows = segments
-// A, B, …; columns = keys a, b, …) as BuildExport does.
-func exportOf(tbl [][]int64, k int64) (Table, *grid) {
-	g := gridOf(tbl)
-	g.suppress(k, true)
-	t := Table{Name: "failing", Margins: true}
-	g.publish(&t, nil, true)
-	return t, g
-}
-
-func gridOf(t [][]int64) *grid {
-	g := &grid{day: "2026-12-03"}
-	for i := range t {
-		g.rows = append(g.rows, string(rune('A'+i)))
-	}
-	for j := range t[0] {
-		g.cols = append(g.cols, string(rune('a'+j)))
-	}
-	g.n = t
-	g.sup = make([][]bool, len(t))
-	for i := range t {
-		g.sup[i] = make([]bool, len(t[0]))
-	}
-	g.rowSup = make([]bool, len(g.rows))
-	g.colSup = make([]bool, len(g.cols))
-	return g
-}
-
-// checkAudit fails t unless every withheld cell's feasible interval is
-// exactly [1, K−1], every listed cell under K is withheld and every
-// published number is the true one.
-func checkAudit(t *testing.T, tbl [][]int64, k int64) Table {
-	t.Helper()
-	pub, g := exportOf(tbl, k)
-	lo, hi, ok := auditIntervals(pub, g.day, k)
-	if !ok {
-		t.Fatalf("table too large to audit")
-	}
-	var withheld int
-	for _, c := range pub.Cells {
-		i, j := int(c.Segment[0]-'A'), int(c.Key[0]-'a')
-		if c.Count == nil {
-			withheld++
-			key := [2]string{c.Segment, c.Key}
-			if lo[key] != 1 || hi[key] != k-1 {
-				t.Errorf("withheld cell %s/%s (true %d) narrowed to [%d, %d], want [1, %d]", c.Segment, c.Key, tbl[i][j], lo[key], hi[key], k-1)
-			}
-			continue
-		}
-		if *c.Count != tbl[i][j] || *c.Count < k {
-			t.Errorf("cell %s/%s published as %d (true %d, K %d)", c.Segment, c.Key, *c.Count, tbl[i][j], k)
-		}
-	}
-	if withheld > 0 && len(lo) != withheld {
-		t.Errorf("no assignment of the withheld cells is consistent with the published totals")
-	}
-	for _, m := range pub.RowTotals {
-		if m.Count != nil && *m.Count != g.rowTotal(int(m.Segment[0]-'A')) {
-			t.Errorf("row %s total %d, true %d", m.Segment, *m.Count, g.rowTotal(int(m.Segment[0]-'A')))
-		}
-	}
-	return pub
-}
-
-func TestSuppressionIntervalAudit(t *testing.T) {
-	tests := []struct {
-		name  string
-		k     int64
-		table [][]int64
-		// rows and columns whose totals must still be published
-		wantRows, wantCols int
-	}{
-		// The operator's case: linux has auto_update 4 and
-		// disk_encryption 4 withheld (K=5), both columns withheld, but a
-		// published row total 8 pins both at 4.
-		{"two withheld summing to 2(K-1)", 5, [][]int64{{4, 4}, {0, 0}}, 1, 0},
-		{"two withheld, one other row", 5, [][]int64{{4, 4, 0}, {0, 0, 30}}, 1, 1},
-		{"two withheld at the low bound", 5, [][]int64{{1, 1}}, 0, 0},
-		{"single small cell", 10, [][]int64{{3, 40, 50}, {60, 70, 80}, {90, 100, 110}}, 2, 2},
-		{"two in a row", 10, [][]int64{{3, 4, 50}, {60, 70, 80}, {90, 100, 110}}, 2, 1},
-		{"lonely cell", 10, [][]int64{{3, 0, 0}, {60, 70, 80}, {90, 100, 110}}, 2, 2},
-		{"bridge", 4, [][]int64{
-			{2, 3, 40, 0, 0},
-			{1, 2, 0, 0, 0},
-			{0, 0, 3, 1, 0},
-			{0, 0, 2, 3, 0},
-			{50, 60, 70, 80, 90},
-		}, 1, 1},
-		{"all small", 5, [][]int64{{1, 2}, {3, 4}}, 0, 0},
-		{"nothing small", 10, [][]int64{{11, 20}, {30, 40}}, 2, 2},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			pub := checkAudit(t, tc.table, tc.k)
-			var rows, cols int
-			for _, m := range pub.RowTotals {
-				if m.Count != nil {
-					rows++
-				}
-			}
-			for _, m := range pub.ColumnTotals {
-				if m.Count != nil {
-					cols++
-				}
-			}
-			if rows != tc.wantRows || cols != tc.wantCols {
-				t.Errorf("published %d row and %d column totals, want %d and %d", rows, cols, tc.wantRows, tc.wantCols)
-			}
-		})
-	}
-	// Adversarial: random sparse tables with many small cells.
-	r := rand.New(rand.NewPCG(7, 11))
-	for n := range 300 {
-		k := int64(2 + r.IntN(4))
-		rows, cols := 1+r.IntN(4), 1+r.IntN(4)
-		tbl := make([][]int64, rows)
-		small := 0
-		for i := range tbl {
-			tbl[i] = make([]int64, cols)
-			for j := range tbl[i] {
-				switch r.IntN(3) {
-				case 0:
-				case 1:
-					if small < 7 {
-						tbl[i][j] = 1 + r.Int64N(k-1)
-						small++
-					}
-				default:
-					tbl[i][j] = k + r.Int64N(20)
-				}
-			}
-		}
-		t.Run("random "+itoa(n), func(t *testing.T) { checkAudit(t, tbl, k) })
-	}
-}
-
 type seeded struct {
-	st      *sqlite.Store
-	ids     []string
-	ips     []string
-	day     time.Time
-	counts  map[string]int64 // os|verdict → true count on day
-	infects int64
+	st  *sqlite.Store
+	ids []string
+	ips []string
+	day time.Time
+	// cells are the day's true counts, as the tests' brute-force check
+	// reads them.
+	cells []dayCell
 }
 
-func seed(t testing.TB) *seeded {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+// device is one seeded check-in.
+type device struct {
+	os, release, agent string
+	verdict            health.Tier
+	failing            []health.CheckID
+	family             string
+	at                 time.Time
+}
+
+func openStore(t testing.TB) *sqlite.Store {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s := &seeded{st: st, day: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), counts: map[string]int64{}}
-	type grp struct {
-		os      string
-		verdict health.Tier
-		n       int
-	}
-	for _, g := range []grp{{"linux", health.Affirming, 40}, {"linux", health.Warning, 3}, {"windows", health.Affirming, 25},
-		{"windows", health.Contraindicated, 12}, {"darwin", health.Affirming, 15}, {"darwin", health.Contraindicated, 1}} {
-		for i := range g.n {
-			id := "dev-" + g.os + "-" + string(g.verdict) + "-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
-			ip := "198.51.100." + itoa(len(s.ids)%250+1)
-			if err := st.CreateDevice(ctx, store.Device{ID: id, PublicKey: make([]byte, 32), OS: g.os, EnrolledAt: s.day}); err != nil {
-				t.Fatal(err)
-			}
-			c := store.Checkin{DeviceID: id, ReceivedAt: s.day.Add(time.Duration(i) * time.Minute), Verdict: g.verdict, PolicyID: "p@1",
-				OS: g.os, OSVersion: g.os + " 1", Agent: "a/1", SourceIP: ip}
-			if g.verdict == health.Contraindicated {
-				c.Findings = []health.Finding{{ID: health.Malware, Status: health.Fail}}
-				c.Family = "Emotet"
-			}
-			if _, err := st.RecordCheckin(ctx, c); err != nil {
-				t.Fatal(err)
-			}
-			s.ids, s.ips = append(s.ids, id), append(s.ips, ip)
-			s.counts[g.os+"|"+string(g.verdict)]++
+	return st
+}
+
+// record checks devs in (each a new device).
+func (s *seeded) record(t testing.TB, devs ...device) {
+	t.Helper()
+	ctx := context.Background()
+	for _, d := range devs {
+		n := len(s.ids)
+		id := fmt.Sprintf("dev-%s-%04d", d.os, n)
+		ip := "198.51.100." + strconv.Itoa(n%250+1)
+		if err := s.st.CreateDevice(ctx, store.Device{ID: id, PublicKey: make([]byte, 32), OS: d.os, EnrolledAt: d.at}); err != nil {
+			t.Fatal(err)
 		}
+		c := store.Checkin{DeviceID: id, ReceivedAt: d.at, Verdict: d.verdict, PolicyID: "p@1", OS: d.os, OSVersion: d.release, Agent: d.agent,
+			SourceIP: ip, Family: d.family}
+		for _, f := range d.failing {
+			c.Findings = append(c.Findings, health.Finding{ID: f, Status: health.Fail})
+		}
+		if _, err := s.st.RecordCheckin(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		s.ids, s.ips = append(s.ids, id), append(s.ips, ip)
 	}
+}
+
+func repeat(n int, d device) []device {
+	out := make([]device, n)
+	for i := range out {
+		out[i] = d
+		out[i].at = d.at.Add(time.Duration(i) * time.Second)
+	}
+	return out
+}
+
+// seed is a day (2026-12-03) of 96 devices: linux 40 affirming, 3
+// warning; windows 25 affirming, 12 contraindicated (Emotet); darwin 15
+// affirming, 1 contraindicated (Emotet).
+func seed(t testing.TB) *seeded {
+	s := &seeded{st: openStore(t), day: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)}
+	at := s.day.Add(time.Hour)
+	s.record(t, repeat(40, device{os: "linux", release: "debian 12", agent: "1.4.2", verdict: health.Affirming, at: at})...)
+	s.record(t, repeat(3, device{os: "linux", release: "debian 12", agent: "1.4.2", verdict: health.Warning, failing: []health.CheckID{health.Firewall}, at: at})...)
+	s.record(t, repeat(25, device{os: "windows", release: "windows 26100", agent: "1.4.2", verdict: health.Affirming, at: at})...)
+	s.record(t, repeat(12, device{os: "windows", release: "windows 26100", agent: "1.4.2", verdict: health.Contraindicated,
+		failing: []health.CheckID{health.Malware}, family: "Emotet", at: at})...)
+	s.record(t, repeat(15, device{os: "darwin", release: "macos 15", agent: "1.4.2", verdict: health.Affirming, at: at})...)
+	s.record(t, device{os: "darwin", release: "macos 15", agent: "1.4.2", verdict: health.Contraindicated,
+		failing: []health.CheckID{health.Malware}, family: "Emotet", at: at})
 	return s
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+// trueCells reads a day's finest counts back from the store, as the
+// brute-force check wants them.
+func trueCells(t testing.TB, st store.PopulationStats, day time.Time) []dayCell {
+	t.Helper()
+	var out []dayCell
+	for _, kind := range tableKinds {
+		cs, err := st.Aggregate(context.Background(), kind, store.DimAll, day, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			key := c.Key
+			if kind == store.AggInfection {
+				key = FamilyLabel(key)
+			}
+			out = append(out, dayCell{table: kind, key: key, os: c.Segment.OS, rel: c.Segment.OSVersion, agent: c.Segment.Agent, cc: c.Segment.Country, n: c.Count})
+		}
+	}
+	return out
+}
 
 func TestExportPrivacy(t *testing.T) {
 	s := seed(t)
-	now := func() time.Time { return s.day.Add(23 * time.Hour) }
+	noisyStore := seed(t)                                        // a day is released once: noise on a day of its own
+	now := func() time.Time { return s.day.Add(30 * time.Hour) } // the day is over
 	for _, format := range []string{"json", "csv", "stix21"} {
 		for _, eps := range []float64{0, 1} {
-			ex, err := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Epsilon: eps, Now: now, Issuer: "https://authority.example",
-				Rand: rand.New(rand.NewPCG(1, 2))})
-			if err != nil {
-				t.Fatal(err)
+			st := s.st
+			if eps > 0 {
+				st = noisyStore.st
 			}
-			var buf bytes.Buffer
-			if err := Write(&buf, format, ex); err != nil {
-				t.Fatal(err)
-			}
-			out := buf.String()
-			for _, id := range s.ids {
-				if strings.Contains(out, id) {
-					t.Fatalf("%s export contains device id %s", format, id)
+			for _, dim := range []store.Dimension{store.DimOS, store.DimOSVersion, store.DimAgent, store.DimCountry, store.DimNone} {
+				ex, err := BuildExport(context.Background(), st, ExportOptions{MinCount: 10, Epsilon: eps, Dimension: dim, WholePopulation: dim == store.DimNone,
+					Now: now, Issuer: "https://authority.example", Records: st})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			for _, ip := range s.ips {
-				if strings.Contains(out, ip) {
-					t.Fatalf("%s export contains address %s", format, ip)
+				var buf bytes.Buffer
+				if err := Write(&buf, format, ex); err != nil {
+					t.Fatal(err)
 				}
-			}
-			if strings.Contains(out, "198.51.100") {
-				t.Fatalf("%s export contains an address prefix", format)
-			}
-			// No true count under K in any published cell or total.
-			for _, tb := range ex.Tables {
-				for _, c := range tb.Cells {
-					truth := trueCount(s, tb.Name, c)
-					if c.Count != nil && truth < 10 {
-						t.Errorf("%s %s: cell %+v with true count %d published", format, tb.Name, c, truth)
-					}
-					if c.Count != nil && eps == 0 && *c.Count != truth {
-						t.Errorf("cell %+v = %d, true %d", c, *c.Count, truth)
+				out := buf.String()
+				for _, id := range append(s.ids, noisyStore.ids...) {
+					if strings.Contains(out, id) {
+						t.Fatalf("%s export contains device id %s", format, id)
 					}
 				}
-				for _, m := range append(append([]Total(nil), tb.RowTotals...), tb.ColumnTotals...) {
-					if m.Count != nil && *m.Count < 10 {
-						t.Errorf("total %+v under K", m)
-					}
+				if strings.Contains(out, "198.51.100") {
+					t.Fatalf("%s export contains an address", format)
 				}
-				if eps > 0 && (len(tb.RowTotals) > 0 || tb.Margins) {
-					t.Errorf("noisy export publishes margins")
+				for _, tb := range ex.Tables {
+					for _, c := range tb.Cells {
+						if c.Count != nil && eps == 0 && *c.Count < 10 {
+							t.Errorf("%s %s %s: cell %+v under K published", format, dim, tb.Name, c)
+						}
+					}
+					for _, m := range append(append([]Total(nil), tb.RowTotals...), tb.ColumnTotals...) {
+						if m.Count != nil && eps == 0 && *m.Count < 10 {
+							t.Errorf("total %+v under K", m)
+						}
+					}
+					if eps > 0 && (len(tb.RowTotals) > 0 || tb.Margins) {
+						t.Errorf("noisy export publishes row totals")
+					}
 				}
 			}
 		}
 	}
-	// The warning (3) and darwin contraindicated (1) cells are withheld,
-	// and the JSON says so; STIX is a valid-looking bundle.
+	// Without noise every published number is true, and the day's
+	// release, of which every export is a part, passes the exhaustive
+	// check (K 10, so the check's search is over a handful of counts).
+	rl := &Releaser{Stats: s.st, MinCount: 10, Now: now}
+	days, err := rl.Days(context.Background(), s.day, s.day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReleaseAudit(t, days[0], trueCells(t, s.st, s.day), 10)
 	ex, _ := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Now: now})
-	var withheld int
-	for _, c := range ex.Tables[0].Cells {
-		if c.Suppressed {
-			withheld++
+	for _, tc := range []struct {
+		table   string
+		seg     string
+		key     string
+		want    int64 // −1: withheld
+		present bool
+	}{
+		{"verdict", "linux", "affirming", 40, true},
+		{"verdict", "linux", "warning", -1, true},
+		{"verdict", "darwin", "contraindicated", -1, true},
+		// darwin's 1 new infection is withheld, and so is windows' 12
+		// beside it: the single agent and country cells give the whole
+		// population's 13, so 13 − 12 would give darwin away.
+		{"infection", "windows", "Emotet", -1, true},
+		{"infection", "darwin", "Emotet", -1, true},
+		// And the contraindicated counts that bound those infections.
+		{"verdict", "windows", "contraindicated", -1, true},
+	} {
+		got, found := int64(-2), false
+		for _, tb := range ex.Tables {
+			if tb.Name != tc.table {
+				continue
+			}
+			for _, c := range tb.Cells {
+				if c.Segment == tc.seg && c.Key == tc.key {
+					found = true
+					got = -1
+					if c.Count != nil {
+						got = *c.Count
+					}
+				}
+			}
 		}
-	}
-	if withheld < 2 {
-		t.Errorf("verdict table withholds %d cells, want at least 2", withheld)
-	}
-	// Infections: windows 12 and darwin 1 share the Emotet column, so the
-	// column total is withheld (with it, 13 − 12 gives darwin away) and
-	// windows is published.
-	for _, c := range ex.Tables[2].Cells {
-		if c.Segment == "windows" && (c.Count == nil || *c.Count != 12) {
-			t.Errorf("infection cell %+v, want windows 12 published", c)
-		}
-	}
-	for _, m := range ex.Tables[2].ColumnTotals {
-		if m.Key == "Emotet" && m.Count != nil {
-			t.Errorf("Emotet column total %d published beside a withheld cell", *m.Count)
+		if found != tc.present || got != tc.want {
+			t.Errorf("%s %s %s = %d (listed %v), want %d", tc.table, tc.seg, tc.key, got, found, tc.want)
 		}
 	}
 	for _, tb := range ex.Tables {
-		lo, hi, ok := auditIntervals(tb, "2026-12-03", 10)
-		if !ok {
-			t.Fatalf("%s: too large to audit", tb.Name)
-		}
-		for c, l := range lo {
-			if l != 1 || hi[c] != 9 {
-				t.Errorf("%s: withheld cell %v narrowed to [%d, %d]", tb.Name, c, l, hi[c])
+		for _, m := range tb.ColumnTotals {
+			if tb.Name == "infection" && m.Key == "Emotet" && m.Count != nil {
+				t.Errorf("Emotet column total %d published beside a withheld cell", *m.Count)
 			}
 		}
 	}
-	noisy, _ := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Epsilon: 1, Now: now, Rand: rand.New(rand.NewPCG(3, 4))})
-	var buf bytes.Buffer
-	WriteSTIX(&buf, noisy)
-	var bundle struct {
-		Type    string           `json:"type"`
-		ID      string           `json:"id"`
-		Objects []map[string]any `json:"objects"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &bundle); err != nil || bundle.Type != "bundle" || !strings.HasPrefix(bundle.ID, "bundle--") {
-		t.Fatalf("bundle: %v %+v", err, bundle.Type)
-	}
-	types := map[string]int{}
-	for _, o := range bundle.Objects {
-		typ, _ := o["type"].(string)
-		types[typ]++
-		id, _ := o["id"].(string)
-		if !strings.HasPrefix(id, typ+"--") || len(id) != len(typ)+2+36 || o["spec_version"] != "2.1" || o["created"] == nil || o["modified"] == nil {
-			t.Errorf("object %v lacks STIX 2.1 common properties", o)
+}
+
+// Exports of different dimensions, and the whole population, are parts
+// of one release: the review's case of an OS export (linux warning 15,
+// every cell published) beside an agent export (1.0 = 12, 0.9 withheld)
+// gives nothing away, since the release withholds in every dimension a
+// count of a line any dimension withholds from.
+func TestExportsOfEveryDimensionAreOneRelease(t *testing.T) {
+	s := &seeded{st: openStore(t), day: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)}
+	at := s.day.Add(2 * time.Hour)
+	s.record(t, repeat(12, device{os: "linux", release: "debian 12", agent: "1.0", verdict: health.Warning, failing: []health.CheckID{health.Firewall}, at: at})...)
+	s.record(t, repeat(3, device{os: "linux", release: "debian 12", agent: "0.9", verdict: health.Warning, failing: []health.CheckID{health.Firewall}, at: at})...)
+	s.record(t, repeat(40, device{os: "linux", release: "debian 12", agent: "1.0", verdict: health.Affirming, at: at})...)
+	s.record(t, repeat(12, device{os: "linux", release: "debian 12", agent: "0.9", verdict: health.Affirming, at: at})...)
+	s.record(t, repeat(30, device{os: "windows", release: "windows 26100", agent: "1.0", verdict: health.Affirming, at: at})...)
+	now := func() time.Time { return s.day.Add(25 * time.Hour) }
+	published := map[string]int64{}
+	for _, dim := range []store.Dimension{store.DimOS, store.DimOSVersion, store.DimAgent, store.DimCountry, store.DimNone} {
+		ex, err := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Dimension: dim, WholePopulation: dim == store.DimNone, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tb := range ex.Tables {
+			for _, c := range tb.Cells {
+				if c.Count != nil {
+					published[fmt.Sprintf("%s %s %s %s", tb.Name, dim, c.Segment, c.Key)] = *c.Count
+				}
+			}
 		}
 	}
-	if types["identity"] != 1 || types["report"] != 1 || types["malware"] != 1 || types["sighting"] != 1 {
-		t.Errorf("object types %v", types)
+	if _, ok := published["verdict agent 0.9 warning"]; ok {
+		t.Fatalf("0.9 warning (3) published: %v", published)
+	}
+	linux, ok1 := published["verdict os linux warning"]
+	if v, ok2 := published["verdict agent 1.0 warning"]; ok1 && ok2 {
+		t.Errorf("linux warning %d published beside the agent export's 1.0 = %d: 0.9 = %d − %d", linux, v, linux, v)
+	}
+	if v, ok := published["verdict  warning"]; ok {
+		t.Errorf("the whole population's warning count %d is published", v)
+	}
+	rl := &Releaser{Stats: s.st, MinCount: 10, Now: now}
+	days, err := rl.Days(context.Background(), s.day, s.day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReleaseAudit(t, days[0], trueCells(t, s.st, s.day), 10)
+}
+
+// No channel shows a day that is not over: counts of today change as one
+// watches (10, then withheld while a neighbour gains one).
+func TestExportCompleteDaysOnly(t *testing.T) {
+	s := &seeded{st: openStore(t), day: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)}
+	s.record(t, repeat(20, device{os: "linux", release: "debian 12", agent: "1.0", verdict: health.Affirming, at: s.day.Add(time.Hour)})...)
+	s.record(t, repeat(30, device{os: "linux", release: "debian 12", agent: "1.0", verdict: health.Affirming, at: s.day.Add(25 * time.Hour)})...)
+	now := func() time.Time { return s.day.Add(47 * time.Hour) } // 2026-12-04 23:00
+	ex, err := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.To != "2026-12-03" {
+		t.Errorf("export ends %s, want the last complete day 2026-12-03", ex.To)
+	}
+	for _, tb := range ex.Tables {
+		for _, c := range tb.Cells {
+			if c.Day != "2026-12-03" || c.Count == nil || *c.Count != 20 {
+				t.Errorf("cell %+v: only 2026-12-03's 20 should be there", c)
+			}
+		}
+	}
+	_, err = BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Now: now, Until: now()})
+	if !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), "2026-12-04 is not over") {
+		t.Errorf("export of today: %v", err)
+	}
+	rl := &Releaser{Stats: s.st, MinCount: 10, Now: now}
+	if _, err := rl.Days(context.Background(), now(), now()); !errors.Is(err, errNotComplete) {
+		t.Errorf("release of today: %v", err)
 	}
 }
 
-func trueCount(s *seeded, table string, c Cell) int64 {
-	switch table {
-	case "verdict":
-		return s.counts[c.Segment+"|"+c.Key]
-	case "infection":
-		return s.counts[c.Segment+"|contraindicated"]
-	case "failing":
-		return s.counts[c.Segment+"|contraindicated"]
+// noisyValues is every published count of an export.
+func noisyValues(ex *Export) map[string]int64 {
+	out := map[string]int64{}
+	for _, tb := range ex.Tables {
+		for _, c := range tb.Cells {
+			if c.Count != nil {
+				out[tb.Name+" "+c.Day+" "+c.Segment+" "+c.Key] = *c.Count
+			}
+		}
 	}
-	return -1
+	return out
+}
+
+// The noise of a day is drawn once: asking again, from another node
+// (another Releaser over the same store), or with another ε, gives the
+// same noisy values, and the export says which ε each day was released
+// with.
+func TestNoiseIsDrawnOncePerDay(t *testing.T) {
+	s := seed(t)
+	now := func() time.Time { return s.day.Add(30 * time.Hour) }
+	build := func(eps float64) *Export {
+		t.Helper()
+		ex, err := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Epsilon: eps, Now: now, Records: s.st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ex
+	}
+	first := build(0.5)
+	again := build(0.5)
+	if fmt.Sprint(noisyValues(first)) != fmt.Sprint(noisyValues(again)) {
+		t.Errorf("asking again drew fresh noise:\n%v\n%v", noisyValues(first), noisyValues(again))
+	}
+	noisy := 0
+	for k, v := range noisyValues(first) {
+		if strings.HasPrefix(k, "verdict "+s.day.Format(time.DateOnly)+" linux affirming") && v != 40 {
+			noisy++
+		}
+	}
+	changed := build(4)
+	if fmt.Sprint(noisyValues(first)) != fmt.Sprint(noisyValues(changed)) {
+		t.Errorf("a change of epsilon drew fresh noise for a released day")
+	}
+	if len(changed.Privacy.Earlier) != 1 || changed.Privacy.Earlier[0] != (DayParams{Day: "2026-12-03", MinCount: 10, Epsilon: 0.5}) {
+		t.Errorf("earlier releases %+v, want 2026-12-03 at K 10, ε 0.5", changed.Privacy.Earlier)
+	}
+	if changed.Privacy.TotalEpsilon != 1.5 {
+		t.Errorf("total epsilon %v, want 3 tables × 0.5", changed.Privacy.TotalEpsilon)
+	}
+	if first.Privacy.TotalEpsilon != 1.5 || first.Privacy.EpsilonPerTableDay != 0.5 || !strings.Contains(first.Privacy.Protection, "not strictly epsilon-differentially private") {
+		t.Errorf("privacy record %+v", first.Privacy)
+	}
+	// A Releaser on another node reads the same record.
+	other := &Releaser{Stats: s.st, Records: s.st, MinCount: 10, Epsilon: 2, Now: now}
+	days, err := other.Days(context.Background(), s.day, s.day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if days[0].Epsilon != 0.5 {
+		t.Errorf("another node released the day with ε %v", days[0].Epsilon)
+	}
+	for _, c := range days[0].Table(store.AggVerdict).Counts {
+		if c.Dimension == store.DimOS && c.Segment == "linux" && c.Key == "affirming" {
+			if want := noisyValues(first)["verdict 2026-12-03 linux affirming"]; c.Value == nil || *c.Value != want {
+				t.Errorf("another node publishes linux affirming %v, the first release %d", c.Value, want)
+			}
+		}
+	}
+	// K of a released day holds too.
+	ex, err := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 5, Now: now, Records: s.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex.Privacy.Earlier) != 1 || ex.Privacy.Earlier[0].MinCount != 10 {
+		t.Errorf("a smaller K for a released day: earlier %+v", ex.Privacy.Earlier)
+	}
+	// Noise needs a record.
+	if _, err := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Epsilon: 1, Now: now}); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("noise without records: %v", err)
+	}
+}
+
+func TestEpsilonIsChecked(t *testing.T) {
+	for _, eps := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -1, 1e-300, 0.005} {
+		if err := CheckEpsilon(eps); err == nil {
+			t.Errorf("epsilon %v accepted", eps)
+		}
+		if _, err := BuildExport(context.Background(), openStore(t), ExportOptions{Epsilon: eps}); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("BuildExport with epsilon %v: %v", eps, err)
+		}
+	}
+	for _, eps := range []float64{0, 0.01, 1, 1e300} {
+		if err := CheckEpsilon(eps); err != nil {
+			t.Errorf("epsilon %v refused: %v", eps, err)
+		}
+	}
+	// Clamped and rounded without overflow, whatever the scale.
+	for _, tc := range []struct {
+		n    int64
+		b, u float64
+		want int64
+	}{
+		{10, 1, 0.5, 10},
+		{10, 1e300, 0.999999, maxNoisy},
+		{10, 1e300, 0.000001, 0},
+		{10, 5000, 1 - 1.0/(1<<53), 10 + 180218}, // 5000·ln(2^52), the largest draw
+		{10, 1e15, 1 - 1.0/(1<<53), maxNoisy},
+		{math.MaxInt64 / 2, 1, 0.5, maxNoisy},
+	} {
+		if got := noisy(tc.n, tc.b, tc.u); got != tc.want {
+			t.Errorf("noisy(%d, %g, %g) = %d, want %d", tc.n, tc.b, tc.u, got, tc.want)
+		}
+	}
 }
 
 func TestLaplaceScale(t *testing.T) {
-	// Laplace(0, b): mean 0, variance 2b², E|X| = b. With 200000 draws the
-	// standard error of the mean absolute value is b/√200000 ≈ 0.0022b,
-	// so 2% is over 8 standard errors.
-	r := rand.New(rand.NewPCG(7, 7))
+	// Laplace(0, b): E|X| = b, E[X²] = 2b². The uniforms are the ones
+	// counts get (HMACs of their names under a seed); with 200000 draws
+	// the standard error of the mean absolute value is b/√200000 ≈
+	// 0.0022b, so 2% is over 8 standard errors.
+	seed := []byte("a day's seed, 32 bytes long.....")
 	for _, b := range []float64{1, 2, 10} {
 		var abs, sq float64
 		const n = 200000
-		for range n {
-			x := laplace(r, b)
+		for i := range n {
+			x := laplaceAt(noiseUniform(seed, "2026-12-03", store.AggVerdict, relRef{store.DimOS, "linux"}, strconv.Itoa(i)), b)
 			abs += math.Abs(x)
 			sq += x * x
 		}
@@ -439,6 +429,49 @@ func TestLaplaceScale(t *testing.T) {
 		}
 		if got := sq / n; math.Abs(got-2*b*b)/(2*b*b) > 0.05 {
 			t.Errorf("b=%v: E[X²] = %v, want %v", b, got, 2*b*b)
+		}
+	}
+}
+
+// Labels stored before the vocabulary (or by anything that bypassed it)
+// are relabelled on the way out, and an agent version fewer than K
+// devices share is pooled into "other": no device-chosen text reaches
+// any format.
+func TestExportCarriesNoDeviceText(t *testing.T) {
+	s := &seeded{st: openStore(t), day: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)}
+	at := s.day.Add(time.Hour)
+	s.record(t, repeat(12, device{os: "linux", release: "alice@example.com", agent: "bob@example.org 10.1.2.3", verdict: health.Affirming, at: at})...)
+	s.record(t, repeat(12, device{os: "haiku alice", release: "debian 12", agent: "1.0-alice", verdict: health.Affirming, at: at})...)
+	s.record(t, device{os: "linux", release: "debian 12", agent: "1.2.3", verdict: health.Warning, at: at})
+	s.record(t, repeat(11, device{os: "linux", release: "debian 12", agent: "1.0", verdict: health.Contraindicated,
+		failing: []health.CheckID{health.Malware}, family: "bob@example.org 10.1.2.3", at: at})...)
+	now := func() time.Time { return s.day.Add(30 * time.Hour) }
+	for _, dim := range []store.Dimension{store.DimOS, store.DimOSVersion, store.DimAgent, store.DimCountry} {
+		ex, err := BuildExport(context.Background(), s.st, ExportOptions{MinCount: 10, Dimension: dim, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, format := range []string{"json", "csv", "stix21"} {
+			var buf bytes.Buffer
+			if err := Write(&buf, format, ex); err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"alice", "bob", "example", "10.1.2.3", "haiku"} {
+				if strings.Contains(buf.String(), bad) {
+					t.Errorf("%s %s export carries %q", dim, format, bad)
+				}
+			}
+		}
+		if dim == store.DimAgent {
+			segs := map[string]bool{}
+			for _, c := range ex.Tables[0].Cells {
+				segs[c.Segment] = true
+			}
+			// The one device reporting 1.2.3 is pooled into other; 1.0
+			// (11 devices) is named.
+			if !segs["other"] || !segs["1.0"] || segs["1.2.3"] {
+				t.Errorf("agent segments %v, want other and 1.0", segs)
+			}
 		}
 	}
 }

@@ -28,12 +28,13 @@ import (
 //     other" ("linux other", "windows other", "macos other"). A release
 //     label always belongs to one OS family, so the releases of a family
 //     add up to the family's count and the two dimensions nest.
-//   - Agent version: text that looks like a version (1.2, 1.2.3,
-//     1.2.3-rc.1, 1.2.3+build.5) or "dev"; anything else is "other". The
-//     pre-release and build suffixes are still text a device picked, so a
-//     release (see Release) pools every agent version fewer than K
-//     devices reported that day into "other": a version is named only
-//     when K devices share it.
+//   - Agent version: a release number with an optional pre-release tag
+//     (1.2, 1.2.3, 1.2.3-rc.1; build metadata after "+" is dropped) or
+//     "dev"; anything else is "other". A version number is still chosen
+//     by the device, so a release (see Releaser) also pools every agent
+//     version fewer than K devices reported that day into "other": a
+//     version is named only when K devices share it, and a device cannot
+//     open segments of its own.
 //   - Country: an ISO 3166-1 alpha-2 code as the GeoIP database gives it,
 //     or "" (unknown).
 //   - Malware family: the family the authority's own threat intelligence
@@ -175,12 +176,21 @@ func ReleaseFamily(label string) string {
 	return Other
 }
 
-var agentVersion = regexp.MustCompile(`^\d{1,6}\.\d{1,6}(\.\d{1,6})?([-+][0-9A-Za-z.]{1,40})?$`)
+// agentVersion is a release number, an optional pre-release tag from a
+// closed list, and optional build metadata (which names no release and
+// is dropped).
+var agentVersion = regexp.MustCompile(`^(\d{1,6}\.\d{1,6}(?:\.\d{1,6})?(?:-(?:alpha|beta|rc|pre|dev)(?:\.?\d{1,6})?)?)(?:\+[0-9A-Za-z.-]{1,64})?$`)
 
-// AgentLabel is the agent version label of a reported agent version.
+// AgentLabel is the agent version label of a reported agent version:
+// "dev", or a version such as 1.4, 1.4.2 or 1.4.2-rc.1 (build metadata
+// after "+" dropped); anything else, including a pre-release tag outside
+// alpha, beta, rc, pre and dev, is "other".
 func AgentLabel(v string) string {
-	if v == "dev" || agentVersion.MatchString(v) {
+	if v == "dev" {
 		return v
+	}
+	if m := agentVersion.FindStringSubmatch(v); m != nil {
+		return m[1]
 	}
 	return Other
 }
