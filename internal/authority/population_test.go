@@ -64,7 +64,7 @@ func newPopEnv(t *testing.T, proxies []string) *popEnv {
 		Operations: authority.OperationsConfig{RateLimits: authority.RateLimits{Off: true}}},
 		authority.Deps{Store: st, Keys: keys, Policy: policy.Default(), Now: clk.Now, Operations: st, GeoIP: geo,
 			Population: &population.Service{Store: st, Now: clk.Now},
-			TAXII:      &taxii.Population{Stats: st, MinCount: 3, Issuer: e.srv.URL, NoiseKey: []byte("k"), Now: clk.Now}})
+			TAXII:      &taxii.Population{Stats: st, Records: st, MinCount: 3, Issuer: e.srv.URL, Now: clk.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}

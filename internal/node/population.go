@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"time"
 
 	"github.com/herd-health/herd/internal/authority"
@@ -34,16 +33,9 @@ func populationDeps(ctx context.Context, cfg Config, st store.Store, deps *autho
 	svc := &population.Service{Store: ps, Now: cfg.Now, Logger: cfg.Logger}
 	svc.Lease = detectionLease(st, nodeID)
 	deps.Population = svc
-	noise, err := st.Secret(ctx, "taxii-noise", func() []byte {
-		b := make([]byte, 32)
-		rand.Read(b)
-		return b
-	})
-	if err != nil {
-		geo.Close()
-		return nil, fmt.Errorf("taxii noise key: %w", err)
-	}
-	deps.TAXII = &taxii.Population{Stats: ps, MinCount: cfg.MinCount, Epsilon: cfg.Epsilon, Issuer: cfg.Authority.Issuer, NoiseKey: noise, Now: cfg.Now}
+	// Each released day's parameters and noise seed are kept in the
+	// store, so every node and every channel releases a day the same way.
+	deps.TAXII = &taxii.Population{Stats: ps, Records: st, MinCount: cfg.MinCount, Epsilon: cfg.Epsilon, Issuer: cfg.Authority.Issuer, Now: cfg.Now}
 	return geo, nil
 }
 

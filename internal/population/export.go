@@ -212,6 +212,19 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 	return layout(days, o.Dimension, o.Issuer, since, until, o.MinCount, o.Epsilon, now()), nil
 }
 
+// ExportOf lays out releases (consecutive days, oldest first) as an
+// export of one dimension: dim (store.DimNone for the whole population),
+// with the K and ε the caller asked for (the days say what they were
+// released with), generated at generated.
+func ExportOf(days []*DayRelease, dim store.Dimension, issuer string, k int64, eps float64, generated time.Time) *Export {
+	if len(days) == 0 {
+		return &Export{Issuer: issuer, Generated: generated.UTC().Truncate(time.Second), Tables: []Table{}}
+	}
+	since, _ := time.Parse(time.DateOnly, days[0].Day)
+	until, _ := time.Parse(time.DateOnly, days[len(days)-1].Day)
+	return layout(days, dim, issuer, since, until, k, eps, generated)
+}
+
 // layout lays out one dimension of the day releases as an Export.
 func layout(days []*DayRelease, dim store.Dimension, issuer string, since, until time.Time, k int64, eps float64, now time.Time) *Export {
 	ex := &Export{Issuer: issuer, Generated: now.UTC().Truncate(time.Second), From: since.Format(time.DateOnly), To: until.Format(time.DateOnly)}

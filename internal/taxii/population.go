@@ -2,10 +2,7 @@ package taxii
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -17,110 +14,122 @@ import (
 // (a fixed UUID, so partners can keep it in their configuration).
 const PopulationCollectionID = "5b0f7b0e-3c8d-4b7e-9d2a-68657264706f"
 
-// Population serves the private population export as STIX 2.1 objects:
-// one release per complete day (UTC) of the window, made by
-// population.BuildExport with the operator's K and ε and rendered by
-// population.STIXObjects. A day's release is built once and kept: its
-// noise comes from a generator seeded with an HMAC of the day under
-// NoiseKey, so every request, every node and every rebuild publishes the
-// same noisy counts for that day (asking again reveals nothing new, and
-// the privacy budget of a day is spent once). Today is not served until
-// it is complete.
+// Population serves the private population aggregates as STIX 2.1
+// objects: for every complete day (UTC) of the window, that day's release
+// (population.Releaser: the same counts every other channel shows, with
+// the K, ε and noise of the day's first release), laid out by Dimension
+// and rendered by population.STIXObjects. A day's objects are added when
+// the day is over and never change; the authority's identity and a
+// malware family are re-stated each day, as a new version of the same
+// object. Today is not served until it is complete.
 type Population struct {
-	Stats     store.PopulationStats
+	Stats store.PopulationStats
+	// Records keeps each released day's parameters and noise seed
+	// (normally the store); required when Epsilon > 0.
+	Records   store.Secrets
 	MinCount  int64
 	Epsilon   float64
 	Dimension store.Dimension // default OS family
 	Issuer    string
 	// Days is the window of complete days served (default 30).
 	Days int
-	// NoiseKey seeds the noise (required when Epsilon > 0).
-	NoiseKey []byte
-	Now      func() time.Time
+	Now  func() time.Time
 
-	mu    sync.Mutex
-	cache map[string][]Object
+	once sync.Once
+	rel  *population.Releaser
+	mu   sync.Mutex
+	days map[string][]Object
 }
 
 // Collection is the "herd-population" collection.
 func (p *Population) Collection() Collection {
 	return Collection{ID: PopulationCollectionID, Title: "herd-population",
 		Description: "Daily aggregate population health (devices by verdict and failing check, new infections by malware family) " +
-			"with cells under K withheld and optional Laplace noise; no device identifiers.",
+			"with every count under K withheld and optional Laplace noise; no device identifiers.",
 		Objects: p.Objects}
 }
 
-func (p *Population) day(ctx context.Context, d time.Time) ([]Object, error) {
-	key := d.Format(time.DateOnly)
-	p.mu.Lock()
-	objs, ok := p.cache[key]
-	p.mu.Unlock()
-	if ok {
-		return objs, nil
+func (p *Population) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
 	}
-	m := hmac.New(sha256.New, p.NoiseKey)
-	fmt.Fprintf(m, "herd-taxii-noise|%s|%d|%g|%s", key, p.MinCount, p.Epsilon, p.Dimension)
-	var seed [32]byte
-	copy(seed[:], m.Sum(nil))
-	added := d.Add(24 * time.Hour)
-	ex, err := population.BuildExport(ctx, p.Stats, population.ExportOptions{
-		Since: d, Until: d, MinCount: p.MinCount, Epsilon: p.Epsilon, Dimension: p.Dimension, Issuer: p.Issuer,
-		Rand: rand.New(rand.NewChaCha8(seed)), Now: func() time.Time { return added },
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range population.STIXObjects(ex) {
-		id, _ := o["id"].(string)
-		v, _ := o["modified"].(string)
-		objs = append(objs, Object{ID: id, DateAdded: added, Version: v, Body: o})
-	}
-	p.mu.Lock()
-	if p.cache == nil {
-		p.cache = map[string][]Object{}
-	}
-	p.cache[key] = objs
-	p.mu.Unlock()
-	return objs, nil
+	return time.Now()
 }
 
-// Objects lists the window's objects; an object (the authority's
-// identity, a malware family) released on several days is listed once,
-// as first added.
+func (p *Population) releaser() *population.Releaser {
+	p.once.Do(func() {
+		p.rel = &population.Releaser{Stats: p.Stats, Records: p.Records, MinCount: p.MinCount, Epsilon: p.Epsilon, Now: p.Now}
+	})
+	return p.rel
+}
+
+// Objects lists every version of every object of the window's days.
 func (p *Population) Objects(ctx context.Context) ([]Object, error) {
-	now := time.Now
-	if p.Now != nil {
-		now = p.Now
-	}
 	days := p.Days
 	if days <= 0 {
 		days = 30
 	}
-	if p.Epsilon > 0 && len(p.NoiseKey) == 0 {
-		return nil, fmt.Errorf("taxii: a noise key is required with epsilon")
+	dim := p.Dimension
+	if dim == "" {
+		dim = store.DimOS
 	}
-	today := now().UTC().Truncate(24 * time.Hour)
-	seen := map[string]bool{}
+	last := p.releaser().LastCompleteDay()
+	first := last.AddDate(0, 0, -(days - 1))
+	rels, err := p.releaser().Days(ctx, first, last)
+	if err != nil {
+		return nil, fmt.Errorf("taxii: %w", err)
+	}
+	k := p.MinCount
+	if k == 0 {
+		k = 10
+	}
 	var out []Object
 	keep := map[string]bool{}
-	for i := days; i >= 1; i-- {
-		d := today.AddDate(0, 0, -i)
-		keep[d.Format(time.DateOnly)] = true
-		objs, err := p.day(ctx, d)
-		if err != nil {
-			return nil, err
+	seen := map[string]bool{} // id|version
+	for _, rel := range rels {
+		if len(rel.Tables) == 0 {
+			continue // nothing was counted that day
+		}
+		keep[rel.Day] = true
+		p.mu.Lock()
+		objs, ok := p.days[rel.Day]
+		p.mu.Unlock()
+		if !ok {
+			day, _ := time.Parse(time.DateOnly, rel.Day)
+			added := day.Add(24 * time.Hour)
+			ex := population.ExportOf([]*population.DayRelease{rel}, dim, p.Issuer, k, p.Epsilon, added)
+			for _, o := range population.STIXObjects(ex) {
+				id, _ := o["id"].(string)
+				v, _ := o["modified"].(string)
+				if v == "" {
+					v = timestamp(added)
+				}
+				objs = append(objs, Object{ID: id, DateAdded: added, Version: v, Body: o})
+			}
+			p.mu.Lock()
+			if p.days == nil {
+				p.days = map[string][]Object{}
+			}
+			p.days[rel.Day] = objs
+			p.mu.Unlock()
 		}
 		for _, o := range objs {
-			if !seen[o.ID] {
-				seen[o.ID] = true
+			// An object without a modified time (an observable) has one
+			// version, the day it was first added.
+			key := o.ID + "|" + o.Version
+			if _, hasVersion := o.Body["modified"]; !hasVersion {
+				key = o.ID
+			}
+			if !seen[key] {
+				seen[key] = true
 				out = append(out, o)
 			}
 		}
 	}
 	p.mu.Lock()
-	for k := range p.cache {
-		if !keep[k] {
-			delete(p.cache, k)
+	for d := range p.days {
+		if !keep[d] {
+			delete(p.days, d)
 		}
 	}
 	p.mu.Unlock()

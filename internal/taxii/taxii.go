@@ -1,7 +1,10 @@
 // Package taxii is a read-only TAXII 2.1 server (OASIS TAXII Version 2.1,
 // sections 4 and 5): a discovery resource, one API root, its collections,
-// and each collection's objects and manifest, paged with limit, next and
-// the envelope's more flag. Writing (add objects, status) is refused.
+// and each collection's objects, manifest, single objects and object
+// versions, filtered by added_after and match[id|type|version|
+// spec_version] and paged with limit, next and the more flag. Writing
+// (add objects, status) is refused. Plain HTTP is served only to
+// loopback peers (PlainHTTPAllowed).
 package taxii
 
 import (
@@ -31,9 +34,11 @@ const APIRoot = "api1"
 // Object is one STIX object a collection holds.
 type Object struct {
 	ID        string
-	DateAdded time.Time // when the server added it; orders pages
-	Version   string    // the object's modified timestamp
-	Body      map[string]any
+	DateAdded time.Time // when the server added this version; orders pages
+	// Version is the object's modified timestamp (for an object without
+	// one, when it was added). One id may have several versions.
+	Version string
+	Body    map[string]any
 }
 
 // Collection is one read-only collection.
@@ -126,7 +131,14 @@ func acceptable(h string) bool {
 	return false
 }
 
-func loopbackPeer(r *http.Request) bool {
+// PlainHTTPAllowed reports whether r may be served: over TLS always,
+// over plain HTTP only from a loopback peer (a test, or a reverse proxy on
+// the same host), since partner tokens and shared counts must not cross
+// a network in clear.
+func PlainHTTPAllowed(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -137,7 +149,7 @@ func loopbackPeer(r *http.Request) bool {
 
 // ServeHTTP routes /taxii2/….
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.TLS == nil && !loopbackPeer(r) {
+	if !PlainHTTPAllowed(r) {
 		fail(w, http.StatusForbidden, "TLS required", "the TAXII API is served only over HTTPS")
 		return
 	}
@@ -222,6 +234,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.objects(w, r, c, true)
 		case len(parts) == 5 && parts[3] == "objects":
 			s.object(w, r, c, parts[4])
+		case len(parts) == 6 && parts[3] == "objects" && parts[5] == "versions":
+			s.versions(w, r, c, parts[4])
 		default:
 			fail(w, http.StatusNotFound, "Not found", "no such resource")
 		}
@@ -314,10 +328,28 @@ func (s *Server) filtered(r *http.Request, c Collection) ([]Object, error) {
 		return nil
 	}
 	ids, types, versions := split("match[id]"), split("match[type]"), split("match[version]")
+	if versions == nil {
+		versions = defaultVersions
+	}
 	if sv := split("match[spec_version]"); sv != nil && !slices.Contains(sv, "2.1") {
 		return nil, nil
 	}
-	out := make([]Object, 0, len(all))
+	var stamps []time.Time
+	for _, v := range versions {
+		if v == "all" || v == "first" || v == "last" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: match[version] must be all, first, last or timestamps, got %q", errBadRequest, v)
+		}
+		stamps = append(stamps, t)
+	}
+	// Versions are chosen among everything the other filters keep:
+	// first and last are the earliest and latest of an object's versions
+	// (section 3.4.2).
+	kept := make([]Object, 0, len(all))
+	first, last := map[string]Object{}, map[string]Object{}
 	for _, o := range all {
 		if !after.IsZero() && !o.DateAdded.After(after) {
 			continue
@@ -328,11 +360,27 @@ func (s *Server) filtered(r *http.Request, c Collection) ([]Object, error) {
 		if typ, _, _ := strings.Cut(o.ID, "--"); types != nil && !slices.Contains(types, typ) {
 			continue
 		}
-		if versions != nil && !slices.Contains(versions, "all") && !slices.Contains(versions, "last") &&
-			!slices.Contains(versions, "first") && !slices.Contains(versions, o.Version) {
-			continue
+		kept = append(kept, o)
+		if f, ok := first[o.ID]; !ok || versionBefore(o, f) {
+			first[o.ID] = o
 		}
-		out = append(out, o)
+		if l, ok := last[o.ID]; !ok || versionBefore(l, o) {
+			last[o.ID] = o
+		}
+	}
+	out := make([]Object, 0, len(kept))
+	for _, o := range kept {
+		ok := slices.Contains(versions, "all") ||
+			slices.Contains(versions, "first") && first[o.ID].Version == o.Version ||
+			slices.Contains(versions, "last") && last[o.ID].Version == o.Version
+		if t, err := time.Parse(time.RFC3339Nano, o.Version); err == nil {
+			for _, s := range stamps {
+				ok = ok || s.Equal(t)
+			}
+		}
+		if ok {
+			out = append(out, o)
+		}
 	}
 	slices.SortFunc(out, func(a, b Object) int {
 		if c := a.DateAdded.Compare(b.DateAdded); c != 0 {
@@ -345,6 +393,20 @@ func (s *Server) filtered(r *http.Request, c Collection) ([]Object, error) {
 
 var errBadRequest = errors.New("bad request")
 
+// defaultVersions is what an absent match[version] means: the latest.
+var defaultVersions = []string{"last"}
+
+// versionBefore orders two versions of an object by version, then by
+// when they were added.
+func versionBefore(a, b Object) bool {
+	ta, ea := time.Parse(time.RFC3339Nano, a.Version)
+	tb, eb := time.Parse(time.RFC3339Nano, b.Version)
+	if ea == nil && eb == nil && !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a.DateAdded.Before(b.DateAdded)
+}
+
 func (s *Server) objects(w http.ResponseWriter, r *http.Request, c Collection, manifest bool) {
 	objs, err := s.filtered(r, c)
 	if errors.Is(err, errBadRequest) {
@@ -355,40 +417,9 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, c Collection, m
 		fail(w, http.StatusInternalServerError, "Internal error", "try again later")
 		return
 	}
-	maxPage := s.MaxPage
-	if maxPage <= 0 {
-		maxPage = 1000
-	}
-	limit := maxPage
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			fail(w, http.StatusBadRequest, "Bad request", "limit must be a positive number")
-			return
-		}
-		limit = min(n, maxPage)
-	}
-	if v := r.URL.Query().Get("next"); v != "" {
-		t, id, err := parseCursor(v)
-		if err != nil {
-			fail(w, http.StatusBadRequest, "Bad request", "next is not a value this server gave")
-			return
-		}
-		i := 0
-		for i < len(objs) && !before(t, id, objs[i]) {
-			i++
-		}
-		objs = objs[i:]
-	}
-	more := len(objs) > limit
-	page := objs[:min(limit, len(objs))]
-	env := map[string]any{"more": more}
-	if more {
-		env["next"] = cursor(page[len(page)-1])
-	}
-	if len(page) > 0 {
-		w.Header().Set("X-TAXII-Date-Added-First", timestamp(page[0].DateAdded))
-		w.Header().Set("X-TAXII-Date-Added-Last", timestamp(page[len(page)-1].DateAdded))
+	page, env, ok := s.page(w, r, objs)
+	if !ok {
+		return
 	}
 	if manifest {
 		rs := make([]map[string]any, 0, len(page))
@@ -410,6 +441,49 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, c Collection, m
 	writeTAXII(w, http.StatusOK, env)
 }
 
+// page cuts one page out of objs (ordered by date added, then id) for
+// the request's limit and next, sets the date-added headers and returns
+// the envelope with its more and next; on a bad parameter it has answered
+// and ok is false.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, objs []Object) (page []Object, env map[string]any, ok bool) {
+	maxPage := s.MaxPage
+	if maxPage <= 0 {
+		maxPage = 1000
+	}
+	limit := maxPage
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fail(w, http.StatusBadRequest, "Bad request", "limit must be a positive number")
+			return nil, nil, false
+		}
+		limit = min(n, maxPage)
+	}
+	if v := r.URL.Query().Get("next"); v != "" {
+		t, id, err := parseCursor(v)
+		if err != nil {
+			fail(w, http.StatusBadRequest, "Bad request", "next is not a value this server gave")
+			return nil, nil, false
+		}
+		i := 0
+		for i < len(objs) && !before(t, id, objs[i]) {
+			i++
+		}
+		objs = objs[i:]
+	}
+	more := len(objs) > limit
+	page = objs[:min(limit, len(objs))]
+	env = map[string]any{"more": more}
+	if more {
+		env["next"] = cursor(page[len(page)-1])
+	}
+	if len(page) > 0 {
+		w.Header().Set("X-TAXII-Date-Added-First", timestamp(page[0].DateAdded))
+		w.Header().Set("X-TAXII-Date-Added-Last", timestamp(page[len(page)-1].DateAdded))
+	}
+	return page, env, true
+}
+
 func (s *Server) object(w http.ResponseWriter, r *http.Request, c Collection, id string) {
 	q := r.URL.Query()
 	q.Set("match[id]", id)
@@ -421,4 +495,48 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request, c Collection, id
 		return
 	}
 	s.objects(w, r2, c, false)
+}
+
+// versions answers Get Object Versions (section 5.8): the versions of
+// one object, oldest added first, in a versions resource, paged like
+// objects. Only added_after, limit, next and match[spec_version] apply.
+func (s *Server) versions(w http.ResponseWriter, r *http.Request, c Collection, id string) {
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "added_after", "limit", "next", "match[spec_version]":
+		default:
+			fail(w, http.StatusBadRequest, "Bad request", "the versions resource takes added_after, limit, next and match[spec_version], not "+k)
+			return
+		}
+	}
+	q.Set("match[id]", id)
+	q.Set("match[version]", "all")
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = q.Encode()
+	objs, err := s.filtered(r2, c)
+	if errors.Is(err, errBadRequest) {
+		fail(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	} else if err != nil {
+		s.log().Error("taxii versions", "collection", c.ID, "err", err)
+		fail(w, http.StatusInternalServerError, "Internal error", "try again later")
+		return
+	}
+	page, env, ok := s.page(w, r2, objs)
+	if !ok {
+		return
+	}
+	if len(page) == 0 && r.URL.Query().Get("next") == "" && r.URL.Query().Get("added_after") == "" {
+		fail(w, http.StatusNotFound, "Not found", "no such object in this collection")
+		return
+	}
+	vs := make([]string, 0, len(page))
+	for _, o := range page {
+		vs = append(vs, o.Version)
+	}
+	if len(vs) > 0 {
+		env["versions"] = vs
+	}
+	writeTAXII(w, http.StatusOK, env)
 }
