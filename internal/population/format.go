@@ -199,7 +199,7 @@ func STIXObjects(ex *Export) []map[string]any {
 		"created": created, "modified": created, "created_by_ref": identID,
 		"name": "Population health aggregates " + ex.From + " to " + ex.To, "report_types": []string{"threat-report"},
 		"description": fmt.Sprintf("Daily counts of devices by verdict and by failing check, and new infections by malware family, by %s; every count under %d withheld.", dimensionName(ex), p.MinCount),
-		"published": created, "object_refs": refs,
+		"published":   created, "object_refs": refs,
 		"extensions": map[string]any{extensionID: rec},
 	})
 	return objs
