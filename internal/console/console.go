@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herd-health/herd/internal/i18n"
@@ -90,8 +91,12 @@ type Config struct {
 	// SessionMax how long it lasts at most (default 12 h).
 	SessionTTL, SessionMax time.Duration
 	// MinCount is K of the public population page: no count under it is
-	// shown (default 10, at least 2).
+	// shown (default 10, at least 2). Epsilon > 0 adds Laplace noise to
+	// its counts (0, or at least population.MinEpsilon). Both apply to
+	// days not released before: a day keeps the K and ε of its first
+	// release, through every channel.
 	MinCount int64
+	Epsilon  float64
 	// Cohorts are the operator's named cohorts: name → expression (see
 	// population.CohortMasks).
 	Cohorts map[string]string
@@ -120,6 +125,9 @@ type Console struct {
 	log   *slog.Logger
 	tmpl  map[string]*template.Template
 	login *ratelimit.Limiter
+
+	relOnce sync.Once
+	rel     *population.Releaser // the public page's day releases (public.go)
 }
 
 // New checks the configuration and builds a console.
@@ -143,6 +151,9 @@ func New(cfg Config, d Deps) (*Console, error) {
 	}
 	if cfg.MinCount < 2 {
 		return nil, errors.New("console: the public page's minimum count must be at least 2")
+	}
+	if err := population.CheckEpsilon(cfg.Epsilon); err != nil {
+		return nil, errors.New("console: the public page's " + err.Error())
 	}
 	if cfg.LoginLimit == (ratelimit.Limit{}) {
 		cfg.LoginLimit = ratelimit.Limit{PerSecond: 5.0 / 60, Burst: 5}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/herd-health/herd/health"
 	"github.com/herd-health/herd/internal/guide"
@@ -68,17 +69,21 @@ func (c *Console) learn(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "learn", p)
 }
 
-// PublicData is the public state-of-the-population page: only cells at
-// or above K, from the private export's disclosure control.
+// PublicData is the public state-of-the-population page: the day
+// releases every sharing channel shows (population.Releaser), for the
+// last 30 complete days.
 type PublicData struct {
 	MinCount int64
+	// Epsilon > 0: the counts carry Laplace noise.
+	Epsilon  float64
 	From, To string
-	Day      string
-	// Verdicts is the last day's devices by verdict (withheld under K).
+	// Day is the last complete day (UTC), the one the tables show.
+	Day string
+	// Verdicts is the day's devices by verdict (withheld under K).
 	Verdicts []PublicCell
-	// Failing is the last day's devices by failing check.
+	// Failing is the day's devices by failing check.
 	Failing []PublicCell
-	// ByOS is the last day's devices by OS family and verdict.
+	// ByOS is the day's devices by OS family and verdict.
 	ByOS  []PublicCell
 	Trend *Chart
 }
@@ -90,56 +95,50 @@ type PublicCell struct {
 	Withheld            bool
 }
 
+// publicDays is the window of the public page.
+const publicDays = 30
+
+// releaser is the page's view of the day releases: the same K and ε as
+// TAXII (the serve config's min_count and epsilon), and the same record
+// of each released day, kept in the store.
+func (c *Console) releaser() *population.Releaser {
+	c.relOnce.Do(func() {
+		recs, _ := c.d.Stats.(store.Secrets)
+		c.rel = &population.Releaser{Stats: c.d.Stats, Records: recs, MinCount: c.cfg.MinCount, Epsilon: c.cfg.Epsilon, Now: c.now}
+	})
+	return c.rel
+}
+
 func (c *Console) publicData(ctx context.Context, p Page) (*PublicData, error) {
-	d := &PublicData{MinCount: c.cfg.MinCount}
+	d := &PublicData{MinCount: c.cfg.MinCount, Epsilon: c.cfg.Epsilon}
 	if c.d.Stats == nil {
 		return d, nil
 	}
-	now := c.now
-	ex, err := population.BuildExport(ctx, c.d.Stats, population.ExportOptions{MinCount: c.cfg.MinCount, WholePopulation: true, Now: now, Since: now().UTC().AddDate(0, 0, -29)})
+	rl := c.releaser()
+	last := rl.LastCompleteDay()
+	first := last.AddDate(0, 0, -(publicDays - 1))
+	rels, err := rl.Days(ctx, first, last)
 	if err != nil {
 		return nil, err
 	}
-	exOS, err := population.BuildExport(ctx, c.d.Stats, population.ExportOptions{MinCount: c.cfg.MinCount, Dimension: store.DimOS, Now: now, Since: now().UTC()})
-	if err != nil {
-		return nil, err
+	d.From, d.To, d.Day = first.Format(time.DateOnly), last.Format(time.DateOnly), last.Format(time.DateOnly)
+	today := rels[len(rels)-1]
+	if today.Epsilon > 0 {
+		d.Epsilon = today.Epsilon
 	}
-	d.From, d.To, d.Day = ex.From, ex.To, ex.To
-	// The page shows the last day twice: by OS family and for the whole
-	// population. A whole-population count is the column total of the
-	// by-OS table, so it is withheld whenever that column holds a
-	// withheld cell (as the export withholds the total), or it minus the
-	// published cells would give the withheld ones away.
-	heldKeys := map[string]bool{}
-	for _, t := range exOS.Tables {
-		if t.Name != string(store.AggVerdict) {
-			continue
+	cells := func(table store.AggregateKind, dim store.Dimension, label func(string) string) []PublicCell {
+		t := today.Table(table)
+		if t == nil {
+			return nil
 		}
-		for _, cl := range t.Cells {
-			if cl.Day == d.Day && cl.Count == nil {
-				heldKeys[cl.Key] = true
-			}
-		}
-	}
-	for ti, t := range ex.Tables {
-		if t.Name != string(store.AggVerdict) {
-			continue
-		}
-		for ci, cl := range t.Cells {
-			if cl.Day == d.Day && heldKeys[cl.Key] {
-				ex.Tables[ti].Cells[ci].Count, ex.Tables[ti].Cells[ci].Suppressed = nil, true
-			}
-		}
-	}
-	cells := func(t population.Table, day string, label func(string) string) []PublicCell {
 		var out []PublicCell
-		for _, cl := range t.Cells {
-			if cl.Day != day {
+		for _, cl := range t.Counts {
+			if cl.Dimension != dim {
 				continue
 			}
-			pc := PublicCell{Segment: cl.Segment, Key: cl.Key, Label: label(cl.Key), Withheld: cl.Count == nil}
-			if cl.Count != nil {
-				pc.Count = *cl.Count
+			pc := PublicCell{Segment: cl.Segment, Key: cl.Key, Label: label(cl.Key), Withheld: cl.Value == nil}
+			if cl.Value != nil {
+				pc.Count = *cl.Value
 			}
 			out = append(out, pc)
 		}
@@ -147,51 +146,42 @@ func (c *Console) publicData(ctx context.Context, p Page) (*PublicData, error) {
 		return out
 	}
 	tier := func(k string) string { return tierLabel(p, k) }
-	for _, t := range ex.Tables {
-		switch t.Name {
-		case string(store.AggVerdict):
-			d.Verdicts = cells(t, d.Day, tier)
-			// Trend from published cells only: a withheld cell is a gap
-			// in the chart and says "withheld" in the table, never 0.
-			days := []string{}
-			for day := now().UTC().AddDate(0, 0, -29); !day.After(now().UTC()); day = day.AddDate(0, 0, 1) {
-				days = append(days, day.Format("2006-01-02"))
+	d.Verdicts = cells(store.AggVerdict, store.DimNone, tier)
+	d.Failing = cells(store.AggFailing, store.DimNone, func(k string) string { return checkTitle(p, k) })
+	d.ByOS = cells(store.AggVerdict, store.DimOS, tier)
+	// The trend: the whole population's verdict counts of each day; a
+	// withheld count is a gap in the chart and says "withheld" in the
+	// table, never 0.
+	days := make([]string, len(rels))
+	for i, r := range rels {
+		days[i] = r.Day
+	}
+	var in []seriesIn
+	for _, tr := range tiers {
+		vs := make([]int64, len(rels))
+		held := make([]bool, len(rels))
+		for i, r := range rels {
+			t := r.Table(store.AggVerdict)
+			if t == nil {
+				continue
 			}
-			idx := map[string]int{}
-			for i, dd := range days {
-				idx[dd] = i
-			}
-			var in []seriesIn
-			for _, tr := range tiers {
-				vs := make([]int64, len(days))
-				held := make([]bool, len(days))
-				for _, cl := range t.Cells {
-					if cl.Key != string(tr) {
-						continue
-					}
-					if i, ok := idx[cl.Day]; ok {
-						if cl.Count == nil {
-							held[i] = true
-						} else {
-							vs[i] = *cl.Count
-						}
-					}
+			for _, cl := range t.Counts {
+				if cl.Dimension != store.DimNone || cl.Key != string(tr) {
+					continue
 				}
-				in = append(in, seriesIn{key: string(tr), label: tierLabel(p, string(tr)), class: string(tr), values: vs, withheld: held})
+				if cl.Value == nil {
+					held[i] = true
+				} else {
+					vs[i] = *cl.Value
+				}
 			}
-			ch := newChart("public-trend", p.T("Devices per day by verdict (counts under K withheld)", "每日设备数（按判定，低于 K 的计数不公布）"),
-				p.T("A day with a withheld count is left blank.", "含不公布计数的日期留空。"), days, in, true)
-			ch.WithheldText = p.T("withheld", "不公布")
-			d.Trend = &ch
-		case string(store.AggFailing):
-			d.Failing = cells(t, d.Day, func(k string) string { return checkTitle(p, k) })
 		}
+		in = append(in, seriesIn{key: string(tr), label: tierLabel(p, string(tr)), class: string(tr), values: vs, withheld: held})
 	}
-	for _, t := range exOS.Tables {
-		if t.Name == string(store.AggVerdict) {
-			d.ByOS = cells(t, d.Day, tier)
-		}
-	}
+	ch := newChart("public-trend", p.T("Devices per day by verdict (counts under K withheld)", "每日设备数（按判定，低于 K 的计数不公布）"),
+		p.T("A day with a withheld count is left blank.", "含不公布计数的日期留空。"), days, in, true)
+	ch.WithheldText = p.T("withheld", "不公布")
+	d.Trend = &ch
 	return d, nil
 }
 

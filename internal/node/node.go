@@ -60,7 +60,8 @@ type Config struct {
 	// country is unknown ("").
 	GeoIPDatabase string
 	// MinCount (K, default 10) and Epsilon (0: no noise) are the
-	// disclosure control of what the TAXII API shares with partners.
+	// disclosure control of what the TAXII API and the public population
+	// page share (for days not released before).
 	MinCount int64
 	Epsilon  float64
 	// DetectionInterval is how often outbreak detection runs (default
@@ -346,6 +347,9 @@ func (n *Node) openConsole(cfg Config, st store.Store) error {
 	}
 	if cc.MinCount == 0 {
 		cc.MinCount = cfg.MinCount
+	}
+	if cc.Epsilon == 0 {
+		cc.Epsilon = cfg.Epsilon
 	}
 	d := console.Deps{Store: cs, Population: &population.Service{Store: ps, Now: cfg.Now, Logger: cfg.Logger}}
 	if f := n.consoleFeeds(); f != nil {
