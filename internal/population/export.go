@@ -182,7 +182,7 @@ func BuildExport(ctx context.Context, st store.PopulationStats, o ExportOptions)
 	switch o.Dimension {
 	case store.DimOS, store.DimOSVersion, store.DimAgent, store.DimCountry, store.DimNone:
 	default:
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, ErrBadDimension)
+		return nil, fmt.Errorf("%w: dimension must be os, os_version, agent or country", ErrInvalidOption)
 	}
 	last := lastCompleteDay(now())
 	until := o.Until

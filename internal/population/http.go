@@ -2,6 +2,8 @@ package population
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,14 +41,20 @@ func fail(w http.ResponseWriter, code int, errCode, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg, "code": errCode})
 }
 
-func intParam(r *http.Request, name string, def int) int {
-	if v := r.URL.Query().Get(name); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-		return -1
+// reason is a parameter error as the client reads it.
+func reason(err error) string { return strings.TrimPrefix(err.Error(), ErrBadParameter.Error()+": ") }
+
+// intParam reads a whole-number parameter; def when absent.
+func intParam(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s must be a whole number, got %.40q", ErrBadParameter, name, v)
+	}
+	return n, nil
 }
 
 // ServeHTTP routes the API.
@@ -59,18 +67,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	days := intParam(r, "days", 30)
-	var (
-		v   any
-		err error
-	)
+	days, err := intParam(r, "days", 30)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "bad_request", reason(err))
+		return
+	}
+	var v any
 	switch p := strings.TrimPrefix(r.URL.Path, "/v1/population/"); {
 	case r.Method == http.MethodGet && p == "overview":
 		v, err = h.Service.Overview(ctx, days)
 	case r.Method == http.MethodGet && p == "breakdown":
 		v, err = h.Service.Breakdown(ctx, store.Dimension(r.URL.Query().Get("dimension")), days)
 	case r.Method == http.MethodGet && p == "cohort":
-		v, err = h.Service.Cohort(ctx, r.URL.Query().Get("expr"), r.URL.Query().Get("cursor"), intParam(r, "limit", 100))
+		var limit int
+		if limit, err = intParam(r, "limit", 100); err == nil {
+			v, err = h.Service.Cohort(ctx, r.URL.Query().Get("expr"), r.URL.Query().Get("cursor"), limit)
+		}
 	case r.Method == http.MethodGet && p == "alerts":
 		var as []AlertView
 		as, err = h.Service.Alerts(ctx, days)
@@ -83,12 +95,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 		return
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, v)
+	case ctx.Err() != nil:
+		// The client went away.
+	case errors.Is(err, ErrBadParameter):
+		fail(w, http.StatusBadRequest, "bad_request", reason(err))
+	default:
+		// A store failure: its text (SQL, paths) is for the log, not the
+		// client.
+		if h.Service.Logger != nil {
+			h.Service.Logger.Error("population API", "path", r.URL.Path, "err", err)
 		}
-		fail(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
+		fail(w, http.StatusInternalServerError, "internal", "the population statistics could not be read; try again later")
 	}
-	writeJSON(w, http.StatusOK, v)
 }

@@ -75,7 +75,7 @@ type Overview struct {
 // window is the days [today−days+1, today].
 func (s *Service) window(days int) (from, to time.Time, err error) {
 	if days < 1 || days > 400 {
-		return from, to, fmt.Errorf("days must be between 1 and 400, got %d", days)
+		return from, to, fmt.Errorf("%w: days must be between 1 and 400, got %d", ErrBadParameter, days)
 	}
 	to = s.now().Truncate(24 * time.Hour)
 	return to.AddDate(0, 0, -(days - 1)), to, nil
@@ -174,7 +174,11 @@ func segValue(dim store.Dimension, s store.Segment) string {
 }
 
 // ErrBadDimension is returned for a dimension a breakdown cannot use.
-var ErrBadDimension = errors.New("dimension must be os, os_version, agent or country")
+var ErrBadDimension = fmt.Errorf("%w: dimension must be os, os_version, agent or country", ErrBadParameter)
+
+// ErrBadParameter is wrapped by the errors about a request's parameters
+// (as opposed to errors reading the store).
+var ErrBadParameter = errors.New("bad parameter")
 
 // Breakdown splits the population over the last days days by dim.
 func (s *Service) Breakdown(ctx context.Context, dim store.Dimension, days int) (*Breakdown, error) {
@@ -276,7 +280,7 @@ func (s *Service) Cohort(ctx context.Context, expr, cursor string, limit int) (*
 	}
 	masks, err := CohortMasks(expr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadParameter, err)
 	}
 	counts, err := s.Store.FailMasks(ctx)
 	if err != nil {
@@ -291,7 +295,7 @@ func (s *Service) Cohort(ctx context.Context, expr, cursor string, limit int) (*
 		var m int
 		ms, id, ok := strings.Cut(cursor, ":")
 		if _, err := fmt.Sscanf(ms, "%d", &m); !ok || err != nil || m < 0 || m >= 1<<len(health.CheckIDs) {
-			return nil, fmt.Errorf("bad cursor %q", cursor)
+			return nil, fmt.Errorf("%w: cursor %q is not one this API gave", ErrBadParameter, cursor)
 		}
 		startMask, afterID = store.FailMask(m), id
 	}
