@@ -375,20 +375,29 @@ func protect(d *dayCounts, k int64) error {
 				}
 			}
 			audit(l)
-			// Where a segment's devices bound a failing count tighter than
-			// its own line does, the bound comes from the verdict table,
-			// and with several such segments their devices are bound
-			// together there (two segments' verdict counts may add up to
-			// a published total), which no per-count bound captures. So a
-			// binding bound is a gap: the segment's devices must be
-			// unbounded (an open withheld verdict count).
+			// A segment's devices bounding a failing count only clip that
+			// count's own top (which the audit then checks against K−1).
+			// When the bounds reach further, into other counts of the line
+			// (a pinned total turns one count's top into another's
+			// bottom), they act together, and several segments' devices
+			// are bound together in the verdict table (two segments'
+			// verdict counts may add up to a published total), which no
+			// per-count bound captures. So such bounds are gaps: the
+			// segments' devices must be unbounded (an open withheld
+			// verdict count).
 			free := l.audit()
 			for i := range free {
 				free[i].Max = 0
 			}
 			fr := lineRanges(free)
+			reach := false
 			for i, nd := range l.nodes {
-				if nd.max > 0 && fr[i].Hi > nd.max {
+				if r := ranges[l][i]; r != fr[i] && (nd.max == 0 || r.Lo != fr[i].Lo) {
+					reach = true
+				}
+			}
+			for i, nd := range l.nodes {
+				if reach && nd.max > 0 && fr[i].Hi > nd.max {
 					binding = append(binding, nd.ref)
 				}
 			}
