@@ -40,7 +40,9 @@ type serveFile struct {
 	TrustedProxies []string `json:"trusted_proxies"`
 	// MinCount is K for what the TAXII API and the public /population
 	// page publish: no count under it is shown (default 10, at least 2).
-	// Epsilon > 0 adds Laplace noise to what TAXII shares.
+	// Epsilon > 0 (at least 0.01) adds Laplace noise to what they share.
+	// Both apply to days not yet released: a day keeps the K and epsilon
+	// of its first release.
 	MinCount int64   `json:"min_count"`
 	Epsilon  float64 `json:"epsilon"`
 	// Cohorts are the operator's named at-risk cohorts, counted on the
@@ -103,6 +105,9 @@ func loadServeFile(fs *flag.FlagSet, path string) (serveFile, error) {
 		if fd.Name == "" || fd.URL == "" {
 			return f, fmt.Errorf("%s: feeds[%d]: a feed needs a name and a url", path, i)
 		}
+	}
+	if err := population.CheckEpsilon(f.Epsilon); err != nil {
+		return f, fmt.Errorf("%s: %w", path, err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })

@@ -183,6 +183,8 @@ type device struct {
 type apiClient struct {
 	t   *testing.T
 	url string
+	// now is the device's clock (nil: time.Now).
+	now func() time.Time
 }
 
 func (c apiClient) post(path, ctype string, body []byte, out any) {
@@ -219,6 +221,9 @@ func (c apiClient) enroll() device {
 
 func (c apiClient) checkin(d device, failing ...health.CheckID) health.Tier {
 	now := time.Now()
+	if c.now != nil {
+		now = c.now()
+	}
 	s := health.Statement{Version: 1, DeviceID: d.id, Nonce: c.nonce(), IssuedAt: now, CollectedAt: now, OS: "linux", OSVersion: "12", AgentVersion: "herd-agent test"}
 	for _, id := range []health.CheckID{health.Firewall, health.AutoUpdate, health.PendingUpdates, health.OSSupport, health.ScreenLock} {
 		st := health.Pass
@@ -241,9 +246,12 @@ func (c apiClient) checkin(d device, failing ...health.CheckID) health.Tier {
 
 // TestExportFromRealCheckins fills a store through the device API and
 // checks every format of herd export: no count under K, no identifier.
+// The check-ins are a day old (the authority's and the devices' clocks
+// are set back a day): an export holds complete days only.
 func TestExportFromRealCheckins(t *testing.T) {
-	_, srv, dsn := testNode(t, node.Config{Authority: authority.Config{}})
-	c := apiClient{t: t, url: srv.URL}
+	yesterday := func() time.Time { return time.Now().Add(-24 * time.Hour) }
+	_, srv, dsn := testNode(t, node.Config{Authority: authority.Config{}, Now: yesterday})
+	c := apiClient{t: t, url: srv.URL, now: yesterday}
 	var ids []string
 	want := map[health.Tier]int{}
 	for i := range 20 {
