@@ -231,6 +231,12 @@ func TestExportsOfEveryDimensionAreOneRelease(t *testing.T) {
 	s.record(t, repeat(40, device{os: "linux", release: "debian 12", agent: "1.0", verdict: health.Affirming, at: at})...)
 	s.record(t, repeat(12, device{os: "linux", release: "debian 12", agent: "0.9", verdict: health.Affirming, at: at})...)
 	s.record(t, repeat(30, device{os: "windows", release: "windows 26100", agent: "1.0", verdict: health.Affirming, at: at})...)
+	// And the review's infection row: linux contraindicated 12, Emotet
+	// 10, QakBot 2.
+	s.record(t, repeat(10, device{os: "linux", release: "debian 12", agent: "1.0", verdict: health.Contraindicated,
+		failing: []health.CheckID{health.Malware}, family: "Emotet", at: at})...)
+	s.record(t, repeat(2, device{os: "linux", release: "debian 12", agent: "1.0", verdict: health.Contraindicated,
+		failing: []health.CheckID{health.Malware}, family: "QakBot", at: at})...)
 	now := func() time.Time { return s.day.Add(25 * time.Hour) }
 	published := map[string]int64{}
 	for _, dim := range []store.Dimension{store.DimOS, store.DimOSVersion, store.DimAgent, store.DimCountry, store.DimNone} {
@@ -253,7 +259,10 @@ func TestExportsOfEveryDimensionAreOneRelease(t *testing.T) {
 	if v, ok2 := published["verdict agent 1.0 warning"]; ok1 && ok2 {
 		t.Errorf("linux warning %d published beside the agent export's 1.0 = %d: 0.9 = %d − %d", linux, v, linux, v)
 	}
-	if v, ok := published["verdict  warning"]; ok {
+	if c, ok := published["verdict os linux contraindicated"]; ok && published["infection os linux Emotet"] == 10 {
+		t.Errorf("linux contraindicated %d published beside Emotet 10 with QakBot withheld: QakBot = %d − 10", c, c)
+	}
+	if v, ok := published[fmt.Sprintf("%s %s %s %s", "verdict", store.DimNone, "", "warning")]; ok {
 		t.Errorf("the whole population's warning count %d is published", v)
 	}
 	rl := &Releaser{Stats: s.st, MinCount: 10, Now: now}
