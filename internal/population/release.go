@@ -334,19 +334,72 @@ func protect(d *dayCounts, k int64) error {
 		for _, l := range infections {
 			audit(l)
 		}
+		// A segment with failing devices has at least that many devices:
+		// when one verdict count of the segment is withheld, the others
+		// published, that count is at least the failing count's least
+		// value less the published ones (and, by the listing alone, when
+		// it is the segment's only verdict count, at least the failing
+		// count's floor). The failing counts' least values here are
+		// their lines' own, before the devices bound them from above.
+		failLo, failFloor := map[relRef]int64{}, map[relRef]int64{}
+		for _, l := range d.lines {
+			// Failing malware is the contraindicated count itself: it says
+			// nothing more about its segment's devices.
+			if l.table != store.AggFailing || l == malware {
+				continue
+			}
+			an := l.audit()
+			for i := range an {
+				an[i].Max = 0
+			}
+			rs := lineRanges(an)
+			fl := lineRanges(l.listing())
+			for i, nd := range l.nodes {
+				failLo[nd.ref] = max(failLo[nd.ref], rs[i].Lo)
+				failFloor[nd.ref] = max(failFloor[nd.ref], fl[i].Lo)
+			}
+		}
+		type atRef struct {
+			listed, held int
+			known        int64
+		}
+		seg := map[relRef]*atRef{}
+		for _, v := range verdicts {
+			for _, nd := range v.nodes {
+				a := seg[nd.ref]
+				if a == nil {
+					a = &atRef{}
+					seg[nd.ref] = a
+				}
+				a.listed++
+				if nd.withheld {
+					a.held++
+				} else {
+					a.known += nd.n
+				}
+			}
+		}
 		for _, l := range d.lines {
 			if l.table != store.AggVerdict {
 				continue
 			}
 			for i := range l.nodes {
-				l.nodes[i].min, l.nodes[i].floorMin = 0, 0
-				if l != contra {
-					continue
+				nd := &l.nodes[i]
+				nd.min, nd.floorMin = 0, 0
+				if l == contra {
+					for _, inf := range infections {
+						if j, ok := inf.index[nd.ref]; ok {
+							nd.min = addSat(nd.min, ranges[inf][j].Lo)
+							nd.floorMin = addSat(nd.floorMin, floors[inf][j])
+						}
+					}
 				}
-				for _, inf := range infections {
-					if j, ok := inf.index[l.nodes[i].ref]; ok {
-						l.nodes[i].min = addSat(l.nodes[i].min, ranges[inf][j].Lo)
-						l.nodes[i].floorMin = addSat(l.nodes[i].floorMin, floors[inf][j])
+				if a := seg[nd.ref]; a != nil {
+					if a.held == 1 && nd.withheld {
+						nd.min = max(nd.min, failLo[nd.ref]-a.known)
+					}
+					if a.listed == 1 {
+						nd.floorMin = max(nd.floorMin, failFloor[nd.ref])
 					}
 				}
 			}
@@ -370,7 +423,7 @@ func protect(d *dayCounts, k int64) error {
 						devices = addSat(devices, ranges[v][j].Hi)
 					}
 				}
-				if devices < unbounded {
+				if devices < unbounded && l != malware {
 					nd.max = devices
 				}
 			}
@@ -419,10 +472,12 @@ func protect(d *dayCounts, k int64) error {
 			for i, nd := range l.nodes {
 				if nd.withheld && nd.n < k && (rs[i].Lo > fl[i] || rs[i].Hi < k-1) {
 					ok := repairNarrow(l, i, rs, k)
-					if !ok && l.table == store.AggFailing {
-						// Bounded by its segments' devices: open them.
+					if !ok {
+						// Bounded from outside the line: a failing count by
+						// its segments' devices, a verdict count by its
+						// segment's failing devices. Open those devices.
 						for _, nd := range l.nodes {
-							if nd.max > 0 && openDevices(verdicts, ranges, nd.ref) {
+							if (nd.max > 0 || l.table == store.AggVerdict && nd.min > 0) && openDevices(verdicts, ranges, nd.ref) {
 								ok = true
 								break
 							}
@@ -671,7 +726,7 @@ func openDevices(verdicts []*relLine, ranges map[*relLine][]Range, ref relRef) b
 // segment is withheld too, or a withheld one is opened.
 func failingWithinDevices(d *dayCounts, verdicts []*relLine, ranges map[*relLine][]Range, floors map[*relLine][]int64, k int64) (gap, repaired bool) {
 	for _, f := range d.lines {
-		if f.table != store.AggFailing {
+		if f.table != store.AggFailing || f.key == string(health.Malware) {
 			continue
 		}
 		for fi, fn := range f.nodes {
