@@ -1,6 +1,7 @@
 package population
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -509,5 +510,32 @@ func TestReleaseBruteForce(t *testing.T) {
 			}
 			checkReleaseAudit(t, rel, cells, k)
 		})
+	}
+}
+
+// Every node releases a day the same way: the release depends on the
+// day's counts alone, not on the order the store returns them in or on
+// map order.
+func TestReleaseIsDeterministic(t *testing.T) {
+	r := rand.New(rand.NewPCG(99, 1))
+	for i := range 200 {
+		k := int64(3 + r.IntN(3))
+		cells := randomDay(r, k)
+		first, err := releaseDay("2026-12-03", cellsOf(cells), releaseRecord{MinCount: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(first)
+		for range 3 {
+			shuffled := append([]dayCell(nil), cells...)
+			r.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+			again, err := releaseDay("2026-12-03", cellsOf(shuffled), releaseRecord{MinCount: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := json.Marshal(again); string(got) != string(want) {
+				t.Fatalf("day %d: two releases of the same counts differ:\n%s\n%s", i, want, got)
+			}
+		}
 	}
 }

@@ -35,20 +35,23 @@ import (
 //     published in its line. A withheld count under K must keep every
 //     value from its floor (what its listing alone implies, usually 1) to
 //     K−1; a contraindicated count covering withheld infections (step 3)
-//     must be unbounded. Bounds between tables enter the lines they bound:
-//     a segment's contraindicated count is at least its published (or
-//     least) new infections, and a failing count at most its segment's
-//     devices (the sum of its verdict counts); where the latter bound
-//     binds at all, the segment's devices are made unbounded (one of its
-//     verdict counts withheld and open), since several segments' devices
-//     can be bound together in the verdict table in ways no per-count
-//     bound captures; and a published failing count, which says its
-//     segment has at least that many devices, must leave each withheld
-//     verdict count of the segment free down to its floor. Where the
-//     audit finds less, complementary suppression withholds more (the
-//     smallest published count of the line and dimension that closes the
-//     gap, or one that unpins the count above it) and everything is
-//     decided again, to a fixpoint.
+//     must be unbounded. The bounds between tables enter the lines they
+//     bound, as least and greatest values of single counts:
+//     a segment's contraindicated count is at least its new infections;
+//     a verdict count is at least its segment's failing devices less the
+//     most its segment's other verdict counts can be; a verdict count is
+//     at most its parent's (the whole population's, or its OS family's)
+//     less the failing devices of its siblings not taken by their other
+//     verdict counts; a failing count is at most its segment's devices.
+//     Where a bound from another table tightens a count beyond its own
+//     line (the last two, or devices bounding failing counts further than
+//     their own tops), bounds of several counts may act together in ways
+//     no single count's bound captures, so that is a gap too, closed by
+//     making the bounding devices unbounded (a withheld verdict count
+//     opened). Where the audit finds less, complementary suppression
+//     withholds more (the smallest published count of the line and
+//     dimension that closes the gap, or one that unpins the count above
+//     it) and everything is decided again, to a fixpoint.
 //
 // Within a line the audit is exact (see audit.go). The bounds between
 // tables make the day's counts one system with cycles, where per-count
@@ -323,6 +326,7 @@ func protect(d *dayCounts, k int64) error {
 		ranges := map[*relLine][]Range{}
 		floors := map[*relLine][]int64{}
 		var binding []relRef
+		var devicesBound []devicesGap
 		audit := func(l *relLine) {
 			ranges[l] = lineRanges(l.audit())
 			fl := lineRanges(l.listing())
@@ -342,6 +346,7 @@ func protect(d *dayCounts, k int64) error {
 		// count's floor). The failing counts' least values here are
 		// their lines' own, before the devices bound them from above.
 		failLo, failFloor := map[relRef]int64{}, map[relRef]int64{}
+		failRanges := map[*relLine][]Range{}
 		for _, l := range d.lines {
 			// Failing malware is the contraindicated count itself: it says
 			// nothing more about its segment's devices.
@@ -354,56 +359,175 @@ func protect(d *dayCounts, k int64) error {
 			}
 			rs := lineRanges(an)
 			fl := lineRanges(l.listing())
+			failRanges[l] = rs
 			for i, nd := range l.nodes {
 				failLo[nd.ref] = max(failLo[nd.ref], rs[i].Lo)
 				failFloor[nd.ref] = max(failFloor[nd.ref], fl[i].Lo)
 			}
 		}
-		type atRef struct {
-			listed, held int
-			known        int64
-		}
-		seg := map[relRef]*atRef{}
+		listed := map[relRef]int{}
 		for _, v := range verdicts {
 			for _, nd := range v.nodes {
-				a := seg[nd.ref]
-				if a == nil {
-					a = &atRef{}
-					seg[nd.ref] = a
+				listed[nd.ref]++
+			}
+		}
+		// The contraindicated devices of a segment beyond its new
+		// infections, C − ΣI, add up over segments like C and I do, and
+		// are at least 1 in a segment with contraindicated devices and no
+		// new infection listed: so a count is at least its infections plus
+		// the most such segments of one of its partitions (the least the
+		// listing allows of that excess).
+		var slack []int64
+		if contra != nil {
+			slack = make([]int64, len(contra.nodes))
+			for i := len(contra.nodes) - 1; i >= 0; i-- {
+				infected := false
+				for _, inf := range infections {
+					if _, ok := inf.index[contra.nodes[i].ref]; ok {
+						infected = true
+					}
 				}
-				a.listed++
-				if nd.withheld {
-					a.held++
-				} else {
-					a.known += nd.n
+				if !infected {
+					slack[i] = 1
+				}
+				for _, part := range contra.parts(i) {
+					var sum int64
+					for _, c := range contra.children(i, part) {
+						sum += slack[c]
+					}
+					slack[i] = max(slack[i], sum)
 				}
 			}
 		}
-		for _, l := range d.lines {
-			if l.table != store.AggVerdict {
-				continue
+		// A verdict count is at least its segment's failing devices less
+		// the most the segment's other verdict counts can be; found by
+		// rounds, as each round's bounds narrow the next one's.
+		for pass := 0; pass < 8; pass++ {
+			moved := false
+			for _, l := range verdicts {
+				for i := range l.nodes {
+					nd := &l.nodes[i]
+					old := nd.min
+					nd.min, nd.floorMin, nd.max = 0, 0, 0
+					if l == contra {
+						for _, inf := range infections {
+							if j, ok := inf.index[nd.ref]; ok {
+								nd.min = addSat(nd.min, ranges[inf][j].Lo)
+								nd.floorMin = addSat(nd.floorMin, floors[inf][j])
+							}
+						}
+						nd.min = addSat(nd.min, slack[i])
+						nd.floorMin = addSat(nd.floorMin, slack[i])
+					}
+					if nd.withheld && failLo[nd.ref] > 0 {
+						// The most the segment's other verdict counts can be.
+						var o int64
+						for _, u := range verdicts {
+							j, ok := u.index[nd.ref]
+							switch {
+							case !ok || u == l:
+							case !u.nodes[j].withheld:
+								o = addSat(o, u.nodes[j].n)
+							case ranges[u] != nil:
+								o = addSat(o, ranges[u][j].Hi)
+							default:
+								o = unbounded
+							}
+						}
+						if o < unbounded {
+							nd.min = max(nd.min, failLo[nd.ref]-o)
+						}
+					}
+					if listed[nd.ref] == 1 {
+						nd.floorMin = max(nd.floorMin, failFloor[nd.ref])
+					}
+					if nd.min != old {
+						moved = true
+					}
+				}
+				audit(l)
 			}
-			for i := range l.nodes {
-				nd := &l.nodes[i]
-				nd.min, nd.floorMin = 0, 0
-				if l == contra {
-					for _, inf := range infections {
-						if j, ok := inf.index[nd.ref]; ok {
-							nd.min = addSat(nd.min, ranges[inf][j].Lo)
-							nd.floorMin = addSat(nd.floorMin, floors[inf][j])
+			if !moved && pass > 0 {
+				break
+			}
+		}
+		// And the other way: the failing devices of a segment's siblings
+		// are devices too. For a verdict count v(s) of segment s in a
+		// partition P of the count p above it (the whole population, or
+		// the OS family of a release): the siblings' devices are at least
+		// their failing devices, F(p) − F(s), of which the other verdict
+		// counts of the siblings take at most U; so v(s) ≤ v(p) − (F(p) −
+		// F(s) − U), with F(s) = 0 where s has none. Where that bounds a
+		// withheld verdict count below what its line allows, the bound is
+		// a gap, closed by making v(p) unbounded.
+		hiOf := func(l *relLine, ref relRef) int64 {
+			j, ok := l.index[ref]
+			switch {
+			case !ok:
+				return 0
+			case !l.nodes[j].withheld:
+				return l.nodes[j].n
+			}
+			return ranges[l][j].Hi
+		}
+		for _, v := range verdicts {
+			set := false
+			for i := range v.nodes {
+				nd := &v.nodes[i]
+				if !nd.withheld || nd.ref.dim == store.DimNone {
+					continue
+				}
+				parents := []relRef{{store.DimNone, ""}}
+				if nd.ref.dim == store.DimOSVersion {
+					parents = append(parents, parentRef(nd.ref))
+				}
+				for _, pr := range parents {
+					pj, ok := v.index[pr]
+					if !ok || ranges[v][pj].Hi >= unbounded {
+						continue
+					}
+					var u int64
+					for _, o := range verdicts {
+						if o == v {
+							continue
+						}
+						for ref := range o.index {
+							if ref.dim == nd.ref.dim && ref != nd.ref && (pr.dim == store.DimNone || parentRef(ref) == pr) {
+								u = addSat(u, hiOf(o, ref))
+							}
+						}
+					}
+					if u >= unbounded {
+						continue
+					}
+					for f, rs := range failRanges {
+						fpj, ok := f.index[pr]
+						if !ok {
+							continue
+						}
+						var fs int64
+						if sj, ok := f.index[nd.ref]; ok {
+							fs = rs[sj].Hi
+						}
+						if fs >= unbounded {
+							continue
+						}
+						need := rs[fpj].Lo - fs - u
+						if need <= 0 {
+							continue
+						}
+						if b := ranges[v][pj].Hi - need; b < ranges[v][i].Hi && (nd.max == 0 || b < nd.max) {
+							nd.max, set = max(b, 1), true
 						}
 					}
 				}
-				if a := seg[nd.ref]; a != nil {
-					if a.held == 1 && nd.withheld {
-						nd.min = max(nd.min, failLo[nd.ref]-a.known)
-					}
-					if a.listed == 1 {
-						nd.floorMin = max(nd.floorMin, failFloor[nd.ref])
-					}
+				if nd.max > 0 {
+					devicesBound = append(devicesBound, devicesGap{v, i})
 				}
 			}
-			audit(l)
+			if set {
+				audit(v)
+			}
 		}
 		for _, l := range d.lines {
 			if l.table != store.AggFailing {
@@ -481,6 +605,10 @@ func protect(d *dayCounts, k int64) error {
 								ok = true
 								break
 							}
+							if l.table == store.AggVerdict && nd.max > 0 && nd.parent >= 0 && repairOpen(l, nd.parent) {
+								ok = true
+								break
+							}
 						}
 					}
 					try(ok)
@@ -499,6 +627,11 @@ func protect(d *dayCounts, k int64) error {
 					}
 				}
 			}
+		}
+		if gaps == 0 && len(devicesBound) > 0 {
+			g := devicesBound[0]
+			p := g.l.nodes[g.i].parent
+			try(repairOpen(g.l, p))
 		}
 		if gaps == 0 {
 			sort.Slice(binding, func(i, j int) bool { return refLess(binding[i], binding[j]) })
@@ -521,6 +654,27 @@ func protect(d *dayCounts, k int64) error {
 			return nil
 		}
 	}
+}
+
+// devicesGap is a withheld verdict count bounded by its segment's share
+// of the failing devices above it.
+type devicesGap struct {
+	l *relLine
+	i int
+}
+
+// parentRef is the count a segment's count is part of: its OS family for
+// a release, else the whole population (which is its own).
+func parentRef(r relRef) relRef {
+	switch r.dim {
+	case store.DimNone:
+		return r
+	case store.DimOSVersion:
+		if f := ReleaseFamily(r.seg); f != Other || r.seg == Other {
+			return relRef{store.DimOS, f}
+		}
+	}
+	return relRef{store.DimNone, ""}
 }
 
 func refLess(a, b relRef) bool {
