@@ -12,35 +12,35 @@ import (
 // store from scratch: reading the day's finest counts (every segment
 // field) and protecting every table and dimension together.
 func BenchmarkReleaseDay1M(b *testing.B) {
-	svc := benchService(b)
-	ctx := context.Background()
-	day := benchToday.AddDate(0, 0, -1)
-	b.ResetTimer()
-	for b.Loop() {
-		rl := &population.Releaser{Stats: benchStore, MinCount: 10, Now: svc.Now}
-		rels, err := rl.Days(ctx, day, day)
-		if err != nil {
-			b.Fatal(err)
+	backends(b, func(b *testing.B, svc *population.Service) {
+		ctx := context.Background()
+		day := benchToday.AddDate(0, 0, -1)
+		for b.Loop() {
+			rl := &population.Releaser{Stats: svc.Store, MinCount: 10, Now: svc.Now}
+			rels, err := rl.Days(ctx, day, day)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(rels[0].Tables) != 3 {
+				b.Fatalf("release of %s has %d tables", rels[0].Day, len(rels[0].Tables))
+			}
 		}
-		if len(rels[0].Tables) != 3 {
-			b.Fatalf("release of %s has %d tables", rels[0].Day, len(rels[0].Tables))
-		}
-	}
+	})
 }
 
 // BenchmarkExport30Days1M is herd export over 30 days of the
 // million-device store (the days released anew each time).
 func BenchmarkExport30Days1M(b *testing.B) {
-	svc := benchService(b)
-	ctx := context.Background()
-	b.ResetTimer()
-	for b.Loop() {
-		ex, err := population.BuildExport(ctx, benchStore, population.ExportOptions{MinCount: 10, Dimension: store.DimCountry, Now: svc.Now})
-		if err != nil {
-			b.Fatal(err)
+	backends(b, func(b *testing.B, svc *population.Service) {
+		ctx := context.Background()
+		for b.Loop() {
+			ex, err := population.BuildExport(ctx, svc.Store, population.ExportOptions{MinCount: 10, Dimension: store.DimCountry, Now: svc.Now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(ex.Tables[0].Cells) == 0 {
+				b.Fatal("empty export")
+			}
 		}
-		if len(ex.Tables[0].Cells) == 0 {
-			b.Fatal("empty export")
-		}
-	}
+	})
 }
