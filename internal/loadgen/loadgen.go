@@ -67,8 +67,8 @@ type Config struct {
 	AllowRemote bool
 	// EnrollmentToken is sent at enrollment, for token-mode authorities.
 	EnrollmentToken string
-	// Client sends the requests; nil means a keep-alive client sized for
-	// the run.
+	// Client sends the requests; nil means the load generator's own lean
+	// HTTP/1.1 client (wire.go), keep-alive connections sized for the run.
 	Client *http.Client
 	// OnAck, when set, is called with every acknowledged check-in (from
 	// several goroutines at once).
@@ -151,7 +151,8 @@ type device struct {
 type runner struct {
 	cfg    Config
 	tmpl   *statementTemplate
-	client *http.Client
+	client *http.Client // Config.Client, when given
+	wire   *wireClient  // otherwise (wire.go)
 	base   string
 
 	sent, acked, errs atomic.Int64
@@ -178,9 +179,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if cfg.Rate > 0 {
 			conns = 256
 		}
-		r.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute, DisableCompression: true,
-		}}
+		if r.wire, err = newWireClient(r.base, conns); err != nil {
+			return Result{}, fmt.Errorf("loadgen: %w", err)
+		}
+		defer r.wire.close()
 	}
 	devs, err := r.enrollAll(ctx)
 	if err != nil {
@@ -322,31 +324,46 @@ func (r *runner) challenge(ctx context.Context, deviceID string) (string, error)
 
 // post sends body and decodes a want-status answer into out.
 func (r *runner) post(ctx context.Context, path, ctype string, body []byte, want int, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+path, bytes.NewReader(body))
+	var (
+		status int
+		b      []byte
+		err    error
+	)
+	if r.wire != nil {
+		status, b, err = r.wire.post(ctx, path, ctype, body)
+	} else {
+		status, b, err = r.postHTTP(ctx, path, ctype, body)
+	}
 	if err != nil {
 		return err
+	}
+	if status != want {
+		var pe protocol.Error
+		json.Unmarshal(b, &pe)
+		return fmt.Errorf("%s: HTTP %d: %s (%s)", path, status, pe.Error, pe.Code)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// postHTTP sends body through Config.Client.
+func (r *runner) postHTTP(ctx context.Context, path, ctype string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != want {
-		var pe protocol.Error
-		json.Unmarshal(b, &pe)
-		return fmt.Errorf("%s: HTTP %d: %s (%s)", path, resp.StatusCode, pe.Error, pe.Code)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	return resp.StatusCode, b, err
 }
 
 // checkinStatuses are a realistic healthy Linux machine's ten results.
