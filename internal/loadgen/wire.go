@@ -139,6 +139,11 @@ func (c *wireClient) post(ctx context.Context, path, ctype string, body []byte) 
 		if ctx.Err() != nil {
 			return 0, nil, ctx.Err() // cut short by the caller, whatever the read said
 		}
+		if d, ok := ctx.Deadline(); ok && err != nil && !time.Now().Before(d) {
+			// The connection's deadline is the context's, which passed
+			// before the context's own timer got to fire.
+			return 0, nil, context.DeadlineExceeded
+		}
 		return status, answer, err
 	}
 	c.put(wc)

@@ -143,3 +143,27 @@ func FuzzReadAnswer(f *testing.F) {
 		}
 	})
 }
+
+// lateCtx is a context whose deadline has passed but whose timer has not
+// fired yet, as on a busy machine.
+type lateCtx struct{ context.Context }
+
+func (lateCtx) Deadline() (time.Time, bool) { return time.Now().Add(-time.Millisecond), true }
+
+func TestCutShort(t *testing.T) {
+	late := lateCtx{context.Background()}
+	if !cutShort(late, context.DeadlineExceeded) {
+		t.Error("a deadline error after the deadline is not counted as the run's end")
+	}
+	if cutShort(late, io.ErrUnexpectedEOF) {
+		t.Error("another error after the deadline is counted as the run's end")
+	}
+	if cutShort(context.Background(), context.DeadlineExceeded) {
+		t.Error("a deadline error in a run without a deadline is counted as the run's end")
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if !cutShort(done, io.ErrUnexpectedEOF) {
+		t.Error("an error once the run is over is not counted as its end")
+	}
+}
