@@ -490,6 +490,17 @@ func (r *runner) one(ctx context.Context, d *device, start time.Time) {
 	}
 }
 
+// over reports whether the run has ended: its context is done or its
+// deadline has passed (its timer may not have fired yet on a busy
+// machine).
+func over(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 // cutShort reports whether err ended a check-in because the run ended:
 // the context is done, or its deadline has passed and err says so (the
 // deadline's timer may not have fired yet on a busy machine).
@@ -506,7 +517,7 @@ func (r *runner) closedLoop(ctx context.Context, devs []*device) {
 	var next atomic.Int64
 	for range r.cfg.Workers {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for !over(ctx) {
 				d := devs[int(next.Add(1)-1)%len(devs)]
 				r.one(ctx, d, time.Now())
 			}
