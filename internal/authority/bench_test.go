@@ -101,16 +101,22 @@ func benchCheckins(b *testing.B, st store.Store, sl store.StatusLists) {
 		b.Fatal(err)
 	}
 	// Devices, enrolled through the API.
-	const ndev = 256
+	const ndev = 1024 // far apart in the order, a device's later nonce never overtakes its earlier one
 	type dev struct {
 		id   string
 		priv ed25519.PrivateKey
 	}
 	devs := make([]dev, ndev)
-	challenge := func() string {
+	// challenge asks for a nonce, for deviceID alone when it is set (as
+	// an agent asks for its check-ins).
+	challenge := func(deviceID string) string {
 		w := &nullWriter{h: http.Header{}}
 		rec := &captureWriter{nullWriter: w}
-		a.ServeHTTP(rec, request(protocol.PathChallenge, nil))
+		path := protocol.PathChallenge
+		if deviceID != "" {
+			path += "?device=" + deviceID
+		}
+		a.ServeHTTP(rec, request(path, nil))
 		var c protocol.Challenge
 		if err := json.Unmarshal(rec.buf.Bytes(), &c); err != nil || c.Nonce == "" {
 			b.Fatalf("challenge: %d %s", w.code, rec.buf.String())
@@ -119,7 +125,7 @@ func benchCheckins(b *testing.B, st store.Store, sl store.StatusLists) {
 	}
 	for i := range devs {
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-		n := challenge()
+		n := challenge("")
 		pk := base64.RawURLEncoding.EncodeToString(pub)
 		body, _ := json.Marshal(protocol.EnrollRequest{PublicKey: pk, OS: "linux", Nonce: n,
 			Signature: base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, protocol.EnrollProof(n, pk)))})
@@ -136,9 +142,11 @@ func benchCheckins(b *testing.B, st store.Store, sl store.StatusLists) {
 	// authority's challenge endpoint.
 	now := time.Now().UTC()
 	bodies := make([][]byte, b.N)
+	paths := make([]string, b.N)
 	for i := range bodies {
-		n := challenge()
 		d := devs[i%ndev]
+		paths[i] = protocol.PathChallenge + "?device=" + d.id
+		n := challenge(d.id)
 		payload, _ := json.Marshal(benchStatement(d.id, n, now))
 		tok, err := healthcert.SignCompact(d.priv, d.id, protocol.StatementType, payload)
 		if err != nil {
@@ -158,7 +166,7 @@ func benchCheckins(b *testing.B, st store.Store, sl store.StatusLists) {
 			i := next.Add(1) - 1
 			clear(w.h)
 			w.code = 0
-			a.ServeHTTP(w, request(protocol.PathChallenge, nil))
+			a.ServeHTTP(w, request(paths[i], nil))
 			if w.code != 200 {
 				failed.CompareAndSwap(nil, "challenge failed")
 			}
